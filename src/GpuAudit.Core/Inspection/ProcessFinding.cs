@@ -1,0 +1,44 @@
+namespace GpuAudit.Core.Inspection;
+
+/// <summary>Kinds of evidence the process inspector can attach to a GPU process.</summary>
+public enum FindingKind
+{
+    /// <summary>Executable or comm is a known miner.</summary>
+    MinerExecutable,
+
+    /// <summary>Command line carries a miner marker (stratum URL, --donate-level, --algo ethash...).</summary>
+    MinerCommandLine,
+
+    /// <summary>A miner plug-in library is mapped (libxmrig-cuda.so...).</summary>
+    MinerLibrary,
+
+    /// <summary>A GPU code image in memory names a known miner kernel.</summary>
+    MinerKernel,
+
+    /// <summary>A hash-algorithm constant table sits inside a GPU code image.</summary>
+    HashConstantInGpuCode,
+
+    /// <summary>An established outbound connection to a port pools commonly use.</summary>
+    PoolPortConnection,
+
+    /// <summary>An established outbound connection outside the configured allowlist.</summary>
+    NonAllowlistedEgress,
+
+    /// <summary>A tunnel tool or ssh forwarding in the process tree.</summary>
+    Tunnel,
+}
+
+/// <summary>One piece of evidence about a process, with a readable detail ("ssh -R 9000:localhost:22 (pid 812)").</summary>
+public sealed record ProcessFinding(FindingKind Kind, string Detail);
+
+public static class FindingKindNames
+{
+    private static readonly string[] Names =
+    [
+        "miner_executable", "miner_cmdline", "miner_library", "miner_kernel",
+        "hash_constant_in_gpu_code", "pool_port_connection", "non_allowlisted_egress", "tunnel",
+    ];
+
+    /// <summary>snake_case label for metrics and JSON.</summary>
+    public static string Label(this FindingKind kind) => Names[(int)kind];
+}

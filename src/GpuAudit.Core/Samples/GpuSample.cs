@@ -1,0 +1,43 @@
+namespace GpuAudit.Core.Samples;
+
+/// <summary>
+/// Everything the auditor learnt about one GPU at one tick, in NVML's native units (percent,
+/// bytes, milliwatts, MHz, Celsius, millijoules). Live polls and replayed trace lines become the
+/// same object, so every later stage is tested on real recordings. Null = not available.
+/// </summary>
+public sealed class GpuSample
+{
+    /// <summary>Unix seconds.</summary>
+    public required double Time { get; init; }
+
+    /// <summary>GPU index (as in the trace header / NVML enumeration).</summary>
+    public required int Gpu { get; init; }
+
+    public int? UtilGpuPct { get; init; }
+
+    public int? UtilMemPct { get; init; }
+
+    public long? MemUsedBytes { get; init; }
+
+    public long? PowerMw { get; init; }
+
+    public int? SmClockMhz { get; init; }
+
+    public int? MemClockMhz { get; init; }
+
+    public int? TempC { get; init; }
+
+    /// <summary>Cumulative energy since driver load, millijoules.</summary>
+    public long? EnergyMj { get; init; }
+
+    /// <summary>Null when the GPU has no GPM (pre-Hopper, MIG) or the reading failed.</summary>
+    public GpmMetrics? Gpm { get; init; }
+
+    /// <summary>Seconds covered by <see cref="Gpm"/>.</summary>
+    public double? GpmIntervalS { get; init; }
+
+    public IReadOnlyList<ProcessUsage> Procs { get; init; } = [];
+
+    /// <summary>Evaluation-only ground truth; see <see cref="Samples.Truth"/>.</summary>
+    public Truth? Truth { get; init; }
+}

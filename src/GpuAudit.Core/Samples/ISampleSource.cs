@@ -1,0 +1,17 @@
+namespace GpuAudit.Core.Samples;
+
+/// <summary>
+/// Where samples come from: live NVML, a replayed trace, a simulated fleet. The source paces
+/// itself (through a <see cref="TimeProvider"/>), so the pipeline just awaits the next tick.
+/// </summary>
+public interface ISampleSource : IDisposable
+{
+    /// <summary>Host name to report (the recording host for replays).</summary>
+    string Host { get; }
+
+    /// <summary>GPUs this source reports on; fixed for the source's life.</summary>
+    IReadOnlyList<GpuDevice> Devices { get; }
+
+    /// <summary>The next tick, or null when the source is exhausted (end of a replay).</summary>
+    ValueTask<Tick?> NextAsync(CancellationToken cancellationToken);
+}

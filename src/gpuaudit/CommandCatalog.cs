@@ -1,0 +1,11 @@
+using System.CommandLine;
+
+namespace GpuAudit.Cli;
+
+/// <summary>Every subcommand of the one executable. Each lives in its own file under Commands/.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> Create() =>
+    [
+    ];
+}
