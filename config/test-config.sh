@@ -138,5 +138,39 @@ EOF
 }
 check "every dashboard query parses in Prometheus" queries_parse
 
+# ------------------------------------------------------------------ Slurm prolog/epilog
+# run_slurm SCRIPT VAR=VALUE...: run a prolog/epilog against a temporary job map.
+run_slurm() {
+  local script="$1"; shift
+  env -i PATH="$PATH" GPUAUDIT_JOBMAP="$WORK/jobmap" "$@" bash "deploy/slurm/$script"
+}
+prolog_writes_map() {
+  rm -rf "$WORK/jobmap"
+  run_slurm gpuaudit-prolog.sh SLURM_JOB_ID=4242 SLURM_JOB_UID=1000 SLURM_JOB_GPUS=0,2 &&
+    [[ "$(cat "$WORK/jobmap/0")" == "4242 1000" && "$(cat "$WORK/jobmap/2")" == "4242 1000" ]] &&
+    [[ "$(ls -A "$WORK/jobmap")" == $'0\n2' ]]
+}
+prolog_reads_cuda_visible_devices() {
+  rm -rf "$WORK/jobmap"
+  run_slurm gpuaudit-prolog.sh SLURM_JOB_ID=77 SLURM_JOB_UID=1001 CUDA_VISIBLE_DEVICES=3 &&
+    [[ "$(cat "$WORK/jobmap/3")" == "77 1001" ]]
+}
+prolog_without_gpus_writes_nothing() {
+  rm -rf "$WORK/jobmap"
+  run_slurm gpuaudit-prolog.sh SLURM_JOB_ID=78 SLURM_JOB_UID=1001 && [[ ! -e "$WORK/jobmap" ]]
+}
+epilog_removes_only_its_job() {
+  rm -rf "$WORK/jobmap"
+  run_slurm gpuaudit-prolog.sh SLURM_JOB_ID=4242 SLURM_JOB_UID=1000 SLURM_JOB_GPUS=0,1 &&
+    run_slurm gpuaudit-prolog.sh SLURM_JOB_ID=4343 SLURM_JOB_UID=1002 SLURM_JOB_GPUS=1 &&
+    run_slurm gpuaudit-epilog.sh SLURM_JOB_ID=4242 SLURM_JOB_GPUS=0,1 &&
+    [[ ! -e "$WORK/jobmap/0" && "$(cat "$WORK/jobmap/1")" == "4343 1002" ]] &&
+    run_slurm gpuaudit-epilog.sh SLURM_JOB_ID=4343 && [[ -z "$(ls -A "$WORK/jobmap")" ]]
+}
+check "Slurm prolog writes <jobid> <uid> per GPU index from SLURM_JOB_GPUS" prolog_writes_map
+check "Slurm prolog falls back to CUDA_VISIBLE_DEVICES" prolog_reads_cuda_visible_devices
+check "Slurm prolog of a job without GPUs writes nothing" prolog_without_gpus_writes_nothing
+check "Slurm epilog removes its job's entries, not a later job's" epilog_removes_only_its_job
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
