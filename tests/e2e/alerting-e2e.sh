@@ -14,8 +14,9 @@
 # `for` scaling: the shipped rules wait minutes (GpuAuditHashCompute: for 1m). The test
 # copies them with every `for:` divided by E2E_FOR_DIVISOR (default 30, at least 1s):
 # 1m → 2s, 30s → 1s, 5m → 10s, 30m → 60s. Expressions, labels and annotations are unchanged.
-# The Alertmanager routing tree is the shipped one; only its receivers become local webhooks
-# (http://127.0.0.1:PORT/<receiver name>), so the test also proves critical alerts page.
+# The Alertmanager routing tree is the shipped one (group_wait and group_interval divided the
+# same way); only its receivers become local webhooks (http://127.0.0.1:PORT/<receiver
+# name>), so the test also proves that critical alerts page.
 #
 # Bounded: about 2 minutes; every wait has a timeout. Prints "N passed, N failed".
 set -u
@@ -114,7 +115,7 @@ done
 "${SUPPORT[@]}" prometheus-config "$ROOT/config/prometheus/prometheus.yml" "$WORK/prometheus.yml" \
   "$AGENT" "127.0.0.1:$AM_PORT" "$WORK"/rules/*.yml
 "${SUPPORT[@]}" alertmanager-config "$ROOT/config/alertmanager/alertmanager.yml" "$WORK/alertmanager.yml" \
-  "http://127.0.0.1:$WEBHOOK_PORT"
+  "http://127.0.0.1:$WEBHOOK_PORT" "$FOR_DIVISOR"
 # GPU 0 of the replayed node belongs to job 4242 (the Slurm prolog's format: "<jobid> <uid>").
 echo "$JOB_ID $JOB_UID" >"$WORK/jobmap/0"
 check "generated prometheus.yml and scaled rules pass promtool check config" \
@@ -157,8 +158,8 @@ check "exposition passes promtool check metrics" exposition_is_valid
 "${SUPPORT[@]}" wait-query "$PROM" "up{job=\"gpuaudit\"} == 1" 30 || abort "Prometheus scrapes the agent"
 pass "Prometheus scrapes the agent"
 
-# The trace is ~17 s long and loops; the agent's hysteresis, the scaled `for` and the shipped
-# group_wait (10 s) all fit well inside 120 s.
+# The trace is ~17 s long and loops; the agent's hysteresis, the scaled `for` and group_wait
+# all fit well inside 120 s.
 if delivery="$("${SUPPORT[@]}" wait-webhook "$WORK/webhook.jsonl" GpuAuditHashCompute 120 2>&1)"; then
   pass "GpuAuditHashCompute delivered to the webhook"
 else

@@ -9,9 +9,10 @@ Subcommands (all waits are bounded by a timeout in seconds):
                                         test prometheus.yml: 1s scrape/evaluation, the agent as
                                         the only `gpuaudit` target, the shipped
                                         metric_relabel_configs copied verbatim
-  alertmanager-config SHIPPED OUT WEBHOOK_BASE
+  alertmanager-config SHIPPED OUT WEBHOOK_BASE DIVISOR
                                         the shipped Alertmanager config with its receivers
-                                        replaced by webhooks WEBHOOK_BASE/<receiver name>
+                                        replaced by webhooks WEBHOOK_BASE/<receiver name>, and
+                                        group_wait/group_interval divided by DIVISOR (>= 1s)
   wait-http URL TIMEOUT                 until URL answers 2xx
   wait-query PROM EXPR TIMEOUT          until the instant query returns a sample
   wait-webhook FILE ALERTNAME TIMEOUT   until the receiver got ALERTNAME firing; prints
@@ -61,13 +62,18 @@ def duration_seconds(text):
     return sum(int(n) * UNIT_SECONDS[u] for n, u in parts)
 
 
-def scale_for(source, destination, divisor):
+def scale_durations(text, keys, divisor):
+    """Every `KEY: DURATION` line of the YAML text for KEY in keys, divided (at least 1s)."""
     def scaled(match):
-        seconds = max(1, round(duration_seconds(match.group(2)) / float(divisor)))
-        return f"{match.group(1)}for: {seconds}s"
+        seconds = max(1, round(duration_seconds(match.group(3)) / float(divisor)))
+        return f"{match.group(1)}{match.group(2)}: {seconds}s"
 
+    return re.sub(r"^(\s*)(%s): (\S+)$" % "|".join(keys), scaled, text, flags=re.M)
+
+
+def scale_for(source, destination, divisor):
     text = pathlib.Path(source).read_text(encoding="utf-8")
-    pathlib.Path(destination).write_text(re.sub(r"^(\s*)for: (\S+)$", scaled, text, flags=re.M), encoding="utf-8")
+    pathlib.Path(destination).write_text(scale_durations(text, ["for"], divisor), encoding="utf-8")
 
 
 def shipped_metric_relabel_configs(shipped):
@@ -110,8 +116,10 @@ scrape_configs:
     pathlib.Path(output).write_text(text, encoding="utf-8")
 
 
-def alertmanager_config(shipped, output, webhook_base):
-    text = pathlib.Path(shipped).read_text(encoding="utf-8")
+def alertmanager_config(shipped, output, webhook_base, divisor):
+    # Scaled like the rules' `for`: with the shipped 10 s group_wait, an alert that opens and
+    # closes within one loop of a short trace could resolve before its first notification.
+    text = scale_durations(pathlib.Path(shipped).read_text(encoding="utf-8"), ["group_wait", "group_interval"], divisor)
     head, separator, receivers = text.partition("\nreceivers:\n")
     if not separator:
         raise SystemExit(f"alertmanager-config: {shipped} has no top-level receivers: section")
