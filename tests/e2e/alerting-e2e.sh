@@ -8,7 +8,7 @@
 #   tests/e2e/alerting-e2e.sh dotnet src/gpuaudit/bin/Release/net10.0/gpuaudit.dll
 # Needs: prometheus, prometheus-alertmanager, promtool (Debian: apt-get install -y prometheus
 # prometheus-alertmanager) and python3. Override the binaries with PROMETHEUS, ALERTMANAGER,
-# PROMTOOL. Everything listens on free 127.0.0.1 ports in a temporary directory, and every
+# PROMTOOL, AMTOOL. Everything listens on free 127.0.0.1 ports in a temporary directory, and every
 # process the test starts is stopped on exit. Set E2E_KEEP=1 to keep the directory (logs).
 #
 # `for` scaling: the shipped rules wait minutes (GpuAuditHashCompute: for 1m). The test
@@ -34,6 +34,7 @@ SUPPORT=(python3 "$ROOT/tests/e2e/support.py")
 PROMETHEUS="${PROMETHEUS:-prometheus}"
 ALERTMANAGER="${ALERTMANAGER:-prometheus-alertmanager}"
 PROMTOOL="${PROMTOOL:-promtool}"
+AMTOOL="${AMTOOL:-amtool}"
 FOR_DIVISOR="${E2E_FOR_DIVISOR:-30}"
 HASH_TRACE="$ROOT/data/traces/hash_sha256.jsonl"
 TRAIN_TRACE="$ROOT/data/traces/train_transformer.jsonl"
@@ -43,7 +44,7 @@ JOB_UID=1000
 trace_gpu() { python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["gpus"][0]["uuid"])' "$1"; }
 trace_pid() { python3 -c 'import json, sys; print(next(json.loads(l)["pid"] for l in open(sys.argv[1]) if json.loads(l)["kind"] == "process"))' "$1"; }
 
-for tool in "$PROMETHEUS" "$ALERTMANAGER" "$PROMTOOL" python3; do
+for tool in "$PROMETHEUS" "$ALERTMANAGER" "$PROMTOOL" "$AMTOOL" python3; do
   if ! command -v "$tool" >/dev/null; then
     echo "$0: $tool not found; install with: apt-get install -y prometheus prometheus-alertmanager python3" >&2
     exit 2
@@ -121,7 +122,7 @@ echo "$JOB_ID $JOB_UID" >"$WORK/jobmap/0"
 check "generated prometheus.yml and scaled rules pass promtool check config" \
   "$PROMTOOL" check config "$WORK/prometheus.yml"
 check "generated alertmanager.yml passes amtool check-config" \
-  amtool check-config "$WORK/alertmanager.yml"
+  "$AMTOOL" check-config "$WORK/alertmanager.yml"
 
 # ------------------------------------------------------------------ services
 "$PROMETHEUS" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus-data" \
