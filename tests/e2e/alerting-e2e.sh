@@ -149,11 +149,20 @@ exposition_is_valid() {
   python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
     "http://$AGENT/metrics" | "$PROMTOOL" check metrics
 }
+# wait_agent: until the agent serves /metrics (30 s); fails at once if the agent exited.
+wait_agent() {
+  local attempt
+  for attempt in $(seq 30); do
+    kill -0 "$AGENT_PID" 2>/dev/null || return 1
+    "${SUPPORT[@]}" wait-http "http://$AGENT/metrics" 1 2>/dev/null && return 0
+  done
+  return 1
+}
 TEST_START=$(date +%s)
 
 # ------------------------------------------------------------------ phase 1: hash trace
 start_agent "$HASH_TRACE" agent-hash.log
-"${SUPPORT[@]}" wait-http "http://$AGENT/metrics" 30 || abort "gpuaudit replay serves http://$AGENT/metrics"
+wait_agent || abort "gpuaudit replay serves http://$AGENT/metrics (see agent-hash.log below)"
 pass "gpuaudit replay serves /metrics"
 check "exposition passes promtool check metrics" exposition_is_valid
 "${SUPPORT[@]}" wait-query "$PROM" "up{job=\"gpuaudit\"} == 1" 30 || abort "Prometheus scrapes the agent"
@@ -167,17 +176,19 @@ else
   abort "GpuAuditHashCompute delivered to the webhook: $delivery"
 fi
 echo "$delivery" >"$WORK/hash-alert.json"
-field() { "${SUPPORT[@]}" json-get "$WORK/hash-alert.json" "$1"; }
-expect "critical alert routed to the pager receiver" "$(field path)" "/gpuaudit-pager"
-expect "alert label severity" "$(field alert.labels.severity)" "critical"
-expect "alert label uuid (GPU of the trace)" "$(field alert.labels.uuid)" "$UUID"
-expect "alert label pid (hashing process of the trace)" "$(field alert.labels.pid)" "$HASH_PID"
-expect "alert label job_id (from the GPU→job map, via the shipped relabeling)" "$(field alert.labels.job_id)" "$JOB_ID"
-expect "alert label instance (the node)" "$(field alert.labels.instance)" "$AGENT"
-expect "alert has no exported_job label (dropped by the shipped relabeling)" "$(field alert.labels.exported_job)" ""
+mapfile -t FIELDS < <("${SUPPORT[@]}" json-get "$WORK/hash-alert.json" path alert.labels.severity \
+  alert.labels.uuid alert.labels.pid alert.labels.job_id alert.labels.instance alert.labels.exported_job \
+  alert.annotations.runbook_url alert.annotations.summary)
+expect "critical alert routed to the pager receiver" "${FIELDS[0]}" "/gpuaudit-pager"
+expect "alert label severity" "${FIELDS[1]}" "critical"
+expect "alert label uuid (GPU of the trace)" "${FIELDS[2]}" "$UUID"
+expect "alert label pid (hashing process of the trace)" "${FIELDS[3]}" "$HASH_PID"
+expect "alert label job_id (from the GPU→job map, via the shipped relabeling)" "${FIELDS[4]}" "$JOB_ID"
+expect "alert label instance (the node)" "${FIELDS[5]}" "$AGENT"
+expect "alert has no exported_job label (dropped by the shipped relabeling)" "${FIELDS[6]}" ""
 expect "runbook_url annotation points at the runbook section" \
-  "$(field alert.annotations.runbook_url)" "https://github.com/gpuaudit/gpuaudit/blob/main/docs/runbooks.md#gpuaudithashcompute"
-summary="$(field alert.annotations.summary)"
+  "${FIELDS[7]}" "https://github.com/gpuaudit/gpuaudit/blob/main/docs/runbooks.md#gpuaudithashcompute"
+summary="${FIELDS[8]}"
 if [[ "$summary" == *"pid $HASH_PID"* && "$summary" == *"$JOB_ID"* && "$summary" == *"$UUID"* ]]; then
   pass "summary names GPU, pid and job"
 else
@@ -188,7 +199,7 @@ fi
 stop "$AGENT_PID"
 TRAIN_START=$(date +%s)
 start_agent "$TRAIN_TRACE" agent-train.log
-"${SUPPORT[@]}" wait-http "http://$AGENT/metrics" 30 || abort "gpuaudit replay (training) serves /metrics"
+wait_agent || abort "gpuaudit replay (training) serves /metrics (see agent-train.log below)"
 check "hash alert resolves once the hashing process is gone" \
   "${SUPPORT[@]}" wait-alert-gone "$PROM" GpuAuditHashCompute 30
 # 40 s: more than two loops of the 27 s training trace with the scaled `for`.

@@ -17,7 +17,8 @@ Subcommands (all waits are bounded by a timeout in seconds):
   wait-query PROM EXPR TIMEOUT          until the instant query returns a sample
   wait-webhook FILE ALERTNAME TIMEOUT   until the receiver got ALERTNAME firing; prints
                                         {"path", "alert"} of the first such alert
-  json-get FILE DOTTED.KEY              print one value of a JSON file (empty if absent)
+  json-get FILE DOTTED.KEY...           print values of a JSON file, one per line (empty line
+                                        if absent)
   wait-alert-gone PROM ALERTNAME TIMEOUT
                                         until Prometheus no longer has ALERTNAME pending/firing
   no-alert PROM SECONDS SEVERITY        fail if any alert of SEVERITY is pending or firing at
@@ -192,11 +193,13 @@ def wait_webhook(path, alertname, timeout):
     print(json.dumps(found[0]))
 
 
-def json_get(path, dotted):
-    value = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-    for key in dotted.split("."):
-        value = value.get(key) if isinstance(value, dict) else None
-    print("" if value is None else value)
+def json_get(path, *dotted_keys):
+    document = json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    for dotted in dotted_keys:
+        value = document
+        for key in dotted.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        print("" if value is None else str(value).replace("\n", " "))
 
 
 def active_alerts(prometheus):
