@@ -138,6 +138,21 @@ EOF
 }
 check "every dashboard query parses in Prometheus" queries_parse
 
+# ------------------------------------------------------------------ systemd unit
+# systemd-analyze verify parses every directive; it exits 0 on unknown keys and bad values
+# (it only logs them), so any output fails the check. ExecStart's binary is swapped for
+# /bin/true because the agent is not installed on the machine running the checks.
+unit_verifies() {
+  local output
+  sed 's#^ExecStart=/usr/local/bin/gpuaudit #ExecStart=/bin/true #' deploy/systemd/gpuaudit.service >"$WORK/gpuaudit.service" &&
+    output="$(systemd-analyze verify "$WORK/gpuaudit.service" 2>&1)" && [[ -z "$output" ]] || { echo "$output"; return 1; }
+}
+if command -v systemd-analyze >/dev/null; then
+  check "systemd-analyze verify deploy/systemd/gpuaudit.service" unit_verifies
+else
+  echo "SKIP systemd-analyze verify (systemd-analyze not installed)"
+fi
+
 # ------------------------------------------------------------------ Slurm prolog/epilog
 # run_slurm SCRIPT VAR=VALUE...: run a prolog/epilog against a temporary job map.
 run_slurm() {
