@@ -31,6 +31,13 @@ public sealed class NvmlException : Exception
         Function = function;
     }
 
+    private NvmlException(string message, NvmlReturn code, string function)
+        : base(message)
+    {
+        Code = code;
+        Function = function;
+    }
+
     public NvmlReturn Code { get; }
 
     /// <summary>The NVML entry point (or the load step) that failed.</summary>
@@ -38,6 +45,13 @@ public sealed class NvmlException : Exception
 
     /// <summary>What a person can do about it, or null.</summary>
     public string? Fix => NvmlErrors.Fix(Code);
+
+    /// <summary>The message and the fix on one line: what a command prints.</summary>
+    public string MessageWithFix => Fix is null ? Message : Message + ": " + Fix;
+
+    /// <summary>The library could not be loaded at all (no driver, wrong override path).</summary>
+    internal static NvmlException LibraryMissing(string name) =>
+        new($"NVML not found (could not load {name})", NvmlReturn.LibraryNotFound, "dlopen");
 
     private static string BuildMessage(NvmlReturn code, string function, string? detail) =>
         function + " failed: " + NvmlErrors.Format(code) + (detail is null ? string.Empty : ": " + detail);

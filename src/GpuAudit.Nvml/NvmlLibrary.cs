@@ -69,7 +69,7 @@ public static class NvmlLibrary
 
             if (!NativeLibrary.TryLoad(name, out var handle))
             {
-                throw new NvmlException(NvmlReturn.LibraryNotFound, "loading " + name, "NVML not found");
+                throw NvmlException.LibraryMissing(name);
             }
 
             if (!s_resolverInstalled)
