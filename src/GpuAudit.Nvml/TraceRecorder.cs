@@ -40,8 +40,10 @@ public static class TraceRecorder
 
                 ticks++;
 
-                // Duration counts from the first tick, in sample time (so a replayed or fake clock works too).
-                stopAt ??= duration is { } d ? tick.Time + d.TotalSeconds - interval.TotalSeconds : null;
+                // The recording started one interval before the first tick; it ends at the first tick
+                // within half an interval of start + duration (live timers jitter by milliseconds).
+                // Sample time, not wall time, so a fake clock drives it in tests.
+                stopAt ??= duration is { } d ? tick.Time - interval.TotalSeconds + d.TotalSeconds - (interval.TotalSeconds / 2) : null;
                 if (tick.Time >= stopAt)
                 {
                     break;
