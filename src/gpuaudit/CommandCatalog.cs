@@ -10,5 +10,7 @@ internal static class CommandCatalog
     [
         DemoCommand.Create(),
         ReplayCommand.Create(),
+        DoctorCommand.Create(),
+        RecordCommand.Create(),
     ];
 }
