@@ -8,6 +8,7 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> Create() =>
     [
+        AgentCommand.Create(),
         DemoCommand.Create(),
         ReplayCommand.Create(),
         DoctorCommand.Create(),

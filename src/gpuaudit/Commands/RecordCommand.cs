@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GpuAudit.Cli.Hosting;
 using System.Globalization;
 using GpuAudit.Core;
 using GpuAudit.Core.Trace;
@@ -41,7 +42,7 @@ internal static class RecordCommand
         }
 
         var interval = TimeSpan.FromSeconds(intervalS);
-        using var source = OpenSource(interval, library);
+        using var source = LiveNvml.Open(interval, library, new ProcIdentityDescriber());
         if (source.Devices.Count == 0)
         {
             throw new UserInputException("NVML found no GPU to record" + ProblemsSuffix(source) + ": check nvidia-smi, or run gpuaudit doctor");
@@ -51,29 +52,6 @@ internal static class RecordCommand
         var ticks = await TraceRecorder.RecordAsync(source, writer, interval, durationS is { } s ? TimeSpan.FromSeconds(s) : null, cancellationToken);
         await Console.Error.WriteLineAsync($"gpuaudit record: {ticks} tick(s) of {source.Devices.Count} GPU(s) written to {path}");
         return 0;
-    }
-
-    private static NvmlSampleSource OpenSource(TimeSpan interval, string? library)
-    {
-        NvmlApi nvml;
-        try
-        {
-            nvml = NvmlApi.Open(library);
-        }
-        catch (NvmlException e)
-        {
-            throw new UserInputException(e.MessageWithFix, e);
-        }
-
-        try
-        {
-            return new NvmlSampleSource(nvml, new ProcIdentityDescriber(), TimeProvider.System, interval);
-        }
-        catch (NvmlException e)
-        {
-            nvml.Dispose();
-            throw new UserInputException(e.MessageWithFix, e);
-        }
     }
 
     private static FileStream CreateFile(string path)
