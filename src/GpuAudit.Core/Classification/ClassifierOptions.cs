@@ -31,17 +31,24 @@ public sealed record ClassifierOptions
     /// the previous job or a bogus GPM interval.</summary>
     public int MinBusySamples { get; init; } = 3;
 
-    /// <summary>(FP16+FP32+FP64 + tensor) per unit of SM activity below which the work does no
-    /// floating-point or matrix math at all.</summary>
-    public double MathFreeShare { get; init; } = 0.06;
+    /// <summary>FP16+FP32+FP64 per unit of SM activity below which the FP pipes are silent. Hash rounds
+    /// issue no FP instruction at all (0.000% in every recording); anything numerical, even DRAM-bound
+    /// decoding at one FMA per weight loaded, shows a few percent.</summary>
+    public double FpSilentShare { get; init; } = 0.01;
+
+    /// <summary>Tensor share below which the work uses no matrix units.</summary>
+    public double TensorFreeShare { get; init; } = 0.05;
 
     /// <summary>Integer pipe per unit of SM activity from which math-free work is integer-ALU bound
     /// (hash round functions are add/xor/rotate chains).</summary>
     public double IntegerBoundShare { get; init; } = 0.65;
 
-    /// <summary>Integer share that ML kernels never reach (their integer work is address arithmetic,
-    /// ≤ ~0.3); above it, work with ML math carries an integer-heavy component.</summary>
-    public double IntegerExcessShare { get; init; } = 0.45;
+    /// <summary>Integer share that ML kernels do not reach (their integer work is address arithmetic,
+    /// 0.07-0.26 in the recordings); above it, work with ML math carries an integer-heavy component.</summary>
+    public double IntegerExcessShare { get; init; } = 0.35;
+
+    /// <summary>Lower integer-excess bar used when the process's identity also points at hashing.</summary>
+    public double IntegerExcessShareWithIdentity { get; init; } = 0.3;
 
     /// <summary>DRAM bandwidth per unit of SM activity from which math-free work is memory bound.</summary>
     public double MemoryBoundShare { get; init; } = 0.3;
@@ -55,9 +62,6 @@ public sealed record ClassifierOptions
 
     /// <summary>Coefficient of variation of SM activity below which utilization counts as flat.</summary>
     public double FlatCv { get; init; } = 0.1;
-
-    /// <summary>Tensor share from which the work uses matrix units.</summary>
-    public double TensorShare { get; init; } = 0.05;
 
     /// <summary>FP64 (pipe + DFMA tensor) share from which the work is double-precision HPC.</summary>
     public double Fp64Share { get; init; } = 0.15;

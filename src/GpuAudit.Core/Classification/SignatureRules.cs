@@ -48,7 +48,7 @@ public static class SignatureRules
         }
 
         Decision result;
-        if (f.MathShare < o.MathFreeShare)
+        if (f.FpShare + f.Fp64Share < o.FpSilentShare && f.TensorShare < o.TensorFreeShare)
         {
             result = MathFree(f, id, o, ev, pcieKnown, quiet, staticFootprint, flat);
         }
@@ -67,7 +67,7 @@ public static class SignatureRules
 
     private static Decision MathFree(in WindowFeatures f, ProcessIdentity id, ClassifierOptions o, List<string> ev, bool pcieKnown, bool quiet, bool staticFootprint, bool flat)
     {
-        ev.Add(Inv($"no floating-point or tensor math: FP+tensor {Pct(f.MathShare)} of SM activity (ML and HPC always have some)"));
+        ev.Add(Inv($"FP pipes silent ({Pct(f.FpShare + f.Fp64Share)} of SM activity) and no tensor math: ML, HPC and decoding always issue some FP"));
         var pcie = pcieKnown ? Inv($"PCIe {f.PcieMiBps:0.0} MiB/s") : "PCIe not attributable (other processes resident)";
         var notFed = quiet || !pcieKnown;
         if (f.IntegerShare >= o.IntegerBoundShare)
@@ -107,16 +107,19 @@ public static class SignatureRules
             return new Decision(WorkloadClass.Compute, 0.8, ev);
         }
 
-        if (f.IntegerShare >= o.IntegerExcessShare && f.SoloShare >= o.SoloShareForExactAttribution)
+        var excess = id.HasHashSigns ? o.IntegerExcessShareWithIdentity : o.IntegerExcessShare;
+        // Only where the numbers are the process's own (it ran alone), and held by most readings (median),
+        // not pushed by one reading in which a neighbour's kernels were still draining.
+        if (f.IntegerShare >= excess && f.IntegerShareMedian >= excess && f.SoloShare >= o.SoloShareForExactAttribution)
         {
-            ev.Add(Inv($"integer pipe {Pct(f.IntegerShare)} of activity is beyond the ≤ {Pct(o.IntegerExcessShare)} that ML address arithmetic needs: an integer-heavy component runs beside the ML math"));
+            ev.Add(Inv($"integer pipe {Pct(f.IntegerShare)} of activity (median reading {Pct(f.IntegerShareMedian)}) is beyond the {Pct(excess)} that ML address arithmetic stays under: an integer-heavy component runs beside the ML math (tensor {Pct(f.TensorShare)}, FP {Pct(f.FpShare)})"));
             return new Decision(WorkloadClass.Hash, Clamp(0.55 + IdentityBonus(id, ev)), ev);
         }
 
         var pcie = pcieKnown ? Inv($"PCIe {f.PcieMiBps:0.0} MiB/s") : "PCIe not attributable";
-        if (f.TensorShare >= o.TensorShare && f.ImmaShare >= 0.6 * f.TensorShare)
+        if (f.TensorShare >= o.TensorFreeShare && f.ImmaShare >= 0.6 * f.TensorShare)
         {
-            if (id.HasHashSigns && f.FpShare < o.MathFreeShare)
+            if (id.HasHashSigns && f.FpShare < o.FpSilentShare)
             {
                 ev.Add("integer tensor (IMMA) work with no FP at all from a process whose identity points at hashing: " + string.Join("; ", id.HashSigns));
                 return new Decision(WorkloadClass.Hash, 0.55, ev);

@@ -118,7 +118,8 @@ public sealed class GpuWindow
             Fp64Share = sm > 0 ? (s.Signal[Signal.Fp64] + s.Signal[Signal.Dfma]) / sm : double.NaN,
             DramShare = Share(Signal.Dram),
             OccupancyPct = sm > 0 ? Math.Min(100, 100 * s.Signal[Signal.Occupancy] / sm) : double.NaN,
-            PcieMiBps = MedianBusyPcie(),
+            PcieMiBps = MedianOverBusy(Signal.Pcie, -1),
+            IntegerShareMedian = MedianOverBusy(Signal.Integer, Signal.Sm),
             ActivityCv = Cv(s.BusyGpm, sm, s.SmSquares),
             PowerW = s.PowerReadings > 0 ? s.Power / s.PowerReadings : double.NaN,
             PowerCv = Cv(s.PowerReadings, s.Power, s.PowerSquares),
@@ -268,16 +269,18 @@ public sealed class GpuWindow
         _attribution.Accumulate(_share.AsSpan(slot * MaxProcesses, MaxProcesses), row, sign);
     }
 
-    // The median, not the mean: one burst (a neighbour loading its model, a checkpoint) must not make
-    // a closed-loop window look busy, while steady batch traffic moves the median.
-    private double MedianBusyPcie()
+    // Medians over busy readings, for quantities one odd reading must not swing: PCIe (a neighbour
+    // loading its model, a checkpoint) and the integer share (a process that exits mid-interval leaves
+    // its last kernels in the next reading). denominator -1: the raw signal, else a ratio per reading.
+    private double MedianOverBusy(int numerator, int denominator)
     {
         Span<double> values = stackalloc double[_capacity];
         var n = 0;
         for (var i = 0; i < _count; i++)
         {
             var slot = Index(i);
-            var v = _signals[(slot * Signal.Count) + Signal.Pcie];
+            var row = _signals.AsSpan(slot * Signal.Count, Signal.Count);
+            var v = denominator < 0 ? row[numerator] : row[denominator] > 0 ? row[numerator] / row[denominator] : double.NaN;
             if (_gpm[slot] && _busy[slot] && !double.IsNaN(v))
             {
                 values[n++] = v;

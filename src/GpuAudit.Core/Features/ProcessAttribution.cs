@@ -247,6 +247,7 @@ internal sealed class ProcessAttribution
                 PcieMiBps = double.NaN,
                 SmActivityPct = 0,
                 ActivityCv = double.NaN,
+                IntegerShareMedian = double.NaN,
             };
         }
 
@@ -270,6 +271,7 @@ internal sealed class ProcessAttribution
             // NVML has no per-process PCIe counter: the device's traffic is this process's only when it was
             // alone on the GPU; with neighbours resident (even idle ones loading data) it is unattributable.
             PcieMiBps = _shared[slot] > 0 ? double.NaN : device.PcieMiBps,
+            IntegerShareMedian = _shared[slot] > 0 ? double.NaN : device.IntegerShareMedian,
             ActivityCv = meanShare > 0 ? Math.Sqrt(variance) / meanShare : double.NaN,
             FootprintGrowthMiB = footprintGrowthMiB,
             SoloShare = _soloShare[slot] / _shareSum[slot],

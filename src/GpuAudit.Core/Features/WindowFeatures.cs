@@ -24,6 +24,9 @@ public readonly record struct WindowFeatures
 
     public double IntegerShare { get; init; }
 
+    /// <summary>Median over busy readings of the per-reading integer share (NaN for a process that shared the GPU).</summary>
+    public double IntegerShareMedian { get; init; }
+
     /// <summary>Any tensor pipe (HMMA, IMMA, DFMA) per unit of SM activity.</summary>
     public double TensorShare { get; init; }
 
@@ -65,9 +68,6 @@ public readonly record struct WindowFeatures
     /// <summary>Share of the SM time behind these features that came from readings where the subject ran
     /// alone (1 for a whole GPU): how far per-process numbers can be trusted.</summary>
     public double SoloShare { get; init; }
-
-    /// <summary>(FP + FP64 + tensor) per unit of SM activity: all floating-point and matrix math.</summary>
-    public double MathShare => FpShare + Fp64Share + TensorShare;
 
     public bool HasPipeMix => BusyGpmReadings > 0;
 }
