@@ -169,16 +169,18 @@ public sealed class GpuWindow
             return;
         }
 
+        // Indexed loops: foreach over IReadOnlyList would allocate an enumerator per sample.
         var anyShare = false;
-        foreach (var p in procs)
+        for (var i = 0; i < procs.Count; i++)
         {
-            anyShare |= p.SmPct.HasValue;
+            anyShare |= procs[i].SmPct.HasValue;
         }
 
         // A lone process owns all the activity even when NVML had no per-process sample for it.
         var fallback = !anyShare && procs.Count == 1 ? (double.IsNaN(deviceSm) ? (sample.UtilGpuPct ?? 0) : deviceSm) / 100.0 : double.NaN;
-        foreach (var p in procs)
+        for (var i = 0; i < procs.Count; i++)
         {
+            var p = procs[i];
             var s = _attribution.Acquire(p.Pid);
             if (s < 0)
             {
