@@ -17,8 +17,9 @@ public sealed record ClassifierOptions
     /// <summary>A verdict is emitted once per this many seconds of sample time.</summary>
     public double VerdictPeriodSeconds { get; init; } = 1;
 
-    /// <summary>Readings the ring buffer can hold; older ones fall out even inside the window.</summary>
-    public int MaxSamplesPerWindow { get; init; } = 64;
+    /// <summary>Readings the ring buffer can hold (2-4096); older ones fall out even inside the window.
+    /// 128 covers a 10 s window polled at up to ~12 Hz.</summary>
+    public int MaxSamplesPerWindow { get; init; } = 128;
 
     /// <summary>GPM SM activity (percent) from which a reading counts as busy. Low so that hashing at a
     /// 10% duty cycle (≈10% activity in every reading) still counts.</summary>

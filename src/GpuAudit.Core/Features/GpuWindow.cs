@@ -42,6 +42,9 @@ public sealed class GpuWindow
 
     public GpuWindow(double windowSeconds, int capacity, double busySmPct, double busyUtilPct, double ridge)
     {
+        // The medians sort a stack copy of the window: keep it small enough for the stack.
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(capacity, 4096);
         _windowSeconds = windowSeconds;
         _capacity = capacity;
         _busySmPct = busySmPct;
