@@ -27,8 +27,6 @@ public sealed class WorkloadClassifier
         _window = new GpuWindow(_options.WindowSeconds, _options.MaxSamplesPerWindow, _options.BusySmUtilPct, _options.BusyUtilGpuPct, _options.AttributionRidge);
     }
 
-    public ClassifierOptions Options => _options;
-
     /// <summary>Records identity evidence for a process (GPU libraries, memory scan); any time, any order.</summary>
     public void ObserveProcess(ProcessRecord process)
     {

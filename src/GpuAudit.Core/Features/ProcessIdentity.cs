@@ -102,7 +102,7 @@ public sealed record ProcessIdentity
         return this with { HashSigns = signs };
     }
 
-    public static bool IsMinerKernelName(string name)
+    private static bool IsMinerKernelName(string name)
     {
         foreach (var word in MinerKernelWords)
         {

@@ -68,6 +68,4 @@ public readonly record struct WindowFeatures
     /// <summary>Share of the SM time behind these features that came from readings where the subject ran
     /// alone (1 for a whole GPU): how far per-process numbers can be trusted.</summary>
     public double SoloShare { get; init; }
-
-    public bool HasPipeMix => BusyGpmReadings > 0;
 }
