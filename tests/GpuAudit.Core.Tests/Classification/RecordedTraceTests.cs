@@ -148,6 +148,14 @@ public partial class RecordedTraceTests
         Assert.Equal(File.ReadAllText(golden), ClassifyReport.Evaluation(evaluations));
     }
 
+    [Fact]
+    public void Summary_of_mixed_matches_the_golden_file()
+    {
+        var (_, verdicts) = Classify("mixed");
+        var golden = RepoPaths.File("tests", "GpuAudit.Core.Tests", "Classification", "Golden", "summary-mixed.txt");
+        Assert.Equal(File.ReadAllText(golden), ClassifyReport.Summary("mixed.jsonl", verdicts));
+    }
+
     private static GpuSample WithoutGpm(GpuSample s) => new()
     {
         Time = s.Time,
