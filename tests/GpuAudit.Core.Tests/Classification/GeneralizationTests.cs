@@ -117,6 +117,27 @@ public class GeneralizationTests
     }
 
     [Fact]
+    public void Miner_child_stays_pinned_when_shares_stop_varying_for_longer_than_the_window()
+    {
+        var samples = new List<GpuSample>();
+        for (var t = 0; t < 8; t++)
+        {
+            samples.Add(Sample(t, Mix.Transformer, procs: (1, 90, 8000)));
+        }
+
+        // 30 s of a constant 50/50 split: least squares alone cannot separate the two; the trainer's
+        // signature from when it ran alone carries the split.
+        for (var t = 8; t < 38; t++)
+        {
+            samples.Add(Sample(t, Mix.Transformer.Blend(Mix.Sha256, 0.5), procs: [(1, 50, 8000), (2, 50, 300)]));
+        }
+
+        var v = Classify(samples);
+        Assert.Equal(WorkloadClass.Hash, Last(v, 2).Class);
+        Assert.NotEqual(WorkloadClass.Hash, Last(v, 1).Class);
+    }
+
+    [Fact]
     public void Inspector_findings_support_a_hash_verdict_with_evidence()
     {
         var c = new WorkloadClassifier();
