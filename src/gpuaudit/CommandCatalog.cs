@@ -11,6 +11,7 @@ internal static class CommandCatalog
         AgentCommand.Create(),
         DemoCommand.Create(),
         ReplayCommand.Create(),
+        ClassifyCommand.Create(),
         DoctorCommand.Create(),
         RecordCommand.Create(),
     ];
