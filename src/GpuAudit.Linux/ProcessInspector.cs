@@ -12,7 +12,7 @@ namespace GpuAudit.Linux;
 public sealed class ProcessInspector
 {
     // Linux reports start times in clock ticks; USER_HZ is 100 on every mainstream architecture.
-    private const double ClockTicksPerSecond = 100;
+    private const long ClockTicksPerSecond = 100;
     private const int MaxChainDepth = 64;
     private const int MaxTreeProcesses = 4096;
 
@@ -122,7 +122,7 @@ public sealed class ProcessInspector
             return null;
         }
 
-        return DateTimeOffset.FromUnixTimeSeconds(bootSeconds).AddSeconds(stat.StartTicks / ClockTicksPerSecond);
+        return DateTimeOffset.FromUnixTimeSeconds(bootSeconds).AddTicks((long)stat.StartTicks * (TimeSpan.TicksPerSecond / ClockTicksPerSecond));
     }
 
     /// <summary>
