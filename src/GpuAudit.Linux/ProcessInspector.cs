@@ -178,7 +178,7 @@ public sealed class ProcessInspector
             }
 
             tree.Add(Summary(stat));
-            foreach (var child in children[next])
+            foreach (var child in children[next].OrderBy(c => c.Pid))
             {
                 queue.Enqueue(child.Pid);
             }
