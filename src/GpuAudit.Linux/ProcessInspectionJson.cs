@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using GpuAudit.Core.Inspection;
 
@@ -6,6 +7,18 @@ namespace GpuAudit.Linux;
 /// <summary>Writes an inspection as JSON with <see cref="Utf8JsonWriter"/> (no reflection: NativeAOT-safe).</summary>
 public static class ProcessInspectionJson
 {
+    /// <summary>The indented JSON document of an inspection (URLs and shell text left unescaped for reading).</summary>
+    public static string ToJson(ProcessInspection inspection, GpuCodeScanResult? scan)
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            Write(json, inspection, scan);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
     public static void Write(Utf8JsonWriter json, ProcessInspection inspection, GpuCodeScanResult? scan)
     {
         json.WriteStartObject();

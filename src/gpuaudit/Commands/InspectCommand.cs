@@ -1,7 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using GpuAudit.Core;
 using GpuAudit.Linux;
 
@@ -73,14 +71,9 @@ internal static class InspectCommand
 
         if (asJson)
         {
-            using var stream = new MemoryStream();
-            using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-            {
-                ProcessInspectionJson.Write(writer, inspection, scan);
-            }
-
-            output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+            output.WriteLine(ProcessInspectionJson.ToJson(inspection, scan));
         }
+
         else
         {
             ProcessInspectionText.Write(output, inspection, scan);
