@@ -61,6 +61,8 @@ public static class HashConstants
 
     private static readonly FrozenDictionary<uint, int> Sha256Words = Index(Sha256K.Concat(Sha256Iv));
     private static readonly FrozenDictionary<uint, int> Blake2bLowHalves = Index(Blake2bIv.Select(v => (uint)v));
+    private static readonly ulong[] Sha256Filter = HighHalfFilter(Sha256Words.Keys);
+    private static readonly ulong[] Blake2bFilter = HighHalfFilter(Blake2bLowHalves.Keys);
 
     // PTX prints constants as decimal or hex numbers, 64-bit ones sometimes signed.
     private static readonly FrozenDictionary<ulong, string> PtxConstants = BuildPtxConstants();
@@ -182,14 +184,19 @@ public static class HashConstants
     private static bool IsNumberByte(byte b) =>
         b is >= (byte)'0' and <= (byte)'9' or >= (byte)'a' and <= (byte)'z' or >= (byte)'A' and <= (byte)'Z' or (byte)'_';
 
+    // Scans every 4-byte-aligned word once. A 64 Kibit filter on the upper 16 bits rejects almost
+    // every word with one bit test, so the dictionary is only consulted for the rare candidates.
     private static int CountDistinctWords(ReadOnlySpan<byte> image, FrozenDictionary<uint, int> words)
     {
+        var filter = words == Sha256Words ? Sha256Filter : Blake2bFilter;
         ulong seenLow = 0;
         ulong seenHigh = 0;
-        var aligned = image.Length & ~3;
-        for (var i = 0; i < aligned; i += 4)
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, uint>(image[..(image.Length & ~3)]);
+        foreach (var raw in values)
         {
-            if (words.TryGetValue(BinaryPrimitives.ReadUInt32LittleEndian(image[i..]), out var index))
+            var word = BitConverter.IsLittleEndian ? raw : BinaryPrimitives.ReverseEndianness(raw);
+            var high = word >> 16;
+            if ((filter[(int)(high >> 6)] & (1UL << (int)(high & 63))) != 0 && words.TryGetValue(word, out var index))
             {
                 if (index < 64)
                 {
@@ -203,6 +210,18 @@ public static class HashConstants
         }
 
         return System.Numerics.BitOperations.PopCount(seenLow) + System.Numerics.BitOperations.PopCount(seenHigh);
+    }
+
+    private static ulong[] HighHalfFilter(IEnumerable<uint> values)
+    {
+        var filter = new ulong[1024];
+        foreach (var value in values)
+        {
+            var high = value >> 16;
+            filter[high >> 6] |= 1UL << (int)(high & 63);
+        }
+
+        return filter;
     }
 
     private static FrozenDictionary<uint, int> Index(IEnumerable<uint> values)
