@@ -32,6 +32,8 @@ public static class GpuCodeSearch
     /// <summary>Bytes a candidate needs to be recognised: the scanner overlaps its chunks by this much.</summary>
     public const int CandidateHeaderBytes = 64;
 
+    private static readonly Comparer<GpuCodeCandidate> ByOffset = Comparer<GpuCodeCandidate>.Create((a, b) => a.Offset.CompareTo(b.Offset));
+
     /// <summary>Adds the candidates that start before <paramref name="limit"/> to <paramref name="into"/>, in offset order.</summary>
     public static void FindCandidates(ReadOnlySpan<byte> buffer, int limit, List<GpuCodeCandidate> into)
     {
@@ -39,7 +41,7 @@ public static class GpuCodeSearch
         FindCubins(buffer, limit, into);
         FindNeedle(buffer, limit, FatbinContainer.Magic, GpuCodeKind.Fatbin, into);
         FindNeedle(buffer, limit, PtxText.EntryDirective, GpuCodeKind.Ptx, into);
-        into.Sort(first, into.Count - first, Comparer<GpuCodeCandidate>.Create((a, b) => a.Offset.CompareTo(b.Offset)));
+        into.Sort(first, into.Count - first, ByOffset);
     }
 
     /// <summary>
