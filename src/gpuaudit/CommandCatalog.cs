@@ -12,6 +12,7 @@ internal static class CommandCatalog
         DemoCommand.Create(),
         ReplayCommand.Create(),
         ClassifyCommand.Create(),
+        InspectCommand.Create(),
         DoctorCommand.Create(),
         RecordCommand.Create(),
     ];
