@@ -5,12 +5,12 @@ namespace GpuAudit.Linux;
 
 /// <summary>
 /// Reads the GPU→job allocation files a scheduler prolog writes (jobstats style,
-/// <c>/run/gpustat/&lt;gpu&gt;</c>): one file per GPU, named by its index or UUID, holding
+/// <c>/run/gpuaudit/jobmap//// <c>/run/gpustat/&lt;gpu&gt;</c>)lt;gpu/// <c>/run/gpustat/&lt;gpu&gt;</c>)gt;</c>, jobstats uses /run/gpustat): one file per GPU, named by its index or UUID, holding
 /// "&lt;jobid&gt; &lt;uid&gt;". A GPU without a file is unallocated.
 /// </summary>
 public sealed class GpuJobMapReader(string directory = GpuJobMapReader.DefaultDirectory, PasswdFile? users = null)
 {
-    public const string DefaultDirectory = "/run/gpustat";
+    public const string DefaultDirectory = "/run/gpuaudit/jobmap";
 
     private const int MaxFileBytes = 4096;
 
