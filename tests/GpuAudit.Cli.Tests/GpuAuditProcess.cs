@@ -37,6 +37,21 @@ internal static class GpuAuditProcess
         return (process.ExitCode, await stdout, await stderr);
     }
 
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    /// <summary>Runs in the test's working directory and waits (for tests written synchronously).</summary>
+    public static Result Run(params string[] args)
+    {
+        var (code, stdout, stderr) = RunAsync(Environment.CurrentDirectory, args).GetAwaiter().GetResult();
+        return new Result(code, stdout, stderr);
+    }
+
+    /// <summary>Finds an executable on PATH, or null.</summary>
+    public static string? Which(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
+
     /// <summary>True when the text holds a .NET stack trace ("   at Namespace.Type.Method(").</summary>
     public static bool HasStackTrace(string text) =>
         text.Split('\n').Any(l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal) && l.Contains('(', StringComparison.Ordinal));

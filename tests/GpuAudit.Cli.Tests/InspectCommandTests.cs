@@ -27,7 +27,7 @@ public sealed class InspectCommandTests
         {
             using var accepted = await Accept(pool);
 
-            var result = GpuauditProcess.Run("inspect", "--pid", miner.Id.ToString(CultureInfo.InvariantCulture), "--json");
+            var result = GpuAuditProcess.Run("inspect", "--pid", miner.Id.ToString(CultureInfo.InvariantCulture), "--json");
 
             Assert.Equal(0, result.ExitCode);
             using var json = JsonDocument.Parse(result.Stdout);
@@ -54,7 +54,7 @@ public sealed class InspectCommandTests
     [Fact]
     public async Task Real_ssh_reverse_tunnel_is_reported_with_its_outbound_connection()
     {
-        var ssh = GpuauditProcess.Which("ssh")
+        var ssh = GpuAuditProcess.Which("ssh")
             ?? throw new InvalidOperationException("this test needs a real ssh client: install the Debian package openssh-client (apt-get install -y openssh-client)");
         using var server = new TcpListener(IPAddress.Loopback, 0);
         server.Start();
@@ -66,7 +66,7 @@ public sealed class InspectCommandTests
         {
             using var accepted = await Accept(server);
 
-            var result = GpuauditProcess.Run("inspect", "--pid", tunnel.Id.ToString(CultureInfo.InvariantCulture), "--json", "--no-memory-scan");
+            var result = GpuAuditProcess.Run("inspect", "--pid", tunnel.Id.ToString(CultureInfo.InvariantCulture), "--json", "--no-memory-scan");
 
             Assert.Equal(0, result.ExitCode);
             using var json = JsonDocument.Parse(result.Stdout);
@@ -85,7 +85,7 @@ public sealed class InspectCommandTests
     [Fact]
     public void Missing_pid_is_bad_input_with_exit_code_2()
     {
-        var result = GpuauditProcess.Run("inspect", "--pid", "2147483647");
+        var result = GpuAuditProcess.Run("inspect", "--pid", "2147483647");
 
         Assert.Equal(2, result.ExitCode);
         Assert.StartsWith("gpuaudit: no process with pid 2147483647 under /proc", result.Stderr, StringComparison.Ordinal);
@@ -95,7 +95,7 @@ public sealed class InspectCommandTests
     [Fact]
     public void Bad_allowlist_network_is_bad_input_with_exit_code_2()
     {
-        var result = GpuauditProcess.Run("inspect", "--pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--allow-net", "10.0.0.0/99");
+        var result = GpuAuditProcess.Run("inspect", "--pid", Environment.ProcessId.ToString(CultureInfo.InvariantCulture), "--allow-net", "10.0.0.0/99");
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("--allow-net: '10.0.0.0/99' is not a network in CIDR form", result.Stderr, StringComparison.Ordinal);
