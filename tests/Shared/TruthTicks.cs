@@ -4,7 +4,7 @@ using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 
-namespace GpuAudit.Core.Tests.Policy;
+namespace GpuAudit.Tests;
 
 /// <summary>
 /// Turns a recorded trace into the ticks the policy sees, with verdicts taken from the trace's
