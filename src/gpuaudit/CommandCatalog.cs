@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GpuAudit.Cli.Commands;
 
 namespace GpuAudit.Cli;
 
@@ -7,5 +8,6 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> Create() =>
     [
+        ReportCommand.Create(),
     ];
 }
