@@ -23,11 +23,11 @@ public sealed class PolicyEngine
     private static readonly FindingKind[] EgressFindings =
         [FindingKind.Tunnel, FindingKind.NonAllowlistedEgress, FindingKind.PoolPortConnection];
 
-    private readonly Policy _policy;
+    private readonly AuditPolicy _policy;
     private readonly string? _node;
     private readonly Dictionary<ViolationKey, Tracker> _trackers = [];
 
-    public PolicyEngine(Policy policy, string? node = null)
+    public PolicyEngine(AuditPolicy policy, string? node = null)
     {
         _policy = policy;
         _node = node;

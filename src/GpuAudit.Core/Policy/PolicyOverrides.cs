@@ -12,7 +12,7 @@ public static class PolicyOverrides
 {
     public const string Prefix = "GPUAUDIT_POLICY_";
 
-    public static Policy Apply(Policy policy, IReadOnlyDictionary<string, string> environment)
+    public static AuditPolicy Apply(AuditPolicy policy, IReadOnlyDictionary<string, string> environment)
     {
         var rules = new Dictionary<PolicyRule, RuleSettings>(policy.Rules);
         foreach (var (name, value) in environment.OrderBy(e => e.Key, StringComparer.Ordinal))

@@ -20,18 +20,18 @@ public static class PolicyParser
     };
 
     /// <summary>Parses <paramref name="text"/> (named <paramref name="source"/> in errors), then applies <paramref name="environment"/> overrides.</summary>
-    public static Policy Parse(string source, string text, IReadOnlyDictionary<string, string> environment)
+    public static AuditPolicy Parse(string source, string text, IReadOnlyDictionary<string, string> environment)
     {
         var policy = ParseText(source, text);
         return PolicyOverrides.Apply(policy, environment);
     }
 
-    private static Policy ParseText(string source, string text)
+    private static AuditPolicy ParseText(string source, string text)
     {
         var bytes = Encoding.UTF8.GetBytes(text);
         var lines = new LineIndex(bytes);
         var reader = new Utf8JsonReader(bytes, ReaderOptions);
-        var rules = Policy.DefaultRules();
+        var rules = AuditPolicy.DefaultRules();
         var allowances = new List<Allowance>();
         try
         {
@@ -76,7 +76,7 @@ public static class PolicyParser
             throw PolicyException.At(source, line, "not valid JSON (" + FirstSentence(e.Message) + ")", "fix the syntax (comments // and trailing commas are allowed)");
         }
 
-        return new Policy(rules, allowances);
+        return new AuditPolicy(rules, allowances);
     }
 
     private static void ReadRules(ref Utf8JsonReader reader, string source, LineIndex lines, Dictionary<PolicyRule, RuleSettings> rules)

@@ -13,7 +13,7 @@ public sealed class ReportCommandTests : IDisposable
     public ReportCommandTests()
     {
         using var journal = AuditJournal.Open(_dir);
-        var engine = new PolicyEngine(Policy.Default, "h100-probe");
+        var engine = new PolicyEngine(AuditPolicy.Default, "h100-probe");
         var summarizer = new MinuteSummarizer("h100-probe");
         foreach (var tick in TruthTicks.From(RecordedTrace.Load(RepoPaths.Trace("mixed")), new JobRef("4242", "gpu-map", "alice")))
         {

@@ -12,7 +12,7 @@ public sealed class PolicyEngineTests
     [Fact]
     public void Hash_compute_opens_after_its_open_time_with_the_evidence_and_closes_after_quiet_time()
     {
-        var engine = new PolicyEngine(Core.Policy.Policy.Default, "node-a");
+        var engine = new PolicyEngine(AuditPolicy.Default, "node-a");
         var hashing = Process(776, WorkloadClass.Hash);
 
         for (var t = 100; t < 105; t++)
@@ -40,7 +40,7 @@ public sealed class PolicyEngineTests
     [Fact]
     public void A_duty_cycled_miner_still_opens_because_short_gaps_do_not_reset_the_evidence()
     {
-        var engine = new PolicyEngine(Core.Policy.Policy.Default);
+        var engine = new PolicyEngine(AuditPolicy.Default);
         var hashing = Process(9, WorkloadClass.Hash);
         var resting = Process(9, WorkloadClass.Idle);
 
@@ -56,7 +56,7 @@ public sealed class PolicyEngineTests
     {
         static string OpenId(string node)
         {
-            var engine = new PolicyEngine(Core.Policy.Policy.Default, node);
+            var engine = new PolicyEngine(AuditPolicy.Default, node);
             return Enumerable.Range(0, 6).SelectMany(t => engine.Evaluate(At(t, Job, WorkloadClass.Hash, Process(1, WorkloadClass.Hash))).Opened).Single().Id;
         }
 
@@ -68,7 +68,7 @@ public sealed class PolicyEngineTests
     [Fact]
     public void Miner_identity_and_egress_open_at_once_from_inspector_findings()
     {
-        var engine = new PolicyEngine(Core.Policy.Policy.Default);
+        var engine = new PolicyEngine(AuditPolicy.Default);
         var miner = Process(812, WorkloadClass.Compute, exe: "/tmp/xmrig",
             findings: [new ProcessFinding(FindingKind.MinerExecutable, "exe /tmp/xmrig"), new ProcessFinding(FindingKind.Tunnel, "ssh -R 9000:localhost:22 (pid 813)")]);
 
@@ -82,7 +82,7 @@ public sealed class PolicyEngineTests
     [Fact]
     public void Hash_constants_in_GPU_code_are_hash_compute_even_when_counters_look_like_training()
     {
-        var engine = new PolicyEngine(Core.Policy.Policy.Default with { Rules = WithOpenAfter(PolicyRule.HashCompute, 0) });
+        var engine = new PolicyEngine(AuditPolicy.Default with { Rules = WithOpenAfter(PolicyRule.HashCompute, 0) });
         var disguised = Process(5, WorkloadClass.Training, findings: new ProcessFinding(FindingKind.HashConstantInGpuCode, "sha256_k_table in a cubin"));
 
         var opened = Assert.Single(engine.Evaluate(At(0, Job, WorkloadClass.Training, disguised)).Opened);
@@ -94,7 +94,7 @@ public sealed class PolicyEngineTests
     [Fact]
     public void A_process_whose_job_disagrees_with_the_allocation_is_an_unattributed_warning()
     {
-        var engine = new PolicyEngine(Core.Policy.Policy.Default);
+        var engine = new PolicyEngine(AuditPolicy.Default);
         var stray = Process(33, WorkloadClass.Training, ownJob: new JobRef("999", "slurm-cgroup"));
 
         var opened = Enumerable.Range(0, 31).SelectMany(t => engine.Evaluate(At(t, Job, WorkloadClass.Training, stray)).Opened).ToList();
@@ -107,7 +107,7 @@ public sealed class PolicyEngineTests
     [Fact]
     public void An_allocated_GPU_idle_for_the_configured_minutes_is_an_info_finding()
     {
-        var engine = new PolicyEngine(Core.Policy.Policy.Default);
+        var engine = new PolicyEngine(AuditPolicy.Default);
 
         Assert.Empty(engine.Evaluate(At(0, Job, WorkloadClass.Idle)).Opened);
         Assert.Empty(engine.Evaluate(At(599, Job, WorkloadClass.Idle)).Opened);
@@ -121,7 +121,7 @@ public sealed class PolicyEngineTests
     public void An_allowance_turns_the_violation_into_an_allowed_finding_with_its_reason()
     {
         var allowance = new Allowance([PolicyRule.HashCompute], "4242", null, null, null, "dataset dedup hashes shards", 7);
-        var engine = new PolicyEngine(new Core.Policy.Policy(Core.Policy.Policy.DefaultRules(), [allowance]));
+        var engine = new PolicyEngine(new AuditPolicy(AuditPolicy.DefaultRules(), [allowance]));
 
         var opened = Enumerable.Range(0, 6).SelectMany(t => engine.Evaluate(At(t, Job, WorkloadClass.Hash, Process(1, WorkloadClass.Hash))).Opened).ToList();
 
@@ -142,7 +142,7 @@ public sealed class PolicyEngineTests
     public void Every_scope_an_allowance_sets_must_match(string? job, string? user, string? ns, string? exe, bool allowed)
     {
         var allowance = new Allowance([], job, user, ns, exe, "reason", 1);
-        var engine = new PolicyEngine(new Core.Policy.Policy(Core.Policy.Policy.DefaultRules(), [allowance]));
+        var engine = new PolicyEngine(new AuditPolicy(AuditPolicy.DefaultRules(), [allowance]));
         var miner = Process(2, WorkloadClass.Compute, exe: "/tmp/xmrig", findings: new ProcessFinding(FindingKind.MinerExecutable, "xmrig"));
 
         var opened = Assert.Single(engine.Evaluate(At(0, Job, WorkloadClass.Compute, miner)).Opened);
@@ -154,7 +154,7 @@ public sealed class PolicyEngineTests
     public void A_namespace_allowance_matches_kubernetes_jobs_named_namespace_slash_pod()
     {
         var allowance = new Allowance([PolicyRule.MinerIdentity], null, null, "research", null, "honeypot", 1);
-        var engine = new PolicyEngine(new Core.Policy.Policy(Core.Policy.Policy.DefaultRules(), [allowance]));
+        var engine = new PolicyEngine(new AuditPolicy(AuditPolicy.DefaultRules(), [allowance]));
         var pod = Process(3, WorkloadClass.Compute, ownJob: new JobRef("research/trainer-0", "kubernetes"), findings: new ProcessFinding(FindingKind.MinerLibrary, "libxmrig-cuda.so"));
 
         Assert.True(Assert.Single(engine.Evaluate(At(0, null, WorkloadClass.Compute, pod)).Opened).IsAllowed);
@@ -163,9 +163,9 @@ public sealed class PolicyEngineTests
     [Fact]
     public void A_disabled_rule_never_opens()
     {
-        var rules = Core.Policy.Policy.DefaultRules();
+        var rules = AuditPolicy.DefaultRules();
         rules[PolicyRule.MinerIdentity] = rules[PolicyRule.MinerIdentity] with { Enabled = false };
-        var engine = new PolicyEngine(new Core.Policy.Policy(rules, []));
+        var engine = new PolicyEngine(new AuditPolicy(rules, []));
         var miner = Process(2, WorkloadClass.Compute, findings: new ProcessFinding(FindingKind.MinerExecutable, "xmrig"));
 
         Assert.Empty(engine.Evaluate(At(0, Job, WorkloadClass.Compute, miner)).Opened);
@@ -173,7 +173,7 @@ public sealed class PolicyEngineTests
 
     private static Dictionary<PolicyRule, RuleSettings> WithOpenAfter(PolicyRule rule, double seconds)
     {
-        var rules = Core.Policy.Policy.DefaultRules();
+        var rules = AuditPolicy.DefaultRules();
         rules[rule] = rules[rule] with { OpenAfterSeconds = seconds };
         return rules;
     }

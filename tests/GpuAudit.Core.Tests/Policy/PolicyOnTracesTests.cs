@@ -13,7 +13,7 @@ public sealed class PolicyOnTracesTests
     [Fact]
     public void Mixed_trace_with_the_GPU_given_to_a_job_yields_one_hash_violation_on_pid_776()
     {
-        var opened = Run("mixed", Job, Core.Policy.Policy.Default);
+        var opened = Run("mixed", Job, AuditPolicy.Default);
 
         var violation = Assert.Single(opened);
         Assert.Equal((PolicyRule.HashCompute, 776, "4242", false), (violation.Rule, violation.Pid, violation.Job, violation.IsAllowed));
@@ -24,7 +24,7 @@ public sealed class PolicyOnTracesTests
     [Fact]
     public void Transformer_training_on_its_allocated_GPU_yields_nothing()
     {
-        Assert.Empty(Run("train_transformer", Job, Core.Policy.Policy.Default));
+        Assert.Empty(Run("train_transformer", Job, AuditPolicy.Default));
     }
 
     [Fact]
@@ -44,14 +44,14 @@ public sealed class PolicyOnTracesTests
     [Fact]
     public void Without_a_job_map_both_mixed_processes_are_unattributed_warnings()
     {
-        var opened = Run("mixed", null, Core.Policy.Policy.Default with { Rules = ZeroOpenAfter(PolicyRule.UnattributedProcess) });
+        var opened = Run("mixed", null, AuditPolicy.Default with { Rules = ZeroOpenAfter(PolicyRule.UnattributedProcess) });
 
         var unattributed = opened.Where(v => v.Rule == PolicyRule.UnattributedProcess).ToList();
         Assert.Equal([775, 776], unattributed.Select(v => v.Pid!.Value).Order());
         Assert.All(unattributed, v => Assert.Null(v.Job));
     }
 
-    private static List<Violation> Run(string trace, JobRef? job, Core.Policy.Policy policy)
+    private static List<Violation> Run(string trace, JobRef? job, AuditPolicy policy)
     {
         var engine = new PolicyEngine(policy, "h100-probe");
         return TruthTicks.From(RecordedTrace.Load(RepoPaths.Trace(trace)), job)
@@ -61,7 +61,7 @@ public sealed class PolicyOnTracesTests
 
     private static Dictionary<PolicyRule, RuleSettings> ZeroOpenAfter(PolicyRule rule)
     {
-        var rules = Core.Policy.Policy.DefaultRules();
+        var rules = AuditPolicy.DefaultRules();
         rules[rule] = rules[rule] with { OpenAfterSeconds = 0 };
         return rules;
     }

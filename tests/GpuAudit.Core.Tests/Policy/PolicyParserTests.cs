@@ -13,7 +13,7 @@ public sealed class PolicyParserTests
         var path = RepoPaths.File("config", "policy.example.json");
         var policy = PolicyParser.Parse(path, File.ReadAllText(path), NoEnvironment);
 
-        Assert.Equal(Core.Policy.Policy.DefaultRules(), policy.Rules);
+        Assert.Equal(AuditPolicy.DefaultRules(), policy.Rules);
         Assert.Equal(2, policy.Allowances.Count);
         var curation = policy.Allowances[0];
         Assert.Equal([PolicyRule.HashCompute], curation.Rules);
@@ -38,7 +38,7 @@ public sealed class PolicyParserTests
         Assert.Equal(new RuleSettings(true, 12, 3), policy[PolicyRule.HashCompute]);
         Assert.Equal(150, policy[PolicyRule.IdleAllocation].OpenAfterSeconds);
         Assert.False(policy[PolicyRule.UnattributedProcess].Enabled);
-        Assert.Equal(Core.Policy.Policy.Default[PolicyRule.MinerIdentity], policy[PolicyRule.MinerIdentity]);
+        Assert.Equal(AuditPolicy.Default[PolicyRule.MinerIdentity], policy[PolicyRule.MinerIdentity]);
     }
 
     [Theory]
@@ -89,5 +89,5 @@ public sealed class PolicyParserTests
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
 
-    private static Core.Policy.Policy Parse(string text) => PolicyParser.Parse("test.json", text, NoEnvironment);
+    private static AuditPolicy Parse(string text) => PolicyParser.Parse("test.json", text, NoEnvironment);
 }

@@ -5,12 +5,12 @@ namespace GpuAudit.Core.Policy;
 /// allowed findings. Build it with <see cref="PolicyParser"/>; <see cref="Default"/> is what a
 /// node runs without a policy file.
 /// </summary>
-public sealed record Policy(IReadOnlyDictionary<PolicyRule, RuleSettings> Rules, IReadOnlyList<Allowance> Allowances)
+public sealed record AuditPolicy(IReadOnlyDictionary<PolicyRule, RuleSettings> Rules, IReadOnlyList<Allowance> Allowances)
 {
     /// <summary>Idle allocation opens after 10 minutes, as the issue asks.</summary>
     public const double DefaultIdleAllocationMinutes = 10;
 
-    public static Policy Default { get; } = new(DefaultRules(), []);
+    public static AuditPolicy Default { get; } = new(DefaultRules(), []);
 
     public RuleSettings this[PolicyRule rule] => Rules[rule];
 
