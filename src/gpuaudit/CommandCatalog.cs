@@ -8,6 +8,12 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> Create() =>
     [
+        AgentCommand.Create(),
+        DemoCommand.Create(),
+        ReplayCommand.Create(),
+        ClassifyCommand.Create(),
+        DoctorCommand.Create(),
+        RecordCommand.Create(),
         ReportCommand.Create(),
     ];
 }

@@ -1,3 +1,4 @@
+using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Tests.Journal;
 using GpuAudit.Agent.Violations;
@@ -15,7 +16,7 @@ public sealed class ViolationPublisherTests : IDisposable
     {
         var registry = Metrics.NewCustomRegistry();
         using var journal = AuditJournal.Open(_dir.Path);
-        var publisher = new ViolationPublisher(journal, new ViolationMetrics(registry));
+        var publisher = new ViolationPublisher(journal, new ViolationMetrics(new GpuAuditMetrics(registry)));
         var open = Violation("v1");
 
         publisher.Publish(new PolicyResult([open, Violation("allowed") with { Pid = 9, AllowedBy = new Allowance([], "4242", null, null, null, "ok", 1) }], [], [open]));
@@ -38,7 +39,7 @@ public sealed class ViolationPublisherTests : IDisposable
     {
         var registry = Metrics.NewCustomRegistry();
         var journal = AuditJournal.Open(_dir.Path);
-        var publisher = new ViolationPublisher(journal, new ViolationMetrics(registry));
+        var publisher = new ViolationPublisher(journal, new ViolationMetrics(new GpuAuditMetrics(registry)));
         journal.Dispose();
 
         Assert.ThrowsAny<Exception>(() => publisher.Publish(new PolicyResult([Violation("lost")], [], [])));

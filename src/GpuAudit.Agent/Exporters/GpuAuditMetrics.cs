@@ -1,0 +1,112 @@
+using Prometheus;
+
+namespace GpuAudit.Agent.Exporters;
+
+/// <summary>
+/// Every metric family the auditor exports, registered in one registry (names and meanings:
+/// docs/metrics.md). A private registry keeps the exposition exactly what is documented: no
+/// runtime or process metrics from the library's defaults.
+/// </summary>
+public sealed class GpuAuditMetrics
+{
+    public GpuAuditMetrics(CollectorRegistry registry)
+    {
+        // SuppressInitialValue: a series appears when first set, never as a made-up 0.
+        Registry = registry;
+        var f = Metrics.WithCustomRegistry(registry);
+        string[] uuid = ["uuid"];
+        string[] proc = ["uuid", "pid", "comm"];
+        GpuInfo = f.CreateGauge("gpuaudit_gpu_info", "GPU identity; always 1.", new GaugeConfiguration { LabelNames = ["uuid", "index", "name", "driver", "pci_bus_id"], SuppressInitialValue = true });
+        GpuUtil = f.CreateGauge("gpuaudit_gpu_utilization_ratio", "Fraction of the sample period during which a kernel ran (NVML utilization).", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuMemUtil = f.CreateGauge("gpuaudit_gpu_memory_utilization_ratio", "Fraction of the sample period during which device memory was read or written.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuMemUsed = f.CreateGauge("gpuaudit_gpu_memory_used_bytes", "Framebuffer memory in use.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuMemTotal = f.CreateGauge("gpuaudit_gpu_memory_total_bytes", "Framebuffer memory size.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuPower = f.CreateGauge("gpuaudit_gpu_power_watts", "Board power draw.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuEnergy = f.CreateCounter("gpuaudit_gpu_energy_joules_total", "Energy consumed since the driver loaded.", new CounterConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuSmClock = f.CreateGauge("gpuaudit_gpu_sm_clock_hertz", "SM clock.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuMemClock = f.CreateGauge("gpuaudit_gpu_memory_clock_hertz", "Memory clock.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuTemperature = f.CreateGauge("gpuaudit_gpu_temperature_celsius", "GPU die temperature.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuPipe = f.CreateGauge("gpuaudit_gpu_pipe_utilization_ratio", "Hopper GPM pipe or unit activity over the last GPM interval.", new GaugeConfiguration { LabelNames = ["uuid", "pipe"], SuppressInitialValue = true });
+        GpuPcie = f.CreateGauge("gpuaudit_gpu_pcie_bytes_per_second", "PCIe throughput (GPM).", new GaugeConfiguration { LabelNames = ["uuid", "direction"], SuppressInitialValue = true });
+        GpuNvlink = f.CreateGauge("gpuaudit_gpu_nvlink_bytes_per_second", "NVLink throughput (GPM).", new GaugeConfiguration { LabelNames = ["uuid", "direction"], SuppressInitialValue = true });
+        GpuClass = f.CreateGauge("gpuaudit_gpu_class", "1 for the GPU's current workload class.", new GaugeConfiguration { LabelNames = ["uuid", "class"], SuppressInitialValue = true });
+        GpuClassConfidence = f.CreateGauge("gpuaudit_gpu_class_confidence", "Confidence of the GPU's current class, 0-1.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuClassSeconds = f.CreateCounter("gpuaudit_gpu_class_seconds_total", "Seconds the GPU spent in each workload class.", new CounterConfiguration { LabelNames = ["uuid", "class"], SuppressInitialValue = true });
+        GpuJobInfo = f.CreateGauge("gpuaudit_gpu_job_info", "1 while the scheduler's GPU-to-job map gives this GPU to a job.", new GaugeConfiguration { LabelNames = ["uuid", "job", "user"], SuppressInitialValue = true });
+        ProcessMemory = f.CreateGauge("gpuaudit_process_memory_used_bytes", "GPU memory used by the process.", new GaugeConfiguration { LabelNames = proc, SuppressInitialValue = true });
+        ProcessSm = f.CreateGauge("gpuaudit_process_sm_utilization_ratio", "Share of SM time used by the process (NVML per-process utilization).", new GaugeConfiguration { LabelNames = proc, SuppressInitialValue = true });
+        ProcessClass = f.CreateGauge("gpuaudit_process_class", "1 for the process's current workload class.", new GaugeConfiguration { LabelNames = ["uuid", "pid", "comm", "class"], SuppressInitialValue = true });
+        ProcessClassConfidence = f.CreateGauge("gpuaudit_process_class_confidence", "Confidence of the process's current class, 0-1.", new GaugeConfiguration { LabelNames = proc, SuppressInitialValue = true });
+        ProcessInfo = f.CreateGauge("gpuaudit_process_info", "GPU process identity from /proc; always 1.", new GaugeConfiguration { LabelNames = ["uuid", "pid", "comm", "user", "job", "exe", "container", "pod"], SuppressInitialValue = true });
+        Evidence = f.CreateCounter("gpuaudit_evidence_total", "Inspector findings about GPU processes, by kind.", new CounterConfiguration { LabelNames = ["kind"], SuppressInitialValue = true });
+        ViolationsTotal = f.CreateCounter("gpuaudit_violations_total", "Policy violations opened.", new CounterConfiguration { LabelNames = ["rule", "severity"], SuppressInitialValue = true });
+        ViolationActive = f.CreateGauge("gpuaudit_violation_active", "1 while a policy violation is open.", new GaugeConfiguration { LabelNames = ["rule", "severity", "uuid", "pid", "job"], SuppressInitialValue = true });
+        CollectorUp = f.CreateGauge("gpuaudit_collector_up", "1 when the last poll of this GPU succeeded.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        CollectorLastSuccess = f.CreateGauge("gpuaudit_collector_last_success_timestamp_seconds", "Wall-clock time of the last successful poll of this GPU; 0 until the first.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        PollDuration = f.CreateGauge("gpuaudit_poll_duration_seconds", "Duration of the last poll of all GPUs, sampling and analysis.", new GaugeConfiguration { SuppressInitialValue = true });
+        PollInterval = f.CreateGauge("gpuaudit_poll_interval_seconds", "Configured poll interval.", new GaugeConfiguration { SuppressInitialValue = true });
+        Polls = f.CreateCounter("gpuaudit_polls_total", "Polls done.", new CounterConfiguration { SuppressInitialValue = true });
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public Gauge GpuInfo { get; }
+
+    public Gauge GpuUtil { get; }
+
+    public Gauge GpuMemUtil { get; }
+
+    public Gauge GpuMemUsed { get; }
+
+    public Gauge GpuMemTotal { get; }
+
+    public Gauge GpuPower { get; }
+
+    public Counter GpuEnergy { get; }
+
+    public Gauge GpuSmClock { get; }
+
+    public Gauge GpuMemClock { get; }
+
+    public Gauge GpuTemperature { get; }
+
+    public Gauge GpuPipe { get; }
+
+    public Gauge GpuPcie { get; }
+
+    public Gauge GpuNvlink { get; }
+
+    public Gauge GpuClass { get; }
+
+    public Gauge GpuClassConfidence { get; }
+
+    public Counter GpuClassSeconds { get; }
+
+    public Gauge GpuJobInfo { get; }
+
+    public Gauge ProcessMemory { get; }
+
+    public Gauge ProcessSm { get; }
+
+    public Gauge ProcessClass { get; }
+
+    public Gauge ProcessClassConfidence { get; }
+
+    public Gauge ProcessInfo { get; }
+
+    public Counter Evidence { get; }
+
+    public Counter ViolationsTotal { get; }
+
+    public Gauge ViolationActive { get; }
+
+    public Gauge CollectorUp { get; }
+
+    public Gauge CollectorLastSuccess { get; }
+
+    public Gauge PollDuration { get; }
+
+    public Gauge PollInterval { get; }
+
+    public Counter Polls { get; }
+}

@@ -1,0 +1,142 @@
+using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Samples;
+using Prometheus;
+
+namespace GpuAudit.Agent.Exporters;
+
+/// <summary>
+/// Turns each <see cref="TickAnalysis"/> into Prometheus series. Called on the poll loop after
+/// the analysis; a scrape reads the library's current values concurrently and never waits for a
+/// poll (nor a poll for a scrape). Per-process and per-job series are removed when their process
+/// or job goes away, so label cardinality stays bounded.
+/// </summary>
+public sealed class PrometheusExporter : Pipeline.IAnalysisSink
+{
+    private readonly GpuAuditMetrics _m;
+    private readonly Dictionary<int, GpuSeries> _gpus = [];
+    private readonly Dictionary<(string Uuid, int Pid), ProcessSeries> _processes = [];
+    private readonly Dictionary<string, (JobRef Job, Gauge.Child Series)> _jobInfo = new(StringComparer.Ordinal);
+    private readonly HashSet<(int Pid, FindingKind Kind, string Detail)> _countedFindings = [];
+    private readonly TimeProvider _time;
+    private readonly double _pollInterval;
+    private long _poll;
+
+    public PrometheusExporter(GpuAuditMetrics metrics, IReadOnlyList<GpuDevice> devices, TimeSpan pollInterval, TimeProvider time)
+    {
+        _m = metrics;
+        _time = time;
+        _pollInterval = pollInterval.TotalSeconds;
+        metrics.PollInterval.Set(_pollInterval);
+        foreach (var device in devices)
+        {
+            _gpus[device.Index] = new GpuSeries(metrics, device);
+        }
+
+        // Counters start at 0 for every kind, so increase() sees the first finding and dashboards have a series.
+        foreach (var kind in Enum.GetValues<FindingKind>())
+        {
+            metrics.Evidence.WithLabels(kind.Label()).Publish();
+        }
+    }
+
+    public GpuAuditMetrics Metrics => _m;
+
+    public void OnTick(TickAnalysis analysis, TimeSpan pollDuration)
+    {
+        _poll++;
+        var wall = _time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
+        foreach (var gpu in analysis.Gpus)
+        {
+            if (_gpus.TryGetValue(gpu.Device.Index, out var series))
+            {
+                series.Publish(gpu.Sample, gpu.Collector, gpu.Verdict, wall, _pollInterval);
+            }
+        }
+
+        PublishJobs(analysis);
+        PublishProcesses(analysis);
+        _m.PollDuration.Set(pollDuration.TotalSeconds);
+        _m.Polls.Inc();
+    }
+
+    private void PublishProcesses(TickAnalysis analysis)
+    {
+        foreach (var view in analysis.Processes)
+        {
+            var key = (view.Uuid, view.Pid);
+            if (!_processes.TryGetValue(key, out var series))
+            {
+                series = new ProcessSeries(_m, view.Uuid, view.Pid, view.Identity?.Comm ?? string.Empty);
+                _processes[key] = series;
+            }
+
+            series.LastSeenPoll = _poll;
+            var allocated = analysis.Gpus.FirstOrDefault(g => g.Device.Uuid == view.Uuid)?.AllocatedJob;
+            series.Publish(view, (view.Insight?.Job ?? allocated)?.Id ?? string.Empty);
+            CountFindings(view);
+        }
+
+        List<(string, int)>? gone = null;
+        foreach (var (key, series) in _processes)
+        {
+            if (series.LastSeenPoll != _poll)
+            {
+                series.Remove();
+                (gone ??= []).Add(key);
+            }
+        }
+
+        if (gone is not null)
+        {
+            foreach (var key in gone)
+            {
+                _processes.Remove(key);
+                _countedFindings.RemoveWhere(f => f.Pid == key.Item2 && !_processes.Keys.Any(k => k.Pid == key.Item2));
+            }
+        }
+    }
+
+    private void CountFindings(ProcessView view)
+    {
+        if (view.Insight is not { Findings.Count: > 0 } insight)
+        {
+            return;
+        }
+
+        foreach (var finding in insight.Findings)
+        {
+            // Each distinct finding of a process counts once, not once per poll.
+            if (_countedFindings.Add((view.Pid, finding.Kind, finding.Detail)))
+            {
+                _m.Evidence.WithLabels(finding.Kind.Label()).Inc();
+            }
+        }
+    }
+
+    private void PublishJobs(TickAnalysis analysis)
+    {
+        foreach (var gpu in analysis.Gpus)
+        {
+            var uuid = gpu.Device.Uuid;
+            var job = gpu.AllocatedJob;
+            if (_jobInfo.TryGetValue(uuid, out var current))
+            {
+                if (job is not null && current.Job.Id == job.Id && current.Job.User == job.User)
+                {
+                    continue;
+                }
+
+                current.Series.Remove();
+                _jobInfo.Remove(uuid);
+            }
+
+            if (job is not null)
+            {
+                var child = _m.GpuJobInfo.WithLabels(uuid, job.Id, job.User ?? string.Empty);
+                child.Set(1);
+                _jobInfo[uuid] = (job, child);
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using GpuAudit.Core.Classification;
+using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Samples;
+
+namespace GpuAudit.Agent.Pipeline;
+
+/// <summary>
+/// The per-tick analysis shared by the agent, replay and demo: samples → per-GPU classifiers →
+/// process identity and insight → one immutable <see cref="TickAnalysis"/> that every exporter,
+/// the policy and the journal read. Single-threaded by design: one tick at a time, on the poll loop.
+/// </summary>
+public sealed class AuditPipeline
+{
+    private readonly Dictionary<int, GpuState> _gpus = [];
+    private readonly Dictionary<int, ProcessRecord> _identities = [];
+    private readonly Dictionary<int, long> _lastSeenTick = [];
+    private readonly IProcessInsightProvider _insights;
+    private readonly IGpuJobMap _jobMap;
+    private long _tickNumber;
+
+    public AuditPipeline(IReadOnlyList<GpuDevice> devices, IProcessInsightProvider insights, IGpuJobMap jobMap, ClassifierOptions? classifierOptions = null)
+    {
+        _insights = insights;
+        _jobMap = jobMap;
+        foreach (var device in devices)
+        {
+            _gpus[device.Index] = new GpuState(device, new WorkloadClassifier(classifierOptions));
+        }
+
+        Devices = devices;
+    }
+
+    public IReadOnlyList<GpuDevice> Devices { get; }
+
+    /// <summary>Ticks after which a process that left every GPU is forgotten (identity, insight).</summary>
+    public int ForgetAfterTicks { get; init; } = 60;
+
+    public TickAnalysis Process(Tick tick)
+    {
+        _tickNumber++;
+        foreach (var record in tick.NewProcesses)
+        {
+            _identities[record.Pid] = record;
+            foreach (var gpu in _gpus.Values)
+            {
+                gpu.Classifier.ObserveProcess(record);
+            }
+        }
+
+        foreach (var status in tick.Collectors)
+        {
+            if (_gpus.TryGetValue(status.Gpu, out var gpu))
+            {
+                gpu.Collector = status;
+                if (!status.Up)
+                {
+                    gpu.LastSample = null;
+                }
+            }
+        }
+
+        foreach (var sample in tick.Samples)
+        {
+            if (!_gpus.TryGetValue(sample.Gpu, out var gpu))
+            {
+                continue;
+            }
+
+            gpu.LastSample = sample;
+            foreach (var p in sample.Procs)
+            {
+                _lastSeenTick[p.Pid] = _tickNumber;
+                if (_insights.GetInsight(p.Pid, _identities.GetValueOrDefault(p.Pid)) is { Findings.Count: > 0 } insight)
+                {
+                    gpu.Classifier.ObserveFindings(p.Pid, insight.Findings);
+                }
+            }
+
+            if (gpu.Classifier.Observe(sample) is { } verdicts)
+            {
+                gpu.Verdicts = verdicts;
+            }
+        }
+
+        ForgetGoneProcesses();
+        return Snapshot(tick.Time);
+    }
+
+    private TickAnalysis Snapshot(double time)
+    {
+        var gpus = new List<GpuView>(_gpus.Count);
+        var processes = new List<ProcessView>();
+        foreach (var device in Devices)
+        {
+            var gpu = _gpus[device.Index];
+            var sample = gpu.Collector.Up ? gpu.LastSample : null;
+            gpus.Add(new GpuView(device, sample, gpu.Collector, gpu.Verdicts?.Gpu, _jobMap.JobFor(device)));
+            if (sample is null)
+            {
+                continue;
+            }
+
+            foreach (var usage in sample.Procs)
+            {
+                var identity = _identities.GetValueOrDefault(usage.Pid);
+                processes.Add(new ProcessView(
+                    device.Index,
+                    device.Uuid,
+                    usage,
+                    identity,
+                    _insights.GetInsight(usage.Pid, identity),
+                    gpu.Verdicts?.Processes.FirstOrDefault(v => v.Pid == usage.Pid)));
+            }
+        }
+
+        return new TickAnalysis(time, gpus, processes);
+    }
+
+    private void ForgetGoneProcesses()
+    {
+        if (_tickNumber % 16 != 0)
+        {
+            return;
+        }
+
+        foreach (var (pid, last) in _lastSeenTick.ToList())
+        {
+            if (_tickNumber - last > ForgetAfterTicks)
+            {
+                _lastSeenTick.Remove(pid);
+                _identities.Remove(pid);
+                _insights.Forget(pid);
+            }
+        }
+    }
+
+    private sealed class GpuState(GpuDevice device, WorkloadClassifier classifier)
+    {
+        public GpuDevice Device { get; } = device;
+
+        public WorkloadClassifier Classifier { get; } = classifier;
+
+        public CollectorStatus Collector { get; set; } = new(device.Index, true);
+
+        public GpuSample? LastSample { get; set; }
+
+        public GpuVerdicts? Verdicts { get; set; }
+    }
+}

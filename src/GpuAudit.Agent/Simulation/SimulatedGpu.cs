@@ -1,0 +1,76 @@
+using GpuAudit.Core.Samples;
+using GpuAudit.Core.Trace;
+
+namespace GpuAudit.Agent.Simulation;
+
+/// <summary>One GPU of a simulated fleet: a recorded trace played in a loop from a seeded offset.</summary>
+internal sealed class SimulatedGpu
+{
+    private readonly GpuDevice _device;
+    private readonly IReadOnlyList<GpuSample> _samples;
+    private readonly int[] _pids;
+    private readonly double[] _weights;
+    private int _position;
+    private long _energyMj;
+
+    public SimulatedGpu(GpuDevice device, RecordedTrace trace, int offset, int processes, int firstPid, Random random)
+    {
+        _device = device;
+        _samples = trace.Samples;
+        _position = offset;
+        _pids = new int[processes];
+        _weights = new double[processes];
+        var template = trace.Processes.Count > 0 ? trace.Processes[0] : new ProcessRecord { Pid = 0, Comm = "python3" };
+        var list = new List<ProcessRecord>(processes);
+        var total = 0.0;
+        for (var i = 0; i < processes; i++)
+        {
+            _pids[i] = firstPid + i;
+            _weights[i] = 0.2 + random.NextDouble();
+            total += _weights[i];
+            list.Add(template with { Pid = _pids[i], Ppid = firstPid - 1, Truth = null });
+        }
+
+        for (var i = 0; i < processes; i++)
+        {
+            _weights[i] /= total;
+        }
+
+        Processes = list;
+    }
+
+    public IReadOnlyList<ProcessRecord> Processes { get; }
+
+    public GpuSample Next(double time, double intervalSeconds)
+    {
+        var source = _samples[_position];
+        _position = (_position + 1) % _samples.Count;
+        // mW × s = mJ: the counter integrates the resampled power, as the driver's would.
+        _energyMj += (long)((source.PowerMw ?? 0) * intervalSeconds);
+        var procs = new ProcessUsage[_pids.Length];
+        var sm = source.Procs.Sum(p => p.SmPct ?? 0);
+        var mem = source.Procs.Sum(p => p.UsedMemBytes ?? 0);
+        var memPct = source.Procs.Sum(p => p.MemPct ?? 0);
+        for (var i = 0; i < _pids.Length; i++)
+        {
+            procs[i] = new ProcessUsage(_pids[i], (long)(mem * _weights[i]), (int)Math.Round(sm * _weights[i]), (int)Math.Round(memPct * _weights[i]));
+        }
+
+        return new GpuSample
+        {
+            Time = time,
+            Gpu = _device.Index,
+            UtilGpuPct = source.UtilGpuPct,
+            UtilMemPct = source.UtilMemPct,
+            MemUsedBytes = source.MemUsedBytes,
+            PowerMw = source.PowerMw,
+            SmClockMhz = source.SmClockMhz,
+            MemClockMhz = source.MemClockMhz,
+            TempC = source.TempC,
+            EnergyMj = _energyMj,
+            Gpm = source.Gpm,
+            GpmIntervalS = source.GpmIntervalS,
+            Procs = procs,
+        };
+    }
+}

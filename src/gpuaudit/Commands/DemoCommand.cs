@@ -1,0 +1,55 @@
+using System.CommandLine;
+using GpuAudit.Agent.Exporters;
+using GpuAudit.Agent.Pipeline;
+using GpuAudit.Agent.Replay;
+using GpuAudit.Cli.Hosting;
+
+namespace GpuAudit.Cli.Commands;
+
+/// <summary>
+/// `gpuaudit demo`: the whole product on the bundled real H100 traces — a four-GPU node where one
+/// GPU trains and hashes at once, one trains, one serves inference, one hashes — with /metrics
+/// served and a live summary on the terminal.
+/// </summary>
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var duration = new Option<double>("--duration") { Description = "Seconds to run; 0 runs until Ctrl-C.", DefaultValueFactory = _ => 60 };
+        var listen = new Option<string>("--listen") { Description = "Serve /metrics on HOST:PORT.", DefaultValueFactory = _ => "127.0.0.1:" + MetricsEndpoint.DefaultPort };
+        var fast = new Option<bool>("--fast") { Description = "Replay as fast as possible (for scripts)." };
+        var dir = new Option<string?>("--dir") { Description = "Working directory for the demo's traces and outputs (default: a new temporary directory)." };
+        var command = new Command("demo", "Run the auditor on bundled real H100 traces (no GPU needed): serves /metrics and shows a live summary.") { duration, listen, fast, dir };
+        command.SetAction((parse, ct) => CliRunner.RunAsync(async () =>
+        {
+            var seconds = parse.GetValue(duration);
+            if (seconds < 0)
+            {
+                throw new Core.UserInputException("--duration must be 0 (until Ctrl-C) or a positive number of seconds");
+            }
+
+            var workDir = parse.GetValue(dir) ?? Path.Combine(Path.GetTempPath(), "gpuaudit-demo-" + Environment.ProcessId);
+            var traces = DemoTraces.Extract(Path.Combine(workDir, "traces"));
+            var source = new TraceReplaySource(traces, new ReplayOptions { Loop = true, Fast = parse.GetValue(fast), Warn = AuditSession.Warn }, TimeProvider.System);
+            using var session = new AuditSession(
+                source,
+                new SessionOptions { Listen = parse.GetValue(listen), ShowSummary = true },
+                new RecordedInsightProvider(),
+                NoJobMap.Instance,
+                TimeProvider.System);
+            await Console.Out.WriteLineAsync($"gpuaudit demo: replaying {traces.Count} real H100 traces as the GPUs of one node ({string.Join(", ", DemoTraces.Names)}); Ctrl-C to stop.");
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            if (seconds > 0)
+            {
+                stop.CancelAfter(TimeSpan.FromSeconds(seconds));
+            }
+
+            await session.RunAsync(stop.Token);
+            var dump = Path.Combine(workDir, "metrics.prom");
+            await session.WriteMetricsAsync(dump, CancellationToken.None);
+            await Console.Out.WriteLineAsync($"gpuaudit demo: done after {session.Runner.Ticks} ticks; final metrics in {dump}");
+            return 0;
+        }));
+        return command;
+    }
+}
