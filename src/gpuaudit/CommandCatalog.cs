@@ -15,5 +15,6 @@ internal static class CommandCatalog
         InspectCommand.Create(),
         DoctorCommand.Create(),
         RecordCommand.Create(),
+        ReportCommand.Create(),
     ];
 }
