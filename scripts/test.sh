@@ -13,6 +13,7 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v gcc >/dev/null 2>&1 || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
   echo "test.sh: installing ${need[*]}"
   sudo_cmd=""
