@@ -55,6 +55,29 @@ public sealed class NvmlStubTests : IDisposable
     }
 
     [Fact]
+    public async Task Agent_serves_the_library_s_gpu_and_processes_on_metrics()
+    {
+        var port = BackgroundProcess.FreePort();
+        using var agent = BackgroundProcess.StartGpuAudit(_dir, "agent", "--nvml-library", _library, "--listen", $"127.0.0.1:{port}", "--interval", "0.5", "--journal", Path.Combine(_dir, "journal"), "--job-map", Path.Combine(_dir, "jobmap"));
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+
+        var text = await BackgroundProcess.WaitForAsync(
+            async () =>
+            {
+                var body = await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/metrics"));
+                return body.Contains("gpuaudit_process_memory_used_bytes{", StringComparison.Ordinal) ? body : null;
+            },
+            TimeSpan.FromSeconds(60));
+
+        Assert.True(text is not null, "agent never served process series:\n" + agent.Output);
+        Assert.Contains("gpuaudit_gpu_info{uuid=\"GPU-stub-0001\",index=\"0\",name=\"Stub H100\",driver=\"999.1.2\",pci_bus_id=\"00000000:3B:00.0\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_collector_up{uuid=\"GPU-stub-0001\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_gpu_utilization_ratio{uuid=\"GPU-stub-0001\"} 0.77", text, StringComparison.Ordinal);
+        Assert.Contains("pid=\"4242\"", text, StringComparison.Ordinal);
+        Assert.False(agent.HasExited, agent.Output);
+    }
+
+    [Fact]
     public void Doctor_reads_the_library_and_names_the_missing_optional_entry_point()
     {
         var (_, output) = Run("dotnet", Gpuaudit, "doctor", "--nvml-library", _library);
