@@ -2,14 +2,18 @@ using System.Diagnostics.Metrics;
 using GpuAudit.Agent.Pipeline;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
 using GpuAudit.Core.Samples;
+using Microsoft.Extensions.Logging;
 using OpenTelemetry;
+using OpenTelemetry.Logs;
 using OpenTelemetry.Metrics;
 
 namespace GpuAudit.Agent.Exporters;
 
 /// <summary>
-/// Optional OTLP export of the same measurements as /metrics, through the OpenTelemetry .NET SDK.
+/// Optional OTLP export of the same measurements as /metrics, and of violations as log records,
+/// through the OpenTelemetry .NET SDK.
 /// Off unless the standard variables ask for it (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
 /// <c>OTEL_EXPORTER_OTLP_METRICS_ENDPOINT</c>; <c>OTEL_SDK_DISABLED=true</c> wins); protocol,
 /// headers and export interval come from the usual <c>OTEL_*</c> variables, which the SDK reads
@@ -22,6 +26,8 @@ public sealed class OpenTelemetryExporter : IAnalysisSink, IDisposable
 
     private readonly Meter _meter = new(MeterName);
     private readonly MeterProvider _provider;
+    private readonly ILoggerFactory _logs;
+    private readonly ILogger _violations;
     private TickAnalysis? _latest;
 
     private OpenTelemetryExporter()
@@ -31,6 +37,12 @@ public sealed class OpenTelemetryExporter : IAnalysisSink, IDisposable
             .AddMeter(MeterName)
             .AddOtlpExporter()
             .Build();
+        _logs = LoggerFactory.Create(builder => builder.AddOpenTelemetry(options =>
+        {
+            options.IncludeFormattedMessage = true;
+            options.AddOtlpExporter();
+        }));
+        _violations = _logs.CreateLogger("GpuAudit.Violations");
     }
 
     /// <summary>True when the environment asks for OTLP export.</summary>
@@ -44,11 +56,56 @@ public sealed class OpenTelemetryExporter : IAnalysisSink, IDisposable
 
     public void OnTick(TickAnalysis analysis, TimeSpan pollDuration) => Volatile.Write(ref _latest, analysis);
 
+    /// <summary>
+    /// Each violation opened or closed becomes one OTLP log record, with the rule, severity, GPU,
+    /// pid, job and evidence as attributes. Allowed findings are logged too, at a lower level, with
+    /// the allowance's reason: they are audit facts, not pages.
+    /// </summary>
+    public void LogViolations(PolicyResult result)
+    {
+        foreach (var violation in result.Opened)
+        {
+            LogViolation("opened", violation);
+        }
+
+        foreach (var violation in result.Closed)
+        {
+            LogViolation("closed", violation);
+        }
+    }
+
     /// <summary>Exports what is pending and stops (the SDK flushes on dispose).</summary>
     public void Dispose()
     {
         _provider.Dispose();
+        _logs.Dispose();
         _meter.Dispose();
+    }
+
+    private void LogViolation(string change, Violation v)
+    {
+        var level = v.IsAllowed ? LogLevel.Information : v.Severity switch
+        {
+            Severity.Critical => LogLevel.Critical,
+            Severity.Warning => LogLevel.Warning,
+            _ => LogLevel.Information,
+        };
+        List<KeyValuePair<string, object?>> state =
+        [
+            new("gpuaudit.event", "violation_" + change),
+            new("gpuaudit.violation.id", v.Id),
+            new("gpuaudit.violation.rule", v.Rule.Label()),
+            new("gpuaudit.violation.severity", v.Severity.Label()),
+            new("gpuaudit.violation.allowed", v.IsAllowed),
+            new("gpuaudit.violation.allowance_reason", v.AllowedBy?.Reason),
+            new("gpu.uuid", v.Uuid),
+            new("process.pid", v.Pid),
+            new("gpuaudit.job", v.Job),
+            new("host.name", v.Node),
+            new("gpuaudit.violation.evidence", string.Join("; ", v.Evidence)),
+        ];
+        var message = $"violation {change}: {v.Rule.Label()} ({v.Severity.Label()}{(v.IsAllowed ? ", allowed" : string.Empty)}) on {v.Uuid} pid {v.Pid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} job {v.Job ?? "-"}";
+        _violations.Log(level, default, state, null, (_, _) => message);
     }
 
     private void CreateInstruments()

@@ -34,6 +34,9 @@ public sealed class AuditTrailSink : IAnalysisSink, IDisposable
         _retention = retention;
     }
 
+    /// <summary>Raised after each tick's violations are journalled and on /metrics (for other exporters).</summary>
+    public event Action<PolicyResult>? Published;
+
     /// <summary>Violations open after the last tick.</summary>
     public IReadOnlyList<Violation> Active { get; private set; } = [];
 
@@ -42,6 +45,11 @@ public sealed class AuditTrailSink : IAnalysisSink, IDisposable
         var result = _engine.Evaluate(analysis);
         _publisher.Publish(result);
         Active = result.Active;
+        if (result.Opened.Count > 0 || result.Closed.Count > 0)
+        {
+            Published?.Invoke(result);
+        }
+
         _journal.Record(_summarizer.Add(analysis));
         if (analysis.Time - _lastPrune >= PruneEverySeconds)
         {

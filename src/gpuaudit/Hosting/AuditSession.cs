@@ -39,6 +39,7 @@ internal sealed class AuditSession : IDisposable
         if (_otlp is not null)
         {
             sinks.Add(_otlp);
+            _auditTrail.Published += _otlp.LogViolations;
         }
 
         if (options.ShowSummary)
