@@ -17,6 +17,8 @@ dotnet bench/GpuAudit.Benchmarks/bin/Release/net10.0/GpuAudit.Benchmarks.dll --f
 bench/overhead.sh "$@"
 
 echo
+echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min): CPU time is the verdict, wall time the noise."
+echo
 echo "| Row | Target | Measured | Verdict |"
 echo "| --- | --- | --- | --- |"
 cat "$table"
