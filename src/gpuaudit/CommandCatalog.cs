@@ -8,7 +8,13 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> Create() =>
     [
+        AgentCommand.Create(),
         DemoCommand.Create(),
         ReplayCommand.Create(),
+        ClassifyCommand.Create(),
+        InspectCommand.Create(),
+        DoctorCommand.Create(),
+        RecordCommand.Create(),
+        ReportCommand.Create(),
     ];
 }

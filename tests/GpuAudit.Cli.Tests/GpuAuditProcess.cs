@@ -7,7 +7,10 @@ internal static class GpuAuditProcess
 {
     public static string Dll { get; } = Path.Combine(AppContext.BaseDirectory, "gpuaudit.dll");
 
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string workingDirectory, params string[] args)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string workingDirectory, params string[] args) =>
+        RunWithEnvironmentAsync(workingDirectory, new Dictionary<string, string>(), args);
+
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunWithEnvironmentAsync(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -15,6 +18,11 @@ internal static class GpuAuditProcess
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(Dll);
         foreach (var arg in args)
         {
@@ -28,6 +36,21 @@ internal static class GpuAuditProcess
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout, await stderr);
     }
+
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    /// <summary>Runs in the test's working directory and waits (for tests written synchronously).</summary>
+    public static Result Run(params string[] args)
+    {
+        var (code, stdout, stderr) = RunAsync(Environment.CurrentDirectory, args).GetAwaiter().GetResult();
+        return new Result(code, stdout, stderr);
+    }
+
+    /// <summary>Finds an executable on PATH, or null.</summary>
+    public static string? Which(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(dir => Path.Combine(dir, name))
+            .FirstOrDefault(File.Exists);
 
     /// <summary>True when the text holds a .NET stack trace ("   at Namespace.Type.Method(").</summary>
     public static bool HasStackTrace(string text) =>

@@ -32,6 +32,12 @@ public sealed class PrometheusExporter : Pipeline.IAnalysisSink
         {
             _gpus[device.Index] = new GpuSeries(metrics, device);
         }
+
+        // Counters start at 0 for every kind, so increase() sees the first finding and dashboards have a series.
+        foreach (var kind in Enum.GetValues<FindingKind>())
+        {
+            metrics.Evidence.WithLabels(kind.Label()).Publish();
+        }
     }
 
     public GpuAuditMetrics Metrics => _m;

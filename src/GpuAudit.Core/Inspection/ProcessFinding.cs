@@ -26,6 +26,12 @@ public enum FindingKind
 
     /// <summary>A tunnel tool or ssh forwarding in the process tree.</summary>
     Tunnel,
+
+    /// <summary>
+    /// A hash-algorithm constant table in anonymous memory, not located inside a GPU code image:
+    /// weaker than <see cref="HashConstantInGpuCode"/> (a trace's memory_scan only says where it was).
+    /// </summary>
+    HashConstantInAnonymousMemory,
 }
 
 /// <summary>One piece of evidence about a process, with a readable detail ("ssh -R 9000:localhost:22 (pid 812)").</summary>
@@ -37,6 +43,7 @@ public static class FindingKindNames
     [
         "miner_executable", "miner_cmdline", "miner_library", "miner_kernel",
         "hash_constant_in_gpu_code", "pool_port_connection", "non_allowlisted_egress", "tunnel",
+        "hash_constant_in_anon_memory",
     ];
 
     /// <summary>snake_case label for metrics and JSON.</summary>

@@ -9,6 +9,8 @@ public sealed record ProcessInsight
 {
     public required int Pid { get; init; }
 
+    public string? Comm { get; init; }
+
     public int? Uid { get; init; }
 
     public string? User { get; init; }

@@ -30,12 +30,13 @@ internal static class DemoCommand
 
             var workDir = parse.GetValue(dir) ?? Path.Combine(Path.GetTempPath(), "gpuaudit-demo-" + Environment.ProcessId);
             var traces = DemoTraces.Extract(Path.Combine(workDir, "traces"));
+            var jobMap = DemoTraces.WriteJobMap(Path.Combine(workDir, "jobmap"));
             var source = new TraceReplaySource(traces, new ReplayOptions { Loop = true, Fast = parse.GetValue(fast), Warn = AuditSession.Warn }, TimeProvider.System);
             using var session = new AuditSession(
                 source,
                 new SessionOptions { Listen = parse.GetValue(listen), ShowSummary = true },
                 new RecordedInsightProvider(),
-                NoJobMap.Instance,
+                SessionOptions.JobMap(jobMap),
                 TimeProvider.System);
             await Console.Out.WriteLineAsync($"gpuaudit demo: replaying {traces.Count} real H100 traces as the GPUs of one node ({string.Join(", ", DemoTraces.Names)}); Ctrl-C to stop.");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);

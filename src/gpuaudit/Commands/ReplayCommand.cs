@@ -24,7 +24,8 @@ internal static class ReplayCommand
         var simGpus = new Option<int?>("--simulate-gpus") { Description = "Simulate a node of N GPUs by resampling the traces (default: the bundled demo traces) with a fixed seed." };
         var simProcs = new Option<int>("--simulate-procs") { Description = "Processes per simulated GPU.", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "Seed of the simulated fleet.", DefaultValueFactory = _ => 1 };
-        var command = new Command("replay", "Run the full audit pipeline on recorded traces (or a simulated fleet made from them).") { traces, fast, until, loop, dump, listen, skip, summary, simGpus, simProcs, seed };
+        var jobMap = SessionOptions.JobMapOption(null);
+        var command = new Command("replay", "Run the full audit pipeline on recorded traces (or a simulated fleet made from them).") { traces, fast, until, loop, dump, listen, skip, summary, simGpus, simProcs, seed, jobMap };
         command.SetAction((parse, ct) => CliRunner.RunAsync(async () =>
         {
             var options = new ReplayOptions
@@ -48,7 +49,7 @@ internal static class ReplayCommand
                 source,
                 new SessionOptions { Listen = parse.GetValue(listen), MetricsDump = parse.GetValue(dump), ShowSummary = parse.GetValue(summary) },
                 new RecordedInsightProvider(),
-                NoJobMap.Instance,
+                SessionOptions.JobMap(parse.GetValue(jobMap)),
                 TimeProvider.System);
             await session.RunAsync(ct);
             await Console.Error.WriteLineAsync($"gpuaudit: replayed {session.Runner.Ticks} ticks");

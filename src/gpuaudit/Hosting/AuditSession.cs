@@ -16,6 +16,7 @@ internal sealed class AuditSession : IDisposable
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
     private readonly AuditRunner _runner;
     private readonly ConsoleSummary? _summary;
+    private readonly OpenTelemetryExporter? _otlp = OpenTelemetryExporter.FromEnvironment();
     private MetricsEndpoint? _endpoint;
 
     public AuditSession(ISampleSource source, SessionOptions options, IProcessInsightProvider insights, IGpuJobMap jobMap, TimeProvider time)
@@ -25,6 +26,11 @@ internal sealed class AuditSession : IDisposable
         var metrics = new GpuAuditMetrics(_registry);
         var pipeline = new AuditPipeline(source.Devices, insights, jobMap);
         var sinks = new List<IAnalysisSink> { new PrometheusExporter(metrics, source.Devices, options.PollInterval, time) };
+        if (_otlp is not null)
+        {
+            sinks.Add(_otlp);
+        }
+
         if (options.ShowSummary)
         {
             _summary = new ConsoleSummary(Console.Out, !Console.IsOutputRedirected);
@@ -70,6 +76,8 @@ internal sealed class AuditSession : IDisposable
 
     public void Dispose()
     {
+        // Flushes the last OTLP export before the process ends.
+        _otlp?.Dispose();
         _endpoint?.Dispose();
         _source.Dispose();
     }

@@ -1,0 +1,31 @@
+using System.Globalization;
+using GpuAudit.Agent.Exporters;
+using GpuAudit.Core.Policy;
+
+namespace GpuAudit.Agent.Violations;
+
+/// <summary>
+/// <c>gpuaudit_violations_total{rule,severity}</c> and
+/// <c>gpuaudit_violation_active{rule,severity,uuid,pid,job}</c> (docs/metrics.md). Allowed findings
+/// are not violations: they are journalled and reported, never counted or alerted on. The
+/// families themselves are registered by <see cref="GpuAuditMetrics"/>.
+/// </summary>
+public sealed class ViolationMetrics(GpuAuditMetrics metrics)
+{
+    public void Publish(PolicyResult result)
+    {
+        foreach (var violation in result.Opened.Where(v => !v.IsAllowed))
+        {
+            metrics.ViolationsTotal.WithLabels(violation.Rule.Label(), violation.Severity.Label()).Inc();
+            metrics.ViolationActive.WithLabels(Labels(violation)).Set(1);
+        }
+
+        foreach (var violation in result.Closed.Where(v => !v.IsAllowed))
+        {
+            metrics.ViolationActive.RemoveLabelled(Labels(violation));
+        }
+    }
+
+    private static string[] Labels(Violation v) =>
+        [v.Rule.Label(), v.Severity.Label(), v.Uuid, v.Pid?.ToString(CultureInfo.InvariantCulture) ?? "", v.Job ?? ""];
+}

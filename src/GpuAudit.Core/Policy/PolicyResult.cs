@@ -1,0 +1,7 @@
+namespace GpuAudit.Core.Policy;
+
+/// <summary>
+/// What one tick changed: violations (and allowed findings) that opened or closed, and every one
+/// open after the tick. Journal <see cref="Opened"/> before exporting it.
+/// </summary>
+public sealed record PolicyResult(IReadOnlyList<Violation> Opened, IReadOnlyList<Violation> Closed, IReadOnlyList<Violation> Active);

@@ -1,0 +1,102 @@
+using System.Globalization;
+using GpuAudit.Core.Classification;
+using GpuAudit.Core.Policy;
+
+namespace GpuAudit.Core.Reporting;
+
+/// <summary>
+/// Everything a per-job audit report shows, from a node journal or from Prometheus: who ran the
+/// job where, what its GPUs did (GPU-seconds and energy by class), its processes, and its
+/// violations with evidence (allowed findings included, with their reason). Renderers only format it.
+/// </summary>
+public sealed record JobReport
+{
+    public required string JobId { get; init; }
+
+    public string? User { get; init; }
+
+    /// <summary>The window asked for (Unix seconds).</summary>
+    public required double From { get; init; }
+
+    public required double To { get; init; }
+
+    /// <summary>First and last time the job was seen in the window; null when never.</summary>
+    public double? FirstSeen { get; init; }
+
+    public double? LastSeen { get; init; }
+
+    /// <summary>Where the data came from ("journal /var/lib/gpuaudit", "prometheus http://...").</summary>
+    public required string Source { get; init; }
+
+    public IReadOnlyList<ReportGpu> Gpus { get; init; } = [];
+
+    public IReadOnlyList<ReportProcess> Processes { get; init; } = [];
+
+    /// <summary>Violations and allowed findings, by start time.</summary>
+    public IReadOnlyList<Violation> Violations { get; init; } = [];
+
+    public IReadOnlyList<GpuTimeline> Timelines { get; init; } = [];
+
+    /// <summary>Caveats about the source (e.g. "evidence is kept in each node's journal").</summary>
+    public IReadOnlyList<string> Notes { get; init; } = [];
+
+    public IReadOnlyList<string> Nodes => Gpus.Select(g => g.Node).Distinct().Order(StringComparer.Ordinal).ToList();
+
+    public double WallSeconds => FirstSeen is { } first && LastSeen is { } last ? last - first : 0;
+
+    public ClassSeconds GpuSeconds
+    {
+        get
+        {
+            var total = new ClassSeconds();
+            foreach (var gpu in Gpus)
+            {
+                total.Add(gpu.ClassSeconds);
+            }
+
+            return total;
+        }
+    }
+
+    public double EnergyJoules => Gpus.Sum(g => g.EnergyJoules);
+
+    public IReadOnlyList<Violation> OpenViolations => Violations.Where(v => !v.IsAllowed).ToList();
+
+    public IReadOnlyList<Violation> AllowedFindings => Violations.Where(v => v.IsAllowed).ToList();
+
+    /// <summary>
+    /// GPU time taken by hash-like work or a miner under a violation (not allowed), clipped to the
+    /// window: what the job's owner lost to someone else.
+    /// </summary>
+    public double DivertedGpuMinutes => OpenViolations
+        .Where(v => v.Rule is PolicyRule.HashCompute or PolicyRule.MinerIdentity)
+        .Sum(v => Math.Max(0, Math.Min(v.End ?? To, To) - Math.Max(v.Start, From))) / 60;
+
+    /// <summary>The line at the top of every format: "clean" or "N violations, M GPU-minutes diverted".</summary>
+    public string Headline
+    {
+        get
+        {
+            var count = OpenViolations.Count;
+            if (count == 0)
+            {
+                return "clean";
+            }
+
+            var minutes = DivertedGpuMinutes.ToString("0.0", CultureInfo.InvariantCulture);
+            return $"{count} violation{(count == 1 ? "" : "s")}, {minutes} GPU-minutes diverted";
+        }
+    }
+}
+
+/// <summary>One GPU the job held, with its totals over the window.</summary>
+public sealed record ReportGpu(string Node, string Uuid, int? Index, ClassSeconds ClassSeconds, double EnergyJoules, double? MeanUtilization);
+
+/// <summary>One process of the job: identity, time by class and mean SM share.</summary>
+public sealed record ReportProcess(string Node, string Uuid, int Pid, string? Comm, string? Executable, string? User, ClassSeconds ClassSeconds, double? MeanSmUtilization);
+
+/// <summary>What one GPU did over time, for the timeline plot.</summary>
+public sealed record GpuTimeline(string Node, string Uuid, IReadOnlyList<TimelinePoint> Points);
+
+/// <summary>The GPU's class from <see cref="Time"/> for <see cref="Seconds"/>, and its utilization (0–1) then.</summary>
+public sealed record TimelinePoint(double Time, double Seconds, WorkloadClass Class, double? Utilization);

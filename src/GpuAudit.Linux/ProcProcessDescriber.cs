@@ -1,0 +1,34 @@
+using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Samples;
+
+namespace GpuAudit.Linux;
+
+/// <summary>
+/// Captures a GPU process's identity for trace <c>process</c> lines (<c>gpuaudit record</c>):
+/// pid, parent, comm, exe, redacted cmdline, raw cgroup text and GPU library basenames.
+/// </summary>
+public sealed class ProcProcessDescriber(string procRoot = ProcFileSystem.DefaultRoot) : IProcessDescriber
+{
+    private readonly ProcFileSystem proc = new(procRoot);
+    private readonly ProcessInspector inspector = new(procRoot);
+
+    public ProcessRecord? Describe(int pid)
+    {
+        if (proc.ReadText(pid, "stat") is not { } statText || ProcStat.TryParse(statText) is not { } stat)
+        {
+            return null;
+        }
+
+        var argv = inspector.Argv(pid, null);
+        return new ProcessRecord
+        {
+            Pid = pid,
+            Ppid = stat.ParentPid,
+            Comm = stat.Comm,
+            Exe = proc.ReadLink(pid, "exe"),
+            Cmdline = argv.Count > 0 ? CmdlineRedactor.Redact(argv) : null,
+            Cgroup = proc.ReadText(pid, "cgroup"),
+            GpuLibs = inspector.GpuLibraries(pid, null),
+        };
+    }
+}

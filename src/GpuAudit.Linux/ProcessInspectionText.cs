@@ -1,0 +1,77 @@
+using System.Globalization;
+using GpuAudit.Core.Inspection;
+
+namespace GpuAudit.Linux;
+
+/// <summary>The human-readable form of an inspection (<c>gpuaudit inspect</c> without --json).</summary>
+public static class ProcessInspectionText
+{
+    public static void Write(TextWriter output, ProcessInspection inspection, GpuCodeScanResult? scan)
+    {
+        var full = scan is null ? inspection : inspection.WithScan(scan);
+        output.WriteLine(Invariant($"pid {full.Pid} ({full.Comm ?? "?"})"));
+        Line(output, "exe", full.Exe);
+        Line(output, "cmdline", full.Cmdline);
+        Line(output, "user", full.User is null ? full.Uid?.ToString(CultureInfo.InvariantCulture) : Invariant($"{full.User} (uid {full.Uid})"));
+        Line(output, "started", full.StartTime?.ToString("u", CultureInfo.InvariantCulture));
+        Line(output, "job", full.Job is null ? "none" : full.Job.Id + " (" + full.Job.Source + (full.Job.User is null ? string.Empty : ", user " + full.Job.User) + ")");
+        Line(output, "container", full.ContainerId);
+        Line(output, "pod", full.PodUid);
+        Line(output, "cgroup", full.Cgroup?.Replace('\n', ' '));
+        Line(output, "parents", full.ParentChain.Count == 0 ? "none" : string.Join(" <- ", full.ParentChain.Select(p => Invariant($"{p.Pid} {p.Comm}"))));
+        Line(output, "gpu libs", full.GpuLibraries.Count == 0 ? "none" : string.Join(", ", full.GpuLibraries));
+        Line(output, "frameworks", full.Libraries.Frameworks.Count == 0 ? "none" : string.Join(", ", full.Libraries.Frameworks));
+        if (full.Libraries.NvrtcOnly)
+        {
+            Line(output, "note", "compiles GPU code at run time (NVRTC) with no ML framework loaded");
+        }
+
+        output.WriteLine("connections:");
+        if (full.Connections.Count == 0)
+        {
+            output.WriteLine("  none");
+        }
+
+        foreach (var c in full.Connections)
+        {
+            var flags = (c.PoolPort ? " [pool port]" : string.Empty) + (c.Allowlisted == false ? " [outside allowlist]" : string.Empty);
+            output.WriteLine(Invariant($"  {c.Comm} (pid {c.Pid}) {c.Local} -> {c.Remote}{flags}"));
+        }
+
+        if (scan is not null)
+        {
+            output.WriteLine(Invariant($"memory scan: {scan.BytesScanned} bytes, {scan.Images.Count} GPU code images, {scan.CompressedEntries} compressed fatbin entries skipped{(scan.Truncated ? ", truncated by budget" : string.Empty)}"));
+            var kernels = scan.Kernels;
+            if (kernels.Count > 0)
+            {
+                Line(output, "kernels", string.Join(", ", kernels.Take(32)) + (kernels.Count > 32 ? Invariant($" (+{kernels.Count - 32} more)") : string.Empty));
+            }
+        }
+
+        output.WriteLine("findings:");
+        if (full.Findings.Count == 0)
+        {
+            output.WriteLine("  none");
+        }
+
+        foreach (var finding in full.Findings)
+        {
+            output.WriteLine("  " + finding.Kind.Label() + ": " + finding.Detail);
+        }
+
+        foreach (var unreadable in full.Unreadable)
+        {
+            output.WriteLine(unreadable);
+        }
+    }
+
+    private static void Line(TextWriter output, string label, string? value)
+    {
+        if (value is not null)
+        {
+            output.WriteLine(label.PadRight(11) + value);
+        }
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using GpuAudit.Agent.Exporters;
+using GpuAudit.Agent.Pipeline;
+using GpuAudit.Cli.Hosting;
+using GpuAudit.Core;
+using GpuAudit.Linux;
+
+namespace GpuAudit.Cli.Commands;
+
+/// <summary>
+/// `gpuaudit agent`: the node daemon. Polls every GPU through NVML at the interval, inspects each
+/// GPU process through /proc (with the GPU code scan in the background), analyses each tick and
+/// serves /metrics. A GPU or call that fails takes that GPU's collector down for the tick; the
+/// loop goes on.
+/// </summary>
+internal static class AgentCommand
+{
+    public static Command Create()
+    {
+        var interval = new Option<double>("--interval") { Description = "Seconds between polls.", DefaultValueFactory = _ => 1.0 };
+        var listen = new Option<string>("--listen") { Description = "Serve /metrics on HOST:PORT.", DefaultValueFactory = _ => MetricsEndpoint.DefaultListen };
+        var library = new Option<string?>("--nvml-library") { Description = "Path of libnvidia-ml.so.1 (default: the driver's, or $GPUAUDIT_NVML_LIBRARY)." };
+        var summary = new Option<bool>("--summary") { Description = "Print the live per-GPU and per-process summary." };
+        var procRoot = new Option<string>("--proc-root") { Description = "procfs to read processes from (a container sees the host's through a mount).", DefaultValueFactory = _ => "/proc" };
+        var allowNet = new Option<string[]>("--allow-net") { Description = "Networks (CIDR) GPU jobs may connect to; connections elsewhere are flagged. Repeatable.", AllowMultipleArgumentsPerToken = true };
+        var noScan = new Option<bool>("--no-memory-scan") { Description = "Do not scan GPU processes' memory for GPU code." };
+        var jobMap = SessionOptions.JobMapOption(GpuJobMapReader.DefaultDirectory);
+        var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, jobMap };
+        command.SetAction((parse, ct) => CliRunner.RunAsync(async () =>
+        {
+            var seconds = parse.GetValue(interval);
+            if (seconds is < 0.1 or > 3600)
+            {
+                throw new UserInputException("--interval must be between 0.1 and 3600 seconds");
+            }
+
+            InspectorOptions inspectorOptions;
+            try
+            {
+                inspectorOptions = new InspectorOptions { EgressAllowlist = InspectorOptions.ParseAllowlist(parse.GetValue(allowNet) ?? []) };
+            }
+            catch (FormatException e)
+            {
+                throw new UserInputException("--allow-net: " + e.Message, e);
+            }
+
+            var root = parse.GetValue(procRoot)!;
+            var period = TimeSpan.FromSeconds(seconds);
+            var source = LiveNvml.Open(period, parse.GetValue(library), new ProcProcessDescriber(root));
+            foreach (var problem in source.StartupProblems)
+            {
+                AuditSession.Warn(problem);
+            }
+
+            if (source.Devices.Count == 0)
+            {
+                AuditSession.Warn("NVML found no GPU; serving self-health metrics only (run gpuaudit doctor)");
+            }
+
+            var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
+            using var stopScans = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var scanLoop = scans is null ? Task.CompletedTask : Task.Run(() => scans.RunAsync(stopScans.Token), CancellationToken.None);
+            var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30));
+            using var session = new AuditSession(
+                source,
+                new SessionOptions { Listen = parse.GetValue(listen), PollInterval = period, ShowSummary = parse.GetValue(summary) },
+                insights,
+                SessionOptions.JobMap(parse.GetValue(jobMap)),
+                TimeProvider.System);
+            try
+            {
+                await session.RunAsync(ct);
+            }
+            finally
+            {
+                await stopScans.CancelAsync();
+                await scanLoop.ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+
+            return 0;
+        }));
+        return command;
+    }
+}

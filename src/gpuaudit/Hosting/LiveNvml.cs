@@ -1,0 +1,32 @@
+using GpuAudit.Core;
+using GpuAudit.Core.Samples;
+using GpuAudit.Nvml;
+
+namespace GpuAudit.Cli.Hosting;
+
+/// <summary>Opens the live NVML source for `agent` and `record`, turning NVML failures into one clear line.</summary>
+internal static class LiveNvml
+{
+    public static NvmlSampleSource Open(TimeSpan interval, string? library, IProcessDescriber describer)
+    {
+        NvmlApi nvml;
+        try
+        {
+            nvml = NvmlApi.Open(library);
+        }
+        catch (NvmlException e)
+        {
+            throw new UserInputException(e.MessageWithFix, e);
+        }
+
+        try
+        {
+            return new NvmlSampleSource(nvml, describer, TimeProvider.System, interval);
+        }
+        catch (NvmlException e)
+        {
+            nvml.Dispose();
+            throw new UserInputException(e.MessageWithFix, e);
+        }
+    }
+}

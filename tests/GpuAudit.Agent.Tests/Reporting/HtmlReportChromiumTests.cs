@@ -1,0 +1,47 @@
+using GpuAudit.Agent.Journal;
+using GpuAudit.Agent.Reporting;
+using GpuAudit.Agent.Tests.Journal;
+using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Reporting;
+
+namespace GpuAudit.Agent.Tests.Reporting;
+
+/// <summary>The HTML report of the mixed trace, rendered by a real browser (Debian package chromium).</summary>
+public sealed class HtmlReportChromiumTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    [Fact]
+    public void Report_loads_in_headless_Chromium_without_errors_and_shows_the_timeline()
+    {
+        string page;
+        using (var journal = AuditJournal.Open(_dir.Path))
+        {
+            JournalReplay.Run(journal, "mixed", new JobRef("4242", "gpu-map", "alice"));
+            page = Path.Combine(_dir.Path, "job-4242.html");
+            File.WriteAllText(page, HtmlReportRenderer.Render(new JournalReportSource(journal).Build("4242")));
+        }
+
+        var (dom, log) = HeadlessChromium.DumpDom(page);
+        var screenshot = Path.Combine(AppContext.BaseDirectory, "report-mixed-4242.png");
+        File.Delete(screenshot);
+        var screenshotLog = HeadlessChromium.Screenshot(page, screenshot);
+
+        Assert.Contains("<svg class=\"timeline\"", dom, StringComparison.Ordinal);
+        Assert.Contains("<rect class=\"band\"", dom, StringComparison.Ordinal);
+        Assert.Contains("<polyline class=\"utilization\"", dom, StringComparison.Ordinal);
+        Assert.Contains("1 violation, 0.", dom, StringComparison.Ordinal);
+        foreach (var text in new[] { log, screenshotLog })
+        {
+            Assert.DoesNotContain("Uncaught", text, StringComparison.Ordinal);
+            Assert.DoesNotContain(":CONSOLE(", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("net::ERR_", text, StringComparison.Ordinal);
+        }
+
+        var png = File.ReadAllBytes(screenshot);
+        Assert.True(png.Length > 10_000, $"screenshot {screenshot} is only {png.Length} bytes");
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

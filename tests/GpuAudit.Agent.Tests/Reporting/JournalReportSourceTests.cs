@@ -1,0 +1,76 @@
+using GpuAudit.Agent.Journal;
+using GpuAudit.Agent.Reporting;
+using GpuAudit.Agent.Tests.Journal;
+using GpuAudit.Core;
+using GpuAudit.Core.Classification;
+using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Policy;
+using GpuAudit.Core.Reporting;
+
+namespace GpuAudit.Agent.Tests.Reporting;
+
+public sealed class JournalReportSourceTests : IDisposable
+{
+    private static readonly JobRef Job = new("4242", "gpu-map", "alice");
+    private readonly TempDirectory _dir = new();
+
+    [Fact]
+    public void Mixed_trace_report_shows_the_hash_violation_on_pid_776_with_evidence()
+    {
+        using var journal = AuditJournal.Open(_dir.Path);
+        JournalReplay.Run(journal, "mixed", Job);
+
+        var report = new JournalReportSource(journal).Build("4242");
+
+        var violation = Assert.Single(report.Violations);
+        Assert.Equal((PolicyRule.HashCompute, 776), (violation.Rule, violation.Pid!.Value));
+        Assert.NotEmpty(violation.Evidence);
+        Assert.StartsWith("1 violation, 0.", report.Headline, StringComparison.Ordinal);
+        Assert.Equal("alice", report.User);
+        Assert.Equal(["h100-probe"], report.Nodes);
+        Assert.Equal([775, 776], report.Processes.Select(p => p.Pid).Order());
+        Assert.Equal(WorkloadClass.Hash, report.Processes.Single(p => p.Pid == 776).ClassSeconds.Dominant);
+        Assert.True(report.GpuSeconds[WorkloadClass.Mixed] > 20);
+        Assert.True(report.EnergyJoules > 1000);
+        Assert.NotEmpty(Assert.Single(report.Timelines).Points);
+        Assert.Contains("\"rule\": \"hash_compute\"", JsonReportRenderer.Render(report), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Transformer_training_report_is_clean()
+    {
+        using var journal = AuditJournal.Open(_dir.Path);
+        JournalReplay.Run(journal, "train_transformer", Job);
+
+        var report = new JournalReportSource(journal).Build("4242");
+
+        Assert.Equal("clean", report.Headline);
+        Assert.True(report.GpuSeconds[WorkloadClass.Training] > 0);
+    }
+
+    [Fact]
+    public void An_allowance_shows_as_an_allowed_finding_with_its_reason()
+    {
+        var policy = PolicyParser.Parse("policy.json", """{ "allowances": [ { "job": "4242", "rules": ["hash_compute"], "reason": "dedup job hashes shards" } ] }""", new Dictionary<string, string>());
+        using var journal = AuditJournal.Open(_dir.Path);
+        JournalReplay.Run(journal, "mixed", Job, policy);
+
+        var report = new JournalReportSource(journal).Build("4242");
+
+        Assert.Equal("clean", report.Headline);
+        Assert.Equal("dedup job hashes shards", Assert.Single(report.AllowedFindings).AllowedBy!.Reason);
+        Assert.Contains("dedup job hashes shards", MarkdownReportRenderer.Render(report), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unknown_job_is_a_clear_error_not_a_clean_report()
+    {
+        using var journal = AuditJournal.Open(_dir.Path);
+        JournalReplay.Run(journal, "mixed", Job);
+
+        var error = Assert.Throws<UserInputException>(() => new JournalReportSource(journal).Build("9999"));
+        Assert.Contains("no record of job 9999", error.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

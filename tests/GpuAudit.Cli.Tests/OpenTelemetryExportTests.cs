@@ -1,0 +1,95 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using GpuAudit.Tests;
+
+namespace GpuAudit.Cli.Tests;
+
+/// <summary>The optional OTLP export, against a minimal OTLP/HTTP receiver on loopback.</summary>
+public sealed class OpenTelemetryExportTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("gpuaudit-otlp-").FullName;
+
+    [Fact]
+    public async Task Replay_exports_gpu_and_process_metrics_over_otlp_http_when_the_otel_variables_ask()
+    {
+        var port = FreePort();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var requests = new System.Collections.Concurrent.ConcurrentQueue<(string Path, string? ContentType, byte[] Body)>();
+        _ = CollectAsync(listener, requests);
+
+        var (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(
+            _dir,
+            new Dictionary<string, string>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{port}",
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["OTEL_METRIC_EXPORT_INTERVAL"] = "100",
+            },
+            "replay", RepoPaths.Trace("mixed"), "--fast");
+
+        Assert.True(code == 0, stderr);
+        Assert.NotEmpty(requests);
+        Assert.All(requests, r => Assert.Equal(("/v1/metrics", "application/x-protobuf"), (r.Path, r.ContentType)));
+        // Protobuf carries strings as raw UTF-8: the instrument names and tag values are visible.
+        // The last export (the flush at exit) holds the final tick.
+        var text = Encoding.UTF8.GetString(requests.Last().Body);
+        Assert.Contains("gpuaudit.gpu.utilization", text, StringComparison.Ordinal);
+        Assert.Contains("gpuaudit.gpu.pipe.utilization", text, StringComparison.Ordinal);
+        Assert.Contains("gpuaudit.process.memory.used", text, StringComparison.Ordinal);
+        Assert.Contains("GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Without_the_otel_variables_nothing_is_sent()
+    {
+        var port = FreePort();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var requests = new System.Collections.Concurrent.ConcurrentQueue<(string Path, string? ContentType, byte[] Body)>();
+        _ = CollectAsync(listener, requests);
+
+        var (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(
+            _dir,
+            new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf", ["OTEL_EXPORTER_OTLP_ENDPOINT"] = string.Empty },
+            "replay", RepoPaths.Trace("mixed"), "--fast");
+
+        Assert.True(code == 0, stderr);
+        Assert.Empty(requests);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>Answers every request 200 and keeps it, until the listener is disposed.</summary>
+    private static async Task CollectAsync(HttpListener listener, System.Collections.Concurrent.ConcurrentQueue<(string Path, string? ContentType, byte[] Body)> requests)
+    {
+        while (listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await listener.GetContextAsync();
+            }
+            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            using var body = new MemoryStream();
+            await context.Request.InputStream.CopyToAsync(body);
+            context.Response.StatusCode = 200;
+            context.Response.Close();
+            requests.Enqueue((context.Request.Url!.AbsolutePath, context.Request.ContentType, body.ToArray()));
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var socket = new TcpListener(IPAddress.Loopback, 0);
+        socket.Start();
+        return ((IPEndPoint)socket.LocalEndpoint).Port;
+    }
+}

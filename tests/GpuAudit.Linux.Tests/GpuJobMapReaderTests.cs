@@ -1,0 +1,34 @@
+using GpuAudit.Core.Inspection;
+
+namespace GpuAudit.Linux.Tests;
+
+public sealed class GpuJobMapReaderTests : IDisposable
+{
+    private readonly string directory = Directory.CreateTempSubdirectory("gpustat").FullName;
+
+    public void Dispose() => Directory.Delete(directory, recursive: true);
+
+    [Fact]
+    public void One_file_per_gpu_maps_index_or_uuid_to_job_and_user()
+    {
+        File.WriteAllText(Path.Combine(directory, "0"), "777 1000\n");
+        File.WriteAllText(Path.Combine(directory, "GPU-8f6c1a2b-0000-1111-2222-333344445555"), "778 0");
+        File.WriteAllText(Path.Combine(directory, "2"), "   \n");
+
+        var map = new GpuJobMapReader(directory, new PasswdFile(Fixtures.Passwd)).Read();
+
+        Assert.Equal(2, map.Count);
+        Assert.Equal(new JobRef("777", "gpu-map", "alice"), GpuJobMapReader.For(map, 0, "GPU-unmapped"));
+        Assert.Equal(new JobRef("778", "gpu-map", "root"), GpuJobMapReader.For(map, 1, "GPU-8f6c1a2b-0000-1111-2222-333344445555"));
+        Assert.Null(GpuJobMapReader.For(map, 2, null));
+    }
+
+    [Fact]
+    public void Unknown_uid_stays_numeric_and_missing_directory_is_an_empty_map()
+    {
+        File.WriteAllText(Path.Combine(directory, "3"), "9 4321");
+
+        Assert.Equal("4321", new GpuJobMapReader(directory, new PasswdFile(Fixtures.Passwd)).Read()["3"].User);
+        Assert.Empty(new GpuJobMapReader(Path.Combine(directory, "absent")).Read());
+    }
+}

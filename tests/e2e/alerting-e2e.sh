@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# End-to-end test of the alerting path: gpuaudit replay → Prometheus (shipped scrape relabeling,
+# shipped rules) → Alertmanager (shipped routing tree) → a local webhook; then a training trace
+# that must not alert; then every Grafana panel query against that Prometheus.
+#
+# Usage: tests/e2e/alerting-e2e.sh GPUAUDIT [ARGS...]
+#   tests/e2e/alerting-e2e.sh out/gpuaudit
+#   tests/e2e/alerting-e2e.sh dotnet src/gpuaudit/bin/Release/net10.0/gpuaudit.dll
+# Needs: prometheus, prometheus-alertmanager, promtool (Debian: apt-get install -y prometheus
+# prometheus-alertmanager) and python3. Override the binaries with PROMETHEUS, ALERTMANAGER,
+# PROMTOOL, AMTOOL. Everything listens on free 127.0.0.1 ports in a temporary directory, and every
+# process the test starts is stopped on exit. Set E2E_KEEP=1 to keep the directory (logs).
+#
+# `for` scaling: the shipped rules wait minutes (GpuAuditHashCompute: for 1m). The test
+# copies them with every `for:` divided by E2E_FOR_DIVISOR (default 30, at least 1s):
+# 1m → 2s, 30s → 1s, 5m → 10s, 30m → 60s. Expressions, labels and annotations are unchanged.
+# The Alertmanager routing tree is the shipped one (group_wait and group_interval divided the
+# same way); only its receivers become local webhooks (http://127.0.0.1:PORT/<receiver
+# name>), so the test also proves that critical alerts page.
+#
+# Bounded: about 2 minutes; every wait has a timeout. Prints "N passed, N failed".
+set -u
+
+if [[ $# -lt 1 ]]; then
+  echo "usage: $0 GPUAUDIT [ARGS...]   e.g. $0 out/gpuaudit  or  $0 dotnet path/to/gpuaudit.dll" >&2
+  exit 2
+fi
+GPUAUDIT=("$@")
+# A single argument with a space ("dotnet x.dll") is a command line, not a file name.
+if [[ $# -eq 1 && "$1" == *" "* && ! -e "$1" ]]; then read -r -a GPUAUDIT <<<"$1"; fi
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+SUPPORT=(python3 "$ROOT/tests/e2e/support.py")
+PROMETHEUS="${PROMETHEUS:-prometheus}"
+ALERTMANAGER="${ALERTMANAGER:-prometheus-alertmanager}"
+PROMTOOL="${PROMTOOL:-promtool}"
+AMTOOL="${AMTOOL:-amtool}"
+FOR_DIVISOR="${E2E_FOR_DIVISOR:-30}"
+HASH_TRACE="$ROOT/data/traces/hash_sha256.jsonl"
+TRAIN_TRACE="$ROOT/data/traces/train_transformer.jsonl"
+JOB_ID=4242
+JOB_UID=1000
+# trace_gpu TRACE / trace_pid TRACE: the GPU uuid and the (first) process of a recorded trace.
+trace_gpu() { python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["gpus"][0]["uuid"])' "$1"; }
+trace_pid() { python3 -c 'import json, sys; print(next(json.loads(l)["pid"] for l in open(sys.argv[1]) if json.loads(l)["kind"] == "process"))' "$1"; }
+
+for tool in "$PROMETHEUS" "$ALERTMANAGER" "$PROMTOOL" "$AMTOOL" python3; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "$0: $tool not found; install with: apt-get install -y prometheus prometheus-alertmanager python3" >&2
+    exit 2
+  fi
+done
+for trace in "$HASH_TRACE" "$TRAIN_TRACE"; do
+  [[ -f "$trace" ]] || { echo "$0: trace $trace is missing" >&2; exit 2; }
+done
+UUID="$(trace_gpu "$HASH_TRACE")"
+HASH_PID="$(trace_pid "$HASH_TRACE")"
+TRAIN_PID="$(trace_pid "$TRAIN_TRACE")"
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/gpuaudit-e2e.XXXXXX")"
+PIDS=()
+passed=0
+failed=0
+
+stop() {  # stop PID: TERM, then KILL after 5 s
+  local pid="$1" waited=0
+  kill "$pid" 2>/dev/null || return 0
+  while kill -0 "$pid" 2>/dev/null && [[ $waited -lt 50 ]]; do sleep 0.1; waited=$((waited + 1)); done
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do stop "$pid"; done
+  if [[ "${E2E_KEEP:-0}" == 1 || $failed -gt 0 ]]; then
+    echo "logs kept in $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; [[ $# -gt 1 ]] && sed 's/^/    /' <<<"$2"; }
+# check NAME COMMAND...: pass when the command succeeds; its output explains a failure.
+check() {
+  local name="$1" output; shift
+  if output="$("$@" 2>&1)"; then pass "$name"; else fail "$name" "$output"; fi
+}
+# expect NAME ACTUAL EXPECTED
+expect() {
+  if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1" "expected '$3', got '$2'"; fi
+}
+# abort MESSAGE: a step the rest depends on failed; show the logs that explain it.
+abort() {
+  fail "$1"
+  local log
+  for log in "$WORK"/*.log; do
+    [[ -s "$log" ]] && { echo "--- tail of $log"; tail -n 20 "$log"; }
+  done
+  echo "$passed passed, $failed failed"
+  exit 1
+}
+
+mapfile -t PORTS < <("${SUPPORT[@]}" free-ports 4)
+PROM_PORT=${PORTS[0]} AM_PORT=${PORTS[1]} WEBHOOK_PORT=${PORTS[2]} AGENT_PORT=${PORTS[3]}
+PROM="http://127.0.0.1:$PROM_PORT"
+AGENT="127.0.0.1:$AGENT_PORT"
+
+# ------------------------------------------------------------------ configuration
+mkdir -p "$WORK/rules" "$WORK/jobmap"
+for rules in "$ROOT"/config/prometheus/rules/*.yml; do
+  "${SUPPORT[@]}" scale-for "$rules" "$WORK/rules/$(basename "$rules")" "$FOR_DIVISOR"
+done
+"${SUPPORT[@]}" prometheus-config "$ROOT/config/prometheus/prometheus.yml" "$WORK/prometheus.yml" \
+  "$AGENT" "127.0.0.1:$AM_PORT" "$WORK"/rules/*.yml
+"${SUPPORT[@]}" alertmanager-config "$ROOT/config/alertmanager/alertmanager.yml" "$WORK/alertmanager.yml" \
+  "http://127.0.0.1:$WEBHOOK_PORT" "$FOR_DIVISOR"
+# GPU 0 of the replayed node belongs to job 4242 (the Slurm prolog's format: "<jobid> <uid>").
+echo "$JOB_ID $JOB_UID" >"$WORK/jobmap/0"
+check "generated prometheus.yml and scaled rules pass promtool check config" \
+  "$PROMTOOL" check config "$WORK/prometheus.yml"
+check "generated alertmanager.yml passes amtool check-config" \
+  "$AMTOOL" check-config "$WORK/alertmanager.yml"
+
+# ------------------------------------------------------------------ services
+"$PROMETHEUS" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/prometheus-data" \
+  --web.listen-address="127.0.0.1:$PROM_PORT" >"$WORK/prometheus.log" 2>&1 &
+PIDS+=($!)
+"$ALERTMANAGER" --config.file="$WORK/alertmanager.yml" --storage.path="$WORK/alertmanager-data" \
+  --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= >"$WORK/alertmanager.log" 2>&1 &
+PIDS+=($!)
+python3 "$ROOT/tests/e2e/webhook_receiver.py" "$WEBHOOK_PORT" "$WORK/webhook.jsonl" >"$WORK/webhook.log" 2>&1 &
+PIDS+=($!)
+"${SUPPORT[@]}" wait-http "$PROM/-/ready" 30 || abort "Prometheus ready on $PROM"
+"${SUPPORT[@]}" wait-http "http://127.0.0.1:$AM_PORT/-/ready" 30 || abort "Alertmanager ready"
+"${SUPPORT[@]}" wait-http "http://127.0.0.1:$WEBHOOK_PORT/" 10 || abort "webhook receiver ready"
+pass "Prometheus, Alertmanager and the webhook receiver are up"
+
+# start_agent TRACE LOG: replay TRACE in a loop, serving /metrics on the agent port.
+start_agent() {
+  "${GPUAUDIT[@]}" replay "$1" --loop --listen "$AGENT" --job-map "$WORK/jobmap" >"$WORK/$2" 2>&1 &
+  AGENT_PID=$!
+  PIDS+=("$AGENT_PID")
+}
+# exposition_is_valid: the agent's /metrics passes promtool's linter (the metrics contract).
+exposition_is_valid() {
+  python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' \
+    "http://$AGENT/metrics" | "$PROMTOOL" check metrics
+}
+# wait_agent: until the agent serves /metrics (30 s); fails at once if the agent exited.
+wait_agent() {
+  local attempt
+  for attempt in $(seq 30); do
+    kill -0 "$AGENT_PID" 2>/dev/null || return 1
+    "${SUPPORT[@]}" wait-http "http://$AGENT/metrics" 1 2>/dev/null && return 0
+  done
+  return 1
+}
+TEST_START=$(date +%s)
+
+# ------------------------------------------------------------------ phase 1: hash trace
+start_agent "$HASH_TRACE" agent-hash.log
+wait_agent || abort "gpuaudit replay serves http://$AGENT/metrics (see agent-hash.log below)"
+pass "gpuaudit replay serves /metrics"
+check "exposition passes promtool check metrics" exposition_is_valid
+"${SUPPORT[@]}" wait-query "$PROM" "up{job=\"gpuaudit\"} == 1" 30 || abort "Prometheus scrapes the agent"
+pass "Prometheus scrapes the agent"
+
+# The trace is ~17 s long and loops; the agent's hysteresis, the scaled `for` and group_wait
+# all fit well inside 120 s.
+if delivery="$("${SUPPORT[@]}" wait-webhook "$WORK/webhook.jsonl" GpuAuditHashCompute 120 2>&1)"; then
+  pass "GpuAuditHashCompute delivered to the webhook"
+else
+  abort "GpuAuditHashCompute delivered to the webhook: $delivery"
+fi
+echo "$delivery" >"$WORK/hash-alert.json"
+mapfile -t FIELDS < <("${SUPPORT[@]}" json-get "$WORK/hash-alert.json" path alert.labels.severity \
+  alert.labels.uuid alert.labels.pid alert.labels.job_id alert.labels.instance alert.labels.exported_job \
+  alert.annotations.runbook_url alert.annotations.summary)
+expect "critical alert routed to the pager receiver" "${FIELDS[0]}" "/gpuaudit-pager"
+expect "alert label severity" "${FIELDS[1]}" "critical"
+expect "alert label uuid (GPU of the trace)" "${FIELDS[2]}" "$UUID"
+expect "alert label pid (hashing process of the trace)" "${FIELDS[3]}" "$HASH_PID"
+expect "alert label job_id (from the GPU→job map, via the shipped relabeling)" "${FIELDS[4]}" "$JOB_ID"
+expect "alert label instance (the node)" "${FIELDS[5]}" "$AGENT"
+expect "alert has no exported_job label (dropped by the shipped relabeling)" "${FIELDS[6]}" ""
+expect "runbook_url annotation points at the runbook section" \
+  "${FIELDS[7]}" "https://github.com/gpuaudit/gpuaudit/blob/main/docs/runbooks.md#gpuaudithashcompute"
+summary="${FIELDS[8]}"
+if [[ "$summary" == *"pid $HASH_PID"* && "$summary" == *"$JOB_ID"* && "$summary" == *"$UUID"* ]]; then
+  pass "summary names GPU, pid and job"
+else
+  fail "summary names GPU, pid and job" "$summary"
+fi
+
+# ------------------------------------------------------------------ phase 2: training trace
+stop "$AGENT_PID"
+TRAIN_START=$(date +%s)
+start_agent "$TRAIN_TRACE" agent-train.log
+wait_agent || abort "gpuaudit replay (training) serves /metrics (see agent-train.log below)"
+check "hash alert resolves once the hashing process is gone" \
+  "${SUPPORT[@]}" wait-alert-gone "$PROM" GpuAuditHashCompute 30
+# 40 s: more than two loops of the 27 s training trace with the scaled `for`.
+check "training trace: no critical alert pending or firing for 40 s" \
+  "${SUPPORT[@]}" no-alert "$PROM" 40 critical
+check "training trace was scraped (its process is on the GPU)" \
+  "${SUPPORT[@]}" seen "$PROM" "gpuaudit_process_info{pid=\"$TRAIN_PID\"}" "$TRAIN_START"
+# Alertmanager may still deliver the hash group it had; anything else critical is a false alarm.
+fresh_firing="$(python3 - "$WORK/webhook.jsonl" "$TRAIN_START" "$HASH_PID" <<'EOF2'
+import json, sys
+path, since, hash_pid = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+for line in open(path, encoding="utf-8"):
+    delivery = json.loads(line)
+    for alert in delivery["body"]["alerts"]:
+        labels = alert["labels"]
+        if delivery["received_at"] >= since and alert["status"] == "firing" \
+                and labels.get("severity") == "critical" and labels.get("pid") != hash_pid:
+            print(labels)
+EOF2
+)"
+expect "no critical alert about the training job reached the webhook" "$fresh_firing" ""
+
+# ------------------------------------------------------------------ dashboards
+ELAPSED=$(( $(date +%s) - TEST_START + 1 ))
+dashboard_results="$("${SUPPORT[@]}" dashboards "$PROM" "$TEST_START" \
+  --var "instance=$AGENT" --var "uuid=$UUID" --var "job_id=$JOB_ID" \
+  --var "__range=${ELAPSED}s" --var "__range_s=$ELAPSED" --var "__range_ms=${ELAPSED}000" \
+  --var "__rate_interval=10s" --var "__interval=1s" --var "__interval_ms=1000" "$ROOT/dashboards" 2>&1)"
+while IFS= read -r line; do
+  case "$line" in
+    PASS*) passed=$((passed + 1)); echo "$line" ;;
+    FAIL*) failed=$((failed + 1)); echo "$line" ;;
+    *) echo "$line" ;;
+  esac
+done <<<"$dashboard_results"
+grep -q '^PASS' <<<"$dashboard_results" || fail "dashboard queries ran" "$dashboard_results"
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
