@@ -6,7 +6,7 @@
 # just before each is stopped.
 #
 # usage: bench/overhead.sh [--quick]     (60 s; --quick: 15 s)
-# env:   GPUAUDIT_AOT_DIR    where the NativeAOT binary is (published here if missing; default artifacts/aot)
+# env:   GPUAUDIT_AOT_DIR    where the NativeAOT binary is (published here if missing or stale; default artifacts/aot)
 #        GPUAUDIT_BENCH_PORT first of two local ports to listen on (default 19477)
 #        GPUAUDIT_BENCH_TABLE append the markdown rows to this file too (bench/run.sh sets it)
 set -euo pipefail
@@ -20,7 +20,8 @@ binary="$aot_dir/gpuaudit"
 agent_port="${GPUAUDIT_BENCH_PORT:-19477}"
 idle_port=$((agent_port + 1))
 
-if [[ ! -x "$binary" ]]; then
+# Published again when missing or older than any source file, so a stale binary is never measured.
+if [[ ! -x "$binary" || -n "$(find src -name '*.cs' -newer "$binary" -print -quit)" ]]; then
   echo "overhead: publishing the NativeAOT binary to $aot_dir (several minutes on 2 cores)..." >&2
   dotnet publish src/gpuaudit -c Release -r linux-x64 -p:PublishAot=true -o "$aot_dir" >&2
 fi
