@@ -33,22 +33,35 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
         }
 
         var jobInfo = $"gpuaudit_gpu_job_info{{job_id=\"{Escape(job)}\"}}";
-        var presence = await QueryAsync($"timestamp({jobInfo})", start, end, StepFor(start, end), cancellationToken);
-        var stamps = presence.SelectMany(s => s.Points.Select(p => p.Value)).ToList();
-        if (stamps.Count == 0)
+        // First pass, coarse: in which steps did the job exist at all? present_over_time over
+        // each whole step sees samples between evaluation points (a bare selector would only see
+        // the last 5 minutes before each point), and the points are aligned to end on `end`, so
+        // a job scraped seconds ago is found.
+        var coarseStep = StepFor(start, end);
+        var alignedStart = end - (Math.Ceiling((end - start) / coarseStep) * coarseStep);
+        var coarse = await QueryAsync($"present_over_time({jobInfo}[{Number(coarseStep)}s])", alignedStart, end, coarseStep, cancellationToken);
+        var seenAt = coarse.SelectMany(s => s.Points.Select(p => p.Time)).ToList();
+        if (seenAt.Count == 0)
         {
             throw new UserInputException($"Prometheus at {baseUrl} has no {jobInfo} between {ReportText.Time(start)} and {ReportText.Time(end)}; check the job id, --from/--to, and that the scrape config copies job to job_id (config/prometheus/prometheus.yml)");
         }
 
-        // Second pass at a fine step over just the job's life, unless the user fixed the window.
-        var firstSeen = stamps.Min();
-        var lastSeen = stamps.Max();
+        // Second pass: the job's first and last scrape, at a step fitted to the steps it was seen in.
+        var locateFrom = Math.Max(start, seenAt.Min() - coarseStep);
+        var locateTo = Math.Min(end, seenAt.Max());
+        var located = await QueryAsync($"timestamp({jobInfo})", locateFrom, locateTo, StepFor(locateFrom, locateTo), cancellationToken);
+        var stamps = located.SelectMany(s => s.Points.Select(p => p.Value)).ToList();
+        var firstSeen = stamps.Count > 0 ? stamps.Min() : locateFrom;
+        var lastSeen = stamps.Count > 0 ? stamps.Max() : locateTo;
+
+        // Third pass at a fine step over just the job's life, unless the user fixed the window.
         var windowFrom = from ?? Math.Max(start, firstSeen - 1);
         var windowTo = to ?? Math.Min(end, lastSeen + 1);
         var step = StepFor(windowFrom, windowTo);
-        if (from is null || to is null)
+        var presence = await QueryAsync($"timestamp({jobInfo})", windowFrom, windowTo, step, cancellationToken);
+        if (presence.All(s => s.Points.Count == 0))
         {
-            presence = await QueryAsync($"timestamp({jobInfo})", windowFrom, windowTo, step, cancellationToken);
+            throw new UserInputException($"Prometheus at {baseUrl} has no {jobInfo} between {ReportText.Time(windowFrom)} and {ReportText.Time(windowTo)}; widen --from/--to");
         }
 
         var onGpu = $" and on(instance, uuid) {jobInfo}";

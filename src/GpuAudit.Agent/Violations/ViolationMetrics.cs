@@ -10,8 +10,21 @@ namespace GpuAudit.Agent.Violations;
 /// are not violations: they are journalled and reported, never counted or alerted on. The
 /// families themselves are registered by <see cref="GpuAuditMetrics"/>.
 /// </summary>
-public sealed class ViolationMetrics(GpuAuditMetrics metrics)
+public sealed class ViolationMetrics
 {
+    private readonly GpuAuditMetrics metrics;
+
+    public ViolationMetrics(GpuAuditMetrics metrics)
+    {
+        this.metrics = metrics;
+
+        // Every rule's counter exists from the start at 0, so increase() counts the first violation.
+        foreach (var rule in Enum.GetValues<PolicyRule>())
+        {
+            metrics.ViolationsTotal.WithLabels(rule.Label(), rule.SeverityOf().Label()).Publish();
+        }
+    }
+
     public void Publish(PolicyResult result)
     {
         foreach (var violation in result.Opened.Where(v => !v.IsAllowed))

@@ -25,7 +25,10 @@ internal static class AgentCommand
         var allowNet = new Option<string[]>("--allow-net") { Description = "Networks (CIDR) GPU jobs may connect to; connections elsewhere are flagged. Repeatable.", AllowMultipleArgumentsPerToken = true };
         var noScan = new Option<bool>("--no-memory-scan") { Description = "Do not scan GPU processes' memory for GPU code." };
         var jobMap = SessionOptions.JobMapOption(GpuJobMapReader.DefaultDirectory);
-        var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, jobMap };
+        var policy = SessionOptions.PolicyOption();
+        var journal = SessionOptions.JournalOption("/var/lib/gpuaudit");
+        var retention = SessionOptions.RetentionOption();
+        var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, jobMap, policy, journal, retention };
         command.SetAction((parse, ct) => CliRunner.RunAsync(async () =>
         {
             var seconds = parse.GetValue(interval);
@@ -63,7 +66,15 @@ internal static class AgentCommand
             var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30));
             using var session = new AuditSession(
                 source,
-                new SessionOptions { Listen = parse.GetValue(listen), PollInterval = period, ShowSummary = parse.GetValue(summary) },
+                new SessionOptions
+                {
+                    Listen = parse.GetValue(listen),
+                    PollInterval = period,
+                    ShowSummary = parse.GetValue(summary),
+                    PolicyPath = parse.GetValue(policy),
+                    JournalDirectory = parse.GetValue(journal),
+                    JournalRetention = SessionOptions.Retention(parse.GetValue(retention)),
+                },
                 insights,
                 SessionOptions.JobMap(parse.GetValue(jobMap)),
                 TimeProvider.System);

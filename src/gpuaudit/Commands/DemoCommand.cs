@@ -2,7 +2,9 @@ using System.CommandLine;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Pipeline;
 using GpuAudit.Agent.Replay;
+using GpuAudit.Agent.Reporting;
 using GpuAudit.Cli.Hosting;
+using GpuAudit.Core.Reporting;
 
 namespace GpuAudit.Cli.Commands;
 
@@ -13,6 +15,9 @@ namespace GpuAudit.Cli.Commands;
 /// </summary>
 internal static class DemoCommand
 {
+    /// <summary>The demo's job on GPU 0, whose report the demo writes at the end.</summary>
+    private const string DemoJob = "4242";
+
     public static Command Create()
     {
         var duration = new Option<double>("--duration") { Description = "Seconds to run; 0 runs until Ctrl-C.", DefaultValueFactory = _ => 60 };
@@ -34,7 +39,7 @@ internal static class DemoCommand
             var source = new TraceReplaySource(traces, new ReplayOptions { Loop = true, Fast = parse.GetValue(fast), Warn = AuditSession.Warn }, TimeProvider.System);
             using var session = new AuditSession(
                 source,
-                new SessionOptions { Listen = parse.GetValue(listen), ShowSummary = true },
+                new SessionOptions { Listen = parse.GetValue(listen), ShowSummary = true, JournalDirectory = Path.Combine(workDir, "journal") },
                 new RecordedInsightProvider(),
                 SessionOptions.JobMap(jobMap),
                 TimeProvider.System);
@@ -48,7 +53,14 @@ internal static class DemoCommand
             await session.RunAsync(stop.Token);
             var dump = Path.Combine(workDir, "metrics.prom");
             await session.WriteMetricsAsync(dump, CancellationToken.None);
-            await Console.Out.WriteLineAsync($"gpuaudit demo: done after {session.Runner.Ticks} ticks; final metrics in {dump}");
+            var report = Path.Combine(workDir, $"report-{DemoJob}.html");
+            var jobReport = new JournalReportSource(session.Journal).Build(DemoJob, null, null)
+                ?? throw new Core.UserInputException($"the demo journal holds nothing for job {DemoJob}; run the demo for longer (--duration)");
+            await File.WriteAllTextAsync(report, ReportText.Render(jobReport, ReportFormat.Html), CancellationToken.None);
+            await Console.Out.WriteLineAsync($"gpuaudit demo: done after {session.Runner.Ticks} ticks.");
+            await Console.Out.WriteLineAsync($"  audit report of job {DemoJob} (training and a hash process sharing GPU 0): {report}");
+            await Console.Out.WriteLineAsync($"  journal: {session.JournalDirectory} (gpuaudit report --job {DemoJob} --journal {session.JournalDirectory} --format md)");
+            await Console.Out.WriteLineAsync($"  final metrics: {dump}");
             return 0;
         }));
         return command;

@@ -25,7 +25,10 @@ internal static class ReplayCommand
         var simProcs = new Option<int>("--simulate-procs") { Description = "Processes per simulated GPU.", DefaultValueFactory = _ => 4 };
         var seed = new Option<int>("--seed") { Description = "Seed of the simulated fleet.", DefaultValueFactory = _ => 1 };
         var jobMap = SessionOptions.JobMapOption(null);
-        var command = new Command("replay", "Run the full audit pipeline on recorded traces (or a simulated fleet made from them).") { traces, fast, until, loop, dump, listen, skip, summary, simGpus, simProcs, seed, jobMap };
+        var policy = SessionOptions.PolicyOption();
+        var journal = SessionOptions.JournalOption(null);
+        var retention = SessionOptions.RetentionOption();
+        var command = new Command("replay", "Run the full audit pipeline on recorded traces (or a simulated fleet made from them).") { traces, fast, until, loop, dump, listen, skip, summary, simGpus, simProcs, seed, jobMap, policy, journal, retention };
         command.SetAction((parse, ct) => CliRunner.RunAsync(async () =>
         {
             var options = new ReplayOptions
@@ -47,12 +50,20 @@ internal static class ReplayCommand
                 : new TraceReplaySource(files, options, TimeProvider.System);
             using var session = new AuditSession(
                 source,
-                new SessionOptions { Listen = parse.GetValue(listen), MetricsDump = parse.GetValue(dump), ShowSummary = parse.GetValue(summary) },
+                new SessionOptions
+                {
+                    Listen = parse.GetValue(listen),
+                    MetricsDump = parse.GetValue(dump),
+                    ShowSummary = parse.GetValue(summary),
+                    PolicyPath = parse.GetValue(policy),
+                    JournalDirectory = parse.GetValue(journal),
+                    JournalRetention = SessionOptions.Retention(parse.GetValue(retention)),
+                },
                 new RecordedInsightProvider(),
                 SessionOptions.JobMap(parse.GetValue(jobMap)),
                 TimeProvider.System);
             await session.RunAsync(ct);
-            await Console.Error.WriteLineAsync($"gpuaudit: replayed {session.Runner.Ticks} ticks");
+            await Console.Error.WriteLineAsync($"gpuaudit: replayed {session.Runner.Ticks} ticks; {session.ActiveViolations.Count(v => !v.IsAllowed)} violation(s) open at the end" + (parse.GetValue(journal) is { } j ? $"; journal in {j}" : string.Empty));
             return 0;
         }));
         return command;

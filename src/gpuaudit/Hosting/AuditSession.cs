@@ -1,4 +1,7 @@
+using GpuAudit.Agent.Configuration;
 using GpuAudit.Agent.Exporters;
+using GpuAudit.Agent.Journal;
+using GpuAudit.Agent.Violations;
 using GpuAudit.Agent.Pipeline;
 using GpuAudit.Core.Samples;
 using Prometheus;
@@ -17,6 +20,8 @@ internal sealed class AuditSession : IDisposable
     private readonly AuditRunner _runner;
     private readonly ConsoleSummary? _summary;
     private readonly OpenTelemetryExporter? _otlp = OpenTelemetryExporter.FromEnvironment();
+    private readonly AuditTrailSink _auditTrail;
+    private readonly bool _temporaryJournal;
     private MetricsEndpoint? _endpoint;
 
     public AuditSession(ISampleSource source, SessionOptions options, IProcessInsightProvider insights, IGpuJobMap jobMap, TimeProvider time)
@@ -25,7 +30,12 @@ internal sealed class AuditSession : IDisposable
         _options = options;
         var metrics = new GpuAuditMetrics(_registry);
         var pipeline = new AuditPipeline(source.Devices, insights, jobMap);
-        var sinks = new List<IAnalysisSink> { new PrometheusExporter(metrics, source.Devices, options.PollInterval, time) };
+        JournalDirectory = options.JournalDirectory ?? Path.Combine(Path.GetTempPath(), $"gpuaudit-journal-{Environment.ProcessId}");
+        _temporaryJournal = options.JournalDirectory is null;
+        Journal = AuditJournal.Open(JournalDirectory);
+        // The audit trail runs first: a violation is in the journal before any exporter shows it.
+        _auditTrail = new AuditTrailSink(PolicyFile.Load(options.PolicyPath), source.Host, Journal, new ViolationMetrics(metrics), options.JournalRetention);
+        var sinks = new List<IAnalysisSink> { _auditTrail, new PrometheusExporter(metrics, source.Devices, options.PollInterval, time) };
         if (_otlp is not null)
         {
             sinks.Add(_otlp);
@@ -41,6 +51,13 @@ internal sealed class AuditSession : IDisposable
     }
 
     public AuditRunner Runner => _runner;
+
+    public AuditJournal Journal { get; }
+
+    public string JournalDirectory { get; }
+
+    /// <summary>Violations open after the last tick.</summary>
+    public IReadOnlyList<Core.Policy.Violation> ActiveViolations => _auditTrail.Active;
 
     public string? MetricsUrl => _endpoint?.Url;
 
@@ -76,9 +93,23 @@ internal sealed class AuditSession : IDisposable
 
     public void Dispose()
     {
-        // Flushes the last OTLP export before the process ends.
+        // Writes the current minute's summaries, then flushes the last OTLP export.
+        _auditTrail.Dispose();
         _otlp?.Dispose();
         _endpoint?.Dispose();
+        Journal.Dispose();
+        if (_temporaryJournal)
+        {
+            try
+            {
+                Directory.Delete(JournalDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A temporary journal left behind is harmless.
+            }
+        }
+
         _source.Dispose();
     }
 }

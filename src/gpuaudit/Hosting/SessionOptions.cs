@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GpuAudit.Agent.Pipeline;
+using GpuAudit.Agent.Violations;
 using GpuAudit.Linux;
 
 namespace GpuAudit.Cli.Hosting;
@@ -15,6 +16,24 @@ internal sealed record SessionOptions
 
     public bool ShowSummary { get; init; }
 
+    /// <summary>Policy file (null: the defaults, with GPUAUDIT_POLICY_* overrides).</summary>
+    public string? PolicyPath { get; init; }
+
+    /// <summary>Journal directory (null: a temporary journal that lasts as long as the command).</summary>
+    public string? JournalDirectory { get; init; }
+
+    public TimeSpan JournalRetention { get; init; } = AuditTrailSink.DefaultRetention;
+
+    public static Option<string?> PolicyOption() => new("--policy") { Description = "Policy file (JSON with comments; docs/policy.md). Default: the built-in rules." };
+
+    public static Option<string?> JournalOption(string? defaultDirectory) => new("--journal")
+    {
+        Description = "Directory of the SQLite audit journal (violations, per-minute summaries)" + (defaultDirectory is null ? "; default: a temporary one." : "."),
+        DefaultValueFactory = _ => defaultDirectory,
+    };
+
+    public static Option<double> RetentionOption() => new("--journal-retention-days") { Description = "Days of journal to keep.", DefaultValueFactory = _ => AuditTrailSink.DefaultRetention.TotalDays };
+
     /// <summary>The `--job-map DIR` option, with a default directory or none.</summary>
     public static Option<string?> JobMapOption(string? defaultDirectory) => new("--job-map")
     {
@@ -22,6 +41,9 @@ internal sealed record SessionOptions
         DefaultValueFactory = _ => defaultDirectory,
     };
 
+    public static TimeSpan Retention(double days) =>
+        days > 0 ? TimeSpan.FromDays(days) : throw new Core.UserInputException("--journal-retention-days must be a positive number of days");
+
     public static IGpuJobMap JobMap(string? directory) =>
-        directory is null ? NoJobMap.Instance : new FileJobMap(new GpuJobMapReader(directory), TimeProvider.System, TimeSpan.FromSeconds(5));
+        directory is null ? NoJobMap.Instance : new FileJobMap(new GpuJobMapReader(directory, new PasswdFile()), TimeProvider.System, TimeSpan.FromSeconds(5));
 }

@@ -17,6 +17,7 @@ public sealed class PrometheusReportSourceTests
     public async Task A_two_node_job_is_reported_from_range_queries()
     {
         var prometheus = new CannedPrometheus();
+        prometheus.Answer("present_over_time(gpuaudit_gpu_job_info{job_id=\"4242\"}", Series(Labels("node-a:9477", "GPU-a", ("job_id", "4242")), Range(0, 60, _ => 1)));
         prometheus.Answer("timestamp(gpuaudit_gpu_job_info{job_id=\"4242\"})",
             Series(Labels("node-a:9477", "GPU-a", ("user", "alice"), ("job_id", "4242")), Range(0, 60, t => t)),
             Series(Labels("node-b:9477", "GPU-b", ("user", "alice"), ("job_id", "4242")), Range(0, 60, t => t)));
@@ -67,6 +68,7 @@ public sealed class PrometheusReportSourceTests
     public async Task Without_a_window_the_job_is_found_first_then_queried_over_its_life()
     {
         var prometheus = new CannedPrometheus();
+        prometheus.Answer("present_over_time(gpuaudit_gpu_job_info{job_id=\"7\"}", Series(Labels("n:9477", "GPU-a", ("job_id", "7")), Range(0, 30, _ => 1)));
         prometheus.Answer("timestamp(gpuaudit_gpu_job_info{job_id=\"7\"})", Series(Labels("n:9477", "GPU-a", ("job_id", "7")), Range(0, 30, t => t)));
         var clock = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds((long)T0 + 3600));
 
@@ -93,7 +95,7 @@ public sealed class PrometheusReportSourceTests
 
         var error = await Assert.ThrowsAsync<UserInputException>(() => Source(prometheus).BuildAsync("4242", T0, T0 + 60, CancellationToken.None));
 
-        Assert.Contains("refused timestamp(gpuaudit_gpu_job_info{job_id=\"4242\"}): exceeded maximum resolution", error.Message, StringComparison.Ordinal);
+        Assert.Contains("refused present_over_time(gpuaudit_gpu_job_info{job_id=\"4242\"}[1s]): exceeded maximum resolution", error.Message, StringComparison.Ordinal);
     }
 
     private static PrometheusReportSource Source(CannedPrometheus prometheus) =>
