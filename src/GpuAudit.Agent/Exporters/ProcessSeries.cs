@@ -74,15 +74,18 @@ internal sealed class ProcessSeries
     private void PublishInfo(ProcessView view, string job)
     {
         var insight = view.Insight;
-        string[] labels =
-        [
-            _uuid, _pid, _comm, insight?.User ?? string.Empty, job,
-            view.Identity?.Exe ?? string.Empty, insight?.ContainerId ?? string.Empty, insight?.PodUid ?? string.Empty,
-        ];
-        if (_infoLabels is not null && labels.AsSpan().SequenceEqual(_infoLabels))
+        var user = insight?.User ?? string.Empty;
+        var exe = view.Identity?.Exe ?? string.Empty;
+        var container = insight?.ContainerId ?? string.Empty;
+        var pod = insight?.PodUid ?? string.Empty;
+        // Compared before building the label array: this runs for every process every poll and the
+        // labels almost never change, so the common case allocates nothing.
+        if (_infoLabels is [_, _, _, var u, var j, var e, var c, var p] && u == user && j == job && e == exe && c == container && p == pod)
         {
             return;
         }
+
+        string[] labels = [_uuid, _pid, _comm, user, job, exe, container, pod];
 
         // Identity can sharpen over time (the job map appears, /proc becomes readable): replace the series.
         _info?.Remove();

@@ -72,7 +72,7 @@ public sealed class PrometheusExporter : Pipeline.IAnalysisSink
             }
 
             series.LastSeenPoll = _poll;
-            var allocated = analysis.Gpus.FirstOrDefault(g => g.Device.Uuid == view.Uuid)?.AllocatedJob;
+            var allocated = AllocatedJob(analysis, view.Gpu);
             series.Publish(view, (view.Insight?.Job ?? allocated)?.Id ?? string.Empty);
             CountFindings(view);
         }
@@ -95,6 +95,25 @@ public sealed class PrometheusExporter : Pipeline.IAnalysisSink
                 _countedFindings.RemoveWhere(f => f.Pid == key.Item2 && !_processes.Keys.Any(k => k.Pid == key.Item2));
             }
         }
+    }
+
+    /// <summary>
+    /// The job the process's GPU is allocated to. Asked for every process every poll: a loop on
+    /// the GPU index, not a LINQ search with a capturing lambda (an allocation per process) that
+    /// compared uuid strings.
+    /// </summary>
+    private static JobRef? AllocatedJob(TickAnalysis analysis, int gpu)
+    {
+        var gpus = analysis.Gpus;
+        for (var i = 0; i < gpus.Count; i++)
+        {
+            if (gpus[i].Device.Index == gpu)
+            {
+                return gpus[i].AllocatedJob;
+            }
+        }
+
+        return null;
     }
 
     private void CountFindings(ProcessView view)

@@ -101,8 +101,10 @@ public sealed class AuditPipeline
                 continue;
             }
 
-            foreach (var usage in sample.Procs)
+            var procs = sample.Procs;
+            for (var i = 0; i < procs.Count; i++)
             {
+                var usage = procs[i];
                 var identity = _identities.GetValueOrDefault(usage.Pid);
                 processes.Add(new ProcessView(
                     device.Index,
@@ -110,11 +112,34 @@ public sealed class AuditPipeline
                     usage,
                     identity,
                     _insights.GetInsight(usage.Pid, identity),
-                    gpu.Verdicts?.Processes.FirstOrDefault(v => v.Pid == usage.Pid)));
+                    gpu.Verdicts is { } verdicts ? FindVerdict(verdicts.Processes, usage.Pid, i) : null));
             }
         }
 
         return new TickAnalysis(time, gpus, processes);
+    }
+
+    /// <summary>
+    /// The process's verdict. Hot path (every process of every GPU, every poll): a LINQ search with
+    /// a capturing lambda allocated per process and made the snapshot O(processes²) per GPU; the
+    /// classifier lists verdicts in the sample's process order, so the same index is tried first.
+    /// </summary>
+    private static Verdict? FindVerdict(IReadOnlyList<Verdict> verdicts, int pid, int hint)
+    {
+        if (hint < verdicts.Count && verdicts[hint].Pid == pid)
+        {
+            return verdicts[hint];
+        }
+
+        for (var i = 0; i < verdicts.Count; i++)
+        {
+            if (verdicts[i].Pid == pid)
+            {
+                return verdicts[i];
+            }
+        }
+
+        return null;
     }
 
     private void ForgetGoneProcesses()
