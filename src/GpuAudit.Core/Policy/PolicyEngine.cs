@@ -89,13 +89,13 @@ public sealed class PolicyEngine
             {
                 // Hash-like work with no visible process: it runs in a pid namespace we cannot see.
                 Add(observations, PolicyRule.HashCompute, gpu, null, gpu.AllocatedJob, null, null,
-                    [VerdictLine("GPU", gpuVerdict), "no process on this GPU is visible to the agent", .. gpuVerdict.Evidence]);
+                    () => [VerdictLine("GPU", gpuVerdict), "no process on this GPU is visible to the agent", .. gpuVerdict.Evidence]);
             }
 
             if (gpu.AllocatedJob is { } allocated && IsIdle(gpu, processes.Count))
             {
                 Add(observations, PolicyRule.IdleAllocation, gpu, null, allocated, allocated.User, null,
-                    [$"GPU allocated to job {allocated.Id} ({allocated.Source}) but idle" + (gpu.Verdict is { } v ? $" (verdict idle, confidence {Format(v.Confidence)})" : " (0% utilization, no process)")]);
+                    () => [$"GPU allocated to job {allocated.Id} ({allocated.Source}) but idle" + (gpu.Verdict is { } v ? $" (verdict idle, confidence {Format(v.Confidence)})" : " (0% utilization, no process)")]);
             }
         }
 
@@ -113,33 +113,38 @@ public sealed class PolicyEngine
         if (process.Verdict is { Class: WorkloadClass.Hash } verdict)
         {
             Add(observations, PolicyRule.HashCompute, gpu, process, job, user, attribution,
-                [VerdictLine($"pid {process.Pid}", verdict), .. verdict.Evidence, .. hashConstants]);
+                () => [VerdictLine($"pid {process.Pid}", verdict), .. verdict.Evidence, .. hashConstants]);
         }
         else if (hashConstants.Count > 0)
         {
             // Hash constants inside GPU code are hashing even when the counters look like training.
-            Add(observations, PolicyRule.HashCompute, gpu, process, job, user, attribution, hashConstants);
+            Add(observations, PolicyRule.HashCompute, gpu, process, job, user, attribution, () => hashConstants);
         }
 
         var miner = findings.Where(f => MinerFindings.Contains(f.Kind)).Select(FindingLine).ToList();
         if (miner.Count > 0)
         {
-            Add(observations, PolicyRule.MinerIdentity, gpu, process, job, user, attribution, miner);
+            Add(observations, PolicyRule.MinerIdentity, gpu, process, job, user, attribution, () => miner);
         }
 
         var egress = findings.Where(f => EgressFindings.Contains(f.Kind)).Select(FindingLine).ToList();
         if (egress.Count > 0)
         {
-            Add(observations, PolicyRule.GpuJobEgress, gpu, process, job, user, attribution, egress);
+            Add(observations, PolicyRule.GpuJobEgress, gpu, process, job, user, attribution, () => egress);
         }
 
         if (!attribution.IsAttributed)
         {
-            Add(observations, PolicyRule.UnattributedProcess, gpu, process, job, user, attribution, [attribution.Explain()]);
+            Add(observations, PolicyRule.UnattributedProcess, gpu, process, job, user, attribution, () => [attribution.Explain()]);
         }
     }
 
-    private void Add(List<Observation> observations, PolicyRule rule, GpuView gpu, ProcessView? process, JobRef? job, string? user, JobAttribution? attribution, IReadOnlyList<string> evidence)
+    /// <summary>
+    /// Records that a rule's evidence holds this tick. The evidence lines are built by
+    /// <paramref name="evidence"/> only when a tracker still collects them (before it opens, up to
+    /// its limit): formatting them on every tick for every process was most of the policy's cost.
+    /// </summary>
+    private void Add(List<Observation> observations, PolicyRule rule, GpuView gpu, ProcessView? process, JobRef? job, string? user, JobAttribution? attribution, Func<IReadOnlyList<string>> evidence)
     {
         if (!_policy[rule].Enabled)
         {
@@ -148,8 +153,8 @@ public sealed class PolicyEngine
 
         var key = new ViolationKey(rule, gpu.Device.Uuid, process?.Pid, job?.Id);
         var executable = process?.Identity?.Exe ?? process?.Identity?.Comm;
-        var lines = attribution is { IsAttributed: true } && rule != PolicyRule.UnattributedProcess
-            ? [.. evidence, attribution.Explain()]
+        Func<IReadOnlyList<string>> lines = attribution is { IsAttributed: true } && rule != PolicyRule.UnattributedProcess
+            ? () => [.. evidence(), attribution.Explain()]
             : evidence;
         observations.Add(new Observation(key, gpu.Device.Index, job, user, executable, process?.Identity?.Comm, lines));
     }
@@ -213,7 +218,7 @@ public sealed class PolicyEngine
 
     private readonly record struct ViolationKey(PolicyRule Rule, string Uuid, int? Pid, string? Job);
 
-    private sealed record Observation(ViolationKey Key, int Gpu, JobRef? Job, string? User, string? Executable, string? Comm, IReadOnlyList<string> Evidence);
+    private sealed record Observation(ViolationKey Key, int Gpu, JobRef? Job, string? User, string? Executable, string? Comm, Func<IReadOnlyList<string>> Evidence);
 
     private sealed class Tracker(Observation first, double since, Allowance? allowance)
     {
@@ -239,9 +244,14 @@ public sealed class PolicyEngine
         public void See(Observation observation, double time)
         {
             LastSeen = time;
-            foreach (var line in observation.Evidence)
+            if (Open is not null || Evidence.Count >= MaxEvidenceLines)
             {
-                if (Open is null && Evidence.Count < MaxEvidenceLines && !Evidence.Contains(line))
+                return;
+            }
+
+            foreach (var line in observation.Evidence())
+            {
+                if (Evidence.Count < MaxEvidenceLines && !Evidence.Contains(line))
                 {
                     Evidence.Add(line);
                 }
