@@ -11,8 +11,10 @@ public sealed class OpenTelemetryExportTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("gpuaudit-otlp-").FullName;
 
     [Fact]
-    public async Task Replay_exports_gpu_and_process_metrics_over_otlp_http_when_the_otel_variables_ask()
+    public async Task Replay_exports_metrics_and_violation_logs_over_otlp_http_when_the_otel_variables_ask()
     {
+        var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0\n");
         var port = FreePort();
         using var listener = new HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/");
@@ -28,14 +30,21 @@ public sealed class OpenTelemetryExportTests : IDisposable
                 ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
                 ["OTEL_METRIC_EXPORT_INTERVAL"] = "100",
             },
-            "replay", RepoPaths.Trace("mixed"), "--fast");
+            "replay", RepoPaths.Trace("mixed"), "--fast", "--job-map", jobMap);
 
         Assert.True(code == 0, stderr);
-        Assert.NotEmpty(requests);
-        Assert.All(requests, r => Assert.Equal(("/v1/metrics", "application/x-protobuf"), (r.Path, r.ContentType)));
+        Assert.All(requests, r => Assert.Equal("application/x-protobuf", r.ContentType));
+        var metrics = requests.Where(r => r.Path == "/v1/metrics").ToList();
+        var logs = requests.Where(r => r.Path == "/v1/logs").ToList();
+        Assert.NotEmpty(metrics);
+        Assert.NotEmpty(logs);
         // Protobuf carries strings as raw UTF-8: the instrument names and tag values are visible.
-        // The last export (the flush at exit) holds the final tick.
-        var text = Encoding.UTF8.GetString(requests.Last().Body);
+        // The last metrics export (the flush at exit) holds the final tick.
+        var text = Encoding.UTF8.GetString(metrics[^1].Body);
+        var logText = string.Concat(logs.Select(l => Encoding.UTF8.GetString(l.Body)));
+        Assert.Contains("violation opened: hash_compute (critical)", logText, StringComparison.Ordinal);
+        Assert.Contains("gpuaudit.violation.rule", logText, StringComparison.Ordinal);
+        Assert.Contains("4242", logText, StringComparison.Ordinal);
         Assert.Contains("gpuaudit.gpu.utilization", text, StringComparison.Ordinal);
         Assert.Contains("gpuaudit.gpu.pipe.utilization", text, StringComparison.Ordinal);
         Assert.Contains("gpuaudit.process.memory.used", text, StringComparison.Ordinal);
