@@ -27,13 +27,17 @@ if [[ ! -x "$binary" || -n "$(find src -name '*.cs' -newer "$binary" -print -qui
 fi
 
 pids=()
-stop_all() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+stop_all() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; rm -rf "${jobmap:-}"; }
 trap stop_all EXIT
 
-"$binary" replay --simulate-gpus 8 --simulate-procs 32 --listen "127.0.0.1:$agent_port" 2>/dev/null &
+# A node under a scheduler: every GPU allocated to a job (as a Slurm prolog would write it), so
+# the 256 processes are attributed; without it each would open an unattributed-process violation.
+jobmap=$(mktemp -d)
+for gpu in 0 1 2 3 4 5 6 7; do echo "$((9000 + gpu)) 0" > "$jobmap/$gpu"; done
+"$binary" replay --simulate-gpus 8 --simulate-procs 32 --job-map "$jobmap" --listen "127.0.0.1:$agent_port" 2>/dev/null &
 agent=$!
 pids+=("$agent")
-"$binary" replay --simulate-gpus 1 --simulate-procs 0 data/traces/idle.jsonl --listen "127.0.0.1:$idle_port" 2>/dev/null &
+"$binary" replay --simulate-gpus 1 --simulate-procs 0 data/traces/idle.jsonl --job-map "$jobmap" --listen "127.0.0.1:$idle_port" 2>/dev/null &
 idle=$!
 pids+=("$idle")
 
