@@ -15,7 +15,7 @@ public sealed class OpenTelemetryExportTests : IDisposable
     {
         var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
         await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0\n");
-        var port = FreePort();
+        var port = BackgroundProcess.FreePort();
         using var listener = new HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         listener.Start();
@@ -54,7 +54,7 @@ public sealed class OpenTelemetryExportTests : IDisposable
     [Fact]
     public async Task Without_the_otel_variables_nothing_is_sent()
     {
-        var port = FreePort();
+        var port = BackgroundProcess.FreePort();
         using var listener = new HttpListener();
         listener.Prefixes.Add($"http://127.0.0.1:{port}/");
         listener.Start();
@@ -93,12 +93,5 @@ public sealed class OpenTelemetryExportTests : IDisposable
             context.Response.Close();
             requests.Enqueue((context.Request.Url!.AbsolutePath, context.Request.ContentType, body.ToArray()));
         }
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new TcpListener(IPAddress.Loopback, 0);
-        socket.Start();
-        return ((IPEndPoint)socket.LocalEndpoint).Port;
     }
 }

@@ -101,23 +101,7 @@ internal sealed class ReplayFile : IDisposable
 
         var time = s.Time + TimeShift;
         LastTime = time;
-        return new TraceEntry(null, new GpuSample
-        {
-            Time = time,
-            Gpu = _gpuMap[s.Gpu],
-            UtilGpuPct = s.UtilGpuPct,
-            UtilMemPct = s.UtilMemPct,
-            MemUsedBytes = s.MemUsedBytes,
-            PowerMw = s.PowerMw,
-            SmClockMhz = s.SmClockMhz,
-            MemClockMhz = s.MemClockMhz,
-            TempC = s.TempC,
-            EnergyMj = energy,
-            Gpm = s.Gpm,
-            GpmIntervalS = s.GpmIntervalS,
-            Procs = RemapProcs(s.Procs),
-            Truth = s.Truth,
-        });
+        return new TraceEntry(null, s with { Time = time, Gpu = _gpuMap[s.Gpu], EnergyMj = energy, Procs = RemapProcs(s.Procs) });
     }
 
     /// <summary>Starts the file again, later on the clock by its length plus one interval; energy keeps counting up.</summary>

@@ -56,21 +56,7 @@ internal sealed class SimulatedGpu
             procs[i] = new ProcessUsage(_pids[i], (long)(mem * _weights[i]), (int)Math.Round(sm * _weights[i]), (int)Math.Round(memPct * _weights[i]));
         }
 
-        return new GpuSample
-        {
-            Time = time,
-            Gpu = _device.Index,
-            UtilGpuPct = source.UtilGpuPct,
-            UtilMemPct = source.UtilMemPct,
-            MemUsedBytes = source.MemUsedBytes,
-            PowerMw = source.PowerMw,
-            SmClockMhz = source.SmClockMhz,
-            MemClockMhz = source.MemClockMhz,
-            TempC = source.TempC,
-            EnergyMj = _energyMj,
-            Gpm = source.Gpm,
-            GpmIntervalS = source.GpmIntervalS,
-            Procs = procs,
-        };
+        // Ground truth of the recording does not describe the resampled node: dropped.
+        return source with { Time = time, Gpu = _device.Index, EnergyMj = _energyMj, Procs = procs, Truth = null };
     }
 }

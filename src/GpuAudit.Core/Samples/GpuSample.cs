@@ -5,7 +5,7 @@ namespace GpuAudit.Core.Samples;
 /// bytes, milliwatts, MHz, Celsius, millijoules). Live polls and replayed trace lines become the
 /// same object, so every later stage is tested on real recordings. Null = not available.
 /// </summary>
-public sealed class GpuSample
+public sealed record GpuSample
 {
     /// <summary>Unix seconds.</summary>
     public required double Time { get; init; }
