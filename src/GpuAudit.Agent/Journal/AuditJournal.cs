@@ -120,6 +120,26 @@ public sealed class AuditJournal : IDisposable
     }
 
     /// <summary>
+    /// Closes the violations of <paramref name="node"/> that a previous run left open (it crashed
+    /// or was stopped while they were active). Their end is the last time that run wrote a minute
+    /// summary for the node: the last moment the evidence was known to hold. A violation that
+    /// still holds opens again, with a new id, once the restarted policy sees its evidence.
+    /// Returns how many were closed.
+    /// </summary>
+    public int CloseLeftOpen(string? node)
+    {
+        using var transaction = _connection.BeginTransaction();
+        var closed = Execute(
+            _connection,
+            "UPDATE violations SET end_t = max(start_t, coalesce((SELECT max(last_t) FROM gpu_minutes WHERE node IS $node), start_t)) " +
+            "WHERE end_t IS NULL AND node IS $node",
+            transaction,
+            ("$node", node));
+        transaction.Commit();
+        return closed;
+    }
+
+    /// <summary>
     /// Deletes summaries older than <paramref name="before"/> and violations that closed before it.
     /// Open violations are kept whatever their age: they are still true.
     /// </summary>

@@ -29,6 +29,9 @@ public sealed class AuditTrailSink : IAnalysisSink, IDisposable
     {
         _engine = new PolicyEngine(policy, node);
         _journal = journal;
+
+        // The policy starts with nothing open: what a previous run left open is closed, not orphaned.
+        journal.CloseLeftOpen(node);
         _publisher = new ViolationPublisher(journal, metrics);
         _summarizer = new MinuteSummarizer(node);
         _retention = retention;

@@ -113,6 +113,24 @@ public sealed class AuditJournalTests : IDisposable
         Assert.Contains("schema 99, newer than this gpuaudit", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Violations_a_previous_run_left_open_are_closed_at_its_last_summary()
+    {
+        using (var crashed = AuditJournal.Open(_dir.Path))
+        {
+            crashed.Record(new PolicyResult([Violation("left", start: 100), Violation("other-node", start: 100) with { Node = "node-b" }], [], []));
+            crashed.Record(new MinuteBatch([new GpuMinute("node-a", "GPU-x", 0, 120, Totals(120, 40, 0.5))], [], []));
+        }
+
+        using var restarted = AuditJournal.Open(_dir.Path);
+        var closed = restarted.CloseLeftOpen("node-a");
+
+        var read = restarted.Violations("4242", 0, 1000);
+        Assert.Equal(1, closed);
+        Assert.Equal(160, read.Single(v => v.Id == "left").End);
+        Assert.Null(read.Single(v => v.Id == "other-node").End);
+    }
+
     public void Dispose() => _dir.Dispose();
 
     private static Violation Violation(string id, double start) => new()
