@@ -5,7 +5,6 @@ namespace GpuAudit.Linux.Tests;
 /// <summary>The text and JSON forms of an inspection of the fixture miner, against golden files.</summary>
 public class InspectionOutputTests
 {
-    private static readonly string GoldenDirectory = RepoPaths.File("tests", "GpuAudit.Linux.Tests", "Golden");
 
     private static ProcessInspection MinerInspection() =>
         new ProcessInspector(Fixtures.ProcRoot, new InspectorOptions
@@ -30,15 +29,6 @@ public class InspectionOutputTests
         AssertGolden("inspect-miner.json", ProcessInspectionJson.ToJson(MinerInspection(), scan: null).ReplaceLineEndings("\n") + "\n");
     }
 
-    // Set GPUAUDIT_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change.
-    private static void AssertGolden(string name, string actual)
-    {
-        var path = Path.Combine(GoldenDirectory, name);
-        if (Environment.GetEnvironmentVariable("GPUAUDIT_UPDATE_GOLDEN") == "1")
-        {
-            File.WriteAllText(path, actual);
-        }
-
-        Assert.Equal(File.ReadAllText(path), actual);
-    }
+    private static void AssertGolden(string name, string actual) =>
+        Golden.AssertMatches(Path.Combine("tests", "GpuAudit.Linux.Tests", "Golden", name), actual);
 }

@@ -126,8 +126,14 @@ public static class HtmlReportRenderer
                 .Append(Time(point.Time)).Append(' ').Append(point.Class.Label()).Append("</title></rect>\n");
         }
 
+        // A step line: each point holds its value over its whole span, so a job shorter than one
+        // journal minute (a single point) still shows its utilization.
         var line = timeline.Points.Where(p => p.Utilization is not null)
-            .Select(p => X(p.Time + (p.Seconds / 2)) + "," + Number(UtilTop + UtilHeight - (Math.Clamp(p.Utilization!.Value, 0, 1) * UtilHeight), "0.##"));
+            .SelectMany(p =>
+            {
+                var y = Number(UtilTop + UtilHeight - (Math.Clamp(p.Utilization!.Value, 0, 1) * UtilHeight), "0.##");
+                return new[] { X(p.Time) + "," + y, X(p.Time + p.Seconds) + "," + y };
+            });
         html.Append("<polyline class=\"utilization\" fill=\"none\" stroke=\"#212121\" stroke-width=\"1.5\" points=\"").Append(string.Join(' ', line)).Append("\"/>\n");
         html.Append("<text x=\"2\" y=\"").Append(UtilTop + 12).Append("\" font-size=\"11\">100%</text>\n");
         html.Append("<text x=\"0\" y=\"").Append(PlotHeight - 4).Append("\" font-size=\"11\">").Append(Time(from)).Append("</text>\n");

@@ -1,3 +1,4 @@
+using GpuAudit.Tests;
 using GpuAudit.Core.Policy;
 using GpuAudit.Core.Reporting;
 
@@ -11,7 +12,7 @@ public sealed class ReportRendererTests
     [InlineData(ReportFormat.Html, "report.html")]
     public void Renders_match_the_golden_files(ReportFormat format, string golden)
     {
-        Golden.AssertMatches(Path.Combine("Reporting", "Golden", golden), ReportText.Render(FixedReport.Create(), format));
+        Golden.AssertMatches(Path.Combine("tests", "GpuAudit.Core.Tests", "Reporting", "Golden", golden), ReportText.Render(FixedReport.Create(), format));
     }
 
     [Fact]
