@@ -42,19 +42,37 @@ public sealed class MetricsEndpoint : IDisposable
     {
         var (host, port) = ParseListen(listen);
         var listenerHost = host is "0.0.0.0" or "*" or "" or "::" ? "+" : host;
-        var server = new MetricServer(listenerHost, port, "metrics/", registry);
-        try
-        {
-            server.Start();
-        }
-        catch (HttpListenerException e)
-        {
-            throw new UserInputException($"cannot serve /metrics on {listen}: {e.Message}; pick another address with --listen HOST:PORT (is another exporter on port {port}?)", e);
-        }
+        var server = StartServer(listenerHost, port, registry, listen);
 
         var shown = listenerHost == "+" ? "localhost" : host;
         return new MetricsEndpoint(server, $"http://{shown}:{port}/metrics");
     }
 
     public void Dispose() => _server.Dispose();
+
+    private static MetricServer StartServer(string host, int port, CollectorRegistry registry, string listen)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = new MetricServer(host, port, "metrics/", registry);
+            try
+            {
+                server.Start();
+                return server;
+            }
+            catch (HttpListenerException e)
+            {
+                server.Dispose();
+                throw new UserInputException($"cannot serve /metrics on {listen}: {e.Message}; pick another address with --listen HOST:PORT (is another exporter on port {port}?)", e);
+            }
+            catch (Exception e) when (attempt < 3 && e is ArgumentNullException or NullReferenceException or ObjectDisposedException)
+            {
+                // .NET's managed HttpListener can fail inside Start when a client connects at the
+                // very moment it starts listening (a scraper polling a restarting agent): a race in
+                // its endpoint listener's constructor. A fresh listener a moment later is fine.
+                server.Dispose();
+                Thread.Sleep(50 * attempt);
+            }
+        }
+    }
 }
