@@ -15,27 +15,22 @@ public sealed class OpenTelemetryExportTests : IDisposable
     {
         var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
         await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0\n");
-        var port = BackgroundProcess.FreePort();
-        using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
-        var requests = new System.Collections.Concurrent.ConcurrentQueue<(string Path, string? ContentType, byte[] Body)>();
-        _ = CollectAsync(listener, requests);
+        using var receiver = new OtlpReceiver();
 
         var (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(
             _dir,
             new Dictionary<string, string>
             {
-                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{port}",
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url,
                 ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
                 ["OTEL_METRIC_EXPORT_INTERVAL"] = "100",
             },
             "replay", RepoPaths.Trace("mixed"), "--fast", "--job-map", jobMap);
 
         Assert.True(code == 0, stderr);
-        Assert.All(requests, r => Assert.Equal("application/x-protobuf", r.ContentType));
-        var metrics = requests.Where(r => r.Path == "/v1/metrics").ToList();
-        var logs = requests.Where(r => r.Path == "/v1/logs").ToList();
+        Assert.All(receiver.Requests, r => Assert.Equal("application/x-protobuf", r.ContentType));
+        var metrics = receiver.Requests.Where(r => r.Path == "/v1/metrics").ToList();
+        var logs = receiver.Requests.Where(r => r.Path == "/v1/logs").ToList();
         Assert.NotEmpty(metrics);
         Assert.NotEmpty(logs);
         // Protobuf carries strings as raw UTF-8: the instrument names and tag values are visible.
@@ -54,12 +49,7 @@ public sealed class OpenTelemetryExportTests : IDisposable
     [Fact]
     public async Task Without_the_otel_variables_nothing_is_sent()
     {
-        var port = BackgroundProcess.FreePort();
-        using var listener = new HttpListener();
-        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-        listener.Start();
-        var requests = new System.Collections.Concurrent.ConcurrentQueue<(string Path, string? ContentType, byte[] Body)>();
-        _ = CollectAsync(listener, requests);
+        using var receiver = new OtlpReceiver();
 
         var (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(
             _dir,
@@ -67,31 +57,51 @@ public sealed class OpenTelemetryExportTests : IDisposable
             "replay", RepoPaths.Trace("mixed"), "--fast");
 
         Assert.True(code == 0, stderr);
-        Assert.Empty(requests);
+        Assert.Empty(receiver.Requests);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>Answers every request 200 and keeps it, until the listener is disposed.</summary>
-    private static async Task CollectAsync(HttpListener listener, System.Collections.Concurrent.ConcurrentQueue<(string Path, string? ContentType, byte[] Body)> requests)
+    /// <summary>A minimal OTLP/HTTP receiver on loopback: answers every request 200 and keeps it.</summary>
+    private sealed class OtlpReceiver : IDisposable
     {
-        while (listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
+        private readonly HttpListener _listener = new();
 
-            using var body = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(body);
-            context.Response.StatusCode = 200;
-            context.Response.Close();
-            requests.Enqueue((context.Request.Url!.AbsolutePath, context.Request.ContentType, body.ToArray()));
+        public OtlpReceiver()
+        {
+            var port = BackgroundProcess.FreePort();
+            Url = $"http://127.0.0.1:{port}";
+            _listener.Prefixes.Add(Url + "/");
+            _listener.Start();
+            _ = CollectAsync();
+        }
+
+        public string Url { get; }
+
+        public System.Collections.Concurrent.ConcurrentQueue<(string Path, string? ContentType, byte[] Body)> Requests { get; } = new();
+
+        public void Dispose() => _listener.Close();
+
+        private async Task CollectAsync()
+        {
+            while (_listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                using var body = new MemoryStream();
+                await context.Request.InputStream.CopyToAsync(body);
+                context.Response.StatusCode = 200;
+                context.Response.Close();
+                Requests.Enqueue((context.Request.Url!.AbsolutePath, context.Request.ContentType, body.ToArray()));
+            }
         }
     }
 }
