@@ -23,7 +23,7 @@ idle_port=$((agent_port + 1))
 # Published again when missing or older than any source file, so a stale binary is never measured.
 if [[ ! -x "$binary" || -n "$(find src -name '*.cs' -newer "$binary" -print -quit)" ]]; then
   echo "overhead: publishing the NativeAOT binary to $aot_dir (several minutes on 2 cores)..." >&2
-  dotnet publish src/gpuaudit -c Release -r linux-x64 -p:PublishAot=true -o "$aot_dir" >&2
+  dotnet publish src/GpuAudit.Cli -c Release -r linux-x64 -p:PublishAot=true -o "$aot_dir" >&2
 fi
 
 pids=()

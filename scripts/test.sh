@@ -54,7 +54,7 @@ for script in config/test-config.sh tests/e2e/alerting-e2e.sh; do
   [ -x "$script" ] || continue
   out=$(mktemp)
   if [ "$script" = tests/e2e/alerting-e2e.sh ]; then
-    "$script" "$root/src/gpuaudit/bin/Release/net10.0/gpuaudit" 2>&1 | tee "$out"
+    "$script" "$root/src/GpuAudit.Cli/bin/Release/net10.0/gpuaudit" 2>&1 | tee "$out"
   else
     "$script" 2>&1 | tee "$out"
   fi

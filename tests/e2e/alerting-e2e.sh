@@ -5,7 +5,7 @@
 #
 # Usage: tests/e2e/alerting-e2e.sh GPUAUDIT [ARGS...]
 #   tests/e2e/alerting-e2e.sh out/gpuaudit
-#   tests/e2e/alerting-e2e.sh dotnet src/gpuaudit/bin/Release/net10.0/gpuaudit.dll
+#   tests/e2e/alerting-e2e.sh dotnet src/GpuAudit.Cli/bin/Release/net10.0/gpuaudit.dll
 # Needs: prometheus, prometheus-alertmanager, promtool (Debian: apt-get install -y prometheus
 # prometheus-alertmanager) and python3. Override the binaries with PROMETHEUS, ALERTMANAGER,
 # PROMTOOL, AMTOOL. Everything listens on free 127.0.0.1 ports in a temporary directory, and every
