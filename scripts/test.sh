@@ -27,6 +27,9 @@ for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
   systemctl stop "$svc" >/dev/null 2>&1 || true
 done
 
+# Tests marked [ToolFact] must run here, never skip: a missing tool fails them.
+export GPUAUDIT_REQUIRE_TOOLS=1
+
 passed=0
 failed=0
 count() { passed=$((passed + $1)); failed=$((failed + $2)); }

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Agent.Pipeline;
+using GpuAudit.Core.Pipeline;
 using Prometheus;
 
 namespace GpuAudit.Benchmarks;

@@ -1,6 +1,5 @@
 using BenchmarkDotNet.Attributes;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Agent.Pipeline;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
 using Prometheus;

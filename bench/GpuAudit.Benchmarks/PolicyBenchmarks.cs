@@ -5,6 +5,7 @@ using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;
 using GpuAudit.Core.Samples;
+using GpuAudit.Core.Summaries;
 
 namespace GpuAudit.Benchmarks;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using GpuAudit.Agent.Pipeline;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;

@@ -11,7 +11,7 @@ namespace GpuAudit.Agent.Exporters;
 /// poll (nor a poll for a scrape). Per-process and per-job series are removed when their process
 /// or job goes away, so label cardinality stays bounded.
 /// </summary>
-public sealed class PrometheusExporter : Pipeline.IAnalysisSink
+public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 {
     private readonly GpuAuditMetrics _m;
     private readonly Dictionary<int, GpuSeries> _gpus = [];

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using GpuAudit.Core;
 using GpuAudit.Core.Policy;
+using GpuAudit.Core.Summaries;
 
 namespace GpuAudit.Agent.Journal;
 

@@ -1,3 +1,4 @@
+using GpuAudit.Core.Summaries;
 namespace GpuAudit.Agent.Journal;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
 using GpuAudit.Linux;
 

@@ -1,6 +1,7 @@
 using GpuAudit.Agent.Journal;
 using GpuAudit.Core;
 using GpuAudit.Core.Reporting;
+using GpuAudit.Core.Summaries;
 
 namespace GpuAudit.Agent.Reporting;
 

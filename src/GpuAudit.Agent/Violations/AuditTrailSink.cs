@@ -1,7 +1,7 @@
 using GpuAudit.Agent.Journal;
-using GpuAudit.Agent.Pipeline;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;
+using GpuAudit.Core.Summaries;
 
 namespace GpuAudit.Agent.Violations;
 

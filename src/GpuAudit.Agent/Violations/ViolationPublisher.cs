@@ -1,5 +1,6 @@
 using GpuAudit.Agent.Journal;
 using GpuAudit.Core.Policy;
+using GpuAudit.Core.Summaries;
 
 namespace GpuAudit.Agent.Violations;
 

@@ -3,6 +3,7 @@ using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Pipeline;
 using GpuAudit.Cli.Hosting;
 using GpuAudit.Core;
+using GpuAudit.Core.Pipeline;
 using GpuAudit.Linux;
 
 namespace GpuAudit.Cli.Commands;

@@ -3,6 +3,7 @@ using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Reporting;
 using GpuAudit.Core;
 using GpuAudit.Core.Reporting;
+using GpuAudit.Core.Summaries;
 
 namespace GpuAudit.Cli.Commands;
 

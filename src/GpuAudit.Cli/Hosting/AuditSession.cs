@@ -2,8 +2,9 @@ using GpuAudit.Agent.Configuration;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Violations;
-using GpuAudit.Agent.Pipeline;
+using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
+using GpuAudit.Core.Summaries;
 using Prometheus;
 
 namespace GpuAudit.Cli.Hosting;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using GpuAudit.Agent.Pipeline;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;

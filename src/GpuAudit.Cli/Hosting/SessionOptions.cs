@@ -1,6 +1,7 @@
 using System.CommandLine;
 using GpuAudit.Agent.Pipeline;
 using GpuAudit.Agent.Violations;
+using GpuAudit.Core.Pipeline;
 using GpuAudit.Linux;
 
 namespace GpuAudit.Cli.Hosting;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Agent.Pipeline;
 using GpuAudit.Agent.Replay;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;

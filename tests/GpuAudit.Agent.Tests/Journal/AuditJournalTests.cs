@@ -3,6 +3,7 @@ using GpuAudit.Core;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Policy;
 using GpuAudit.Core.Reporting;
+using GpuAudit.Core.Summaries;
 using Microsoft.Data.Sqlite;
 
 namespace GpuAudit.Agent.Tests.Journal;

@@ -1,6 +1,7 @@
 using GpuAudit.Agent.Journal;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Policy;
+using GpuAudit.Core.Summaries;
 using GpuAudit.Core.Trace;
 using GpuAudit.Tests;
 

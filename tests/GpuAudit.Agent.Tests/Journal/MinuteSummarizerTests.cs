@@ -1,6 +1,6 @@
-using GpuAudit.Agent.Journal;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Summaries;
 using GpuAudit.Core.Trace;
 using GpuAudit.Tests;
 

@@ -3,6 +3,7 @@ using GpuAudit.Agent.Reporting;
 using GpuAudit.Agent.Tests.Journal;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Reporting;
+using GpuAudit.Core.Summaries;
 
 namespace GpuAudit.Agent.Tests.Reporting;
 

@@ -6,6 +6,7 @@ using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Policy;
 using GpuAudit.Core.Reporting;
+using GpuAudit.Core.Summaries;
 
 namespace GpuAudit.Agent.Tests.Reporting;
 

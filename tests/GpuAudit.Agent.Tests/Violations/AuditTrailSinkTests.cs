@@ -6,6 +6,7 @@ using GpuAudit.Agent.Violations;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Policy;
+using GpuAudit.Core.Summaries;
 using GpuAudit.Core.Trace;
 using GpuAudit.Tests;
 using Prometheus;

@@ -3,6 +3,7 @@ using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Tests.Journal;
 using GpuAudit.Agent.Violations;
 using GpuAudit.Core.Policy;
+using GpuAudit.Core.Summaries;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Violations;

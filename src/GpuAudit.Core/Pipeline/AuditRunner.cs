@@ -1,8 +1,7 @@
 using System.Diagnostics;
-using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
 
-namespace GpuAudit.Agent.Pipeline;
+namespace GpuAudit.Core.Pipeline;
 
 /// <summary>
 /// The poll loop shared by `agent`, `replay` and `demo`: await the source's next tick, analyse

@@ -1,6 +1,4 @@
-using GpuAudit.Core.Pipeline;
-
-namespace GpuAudit.Agent.Pipeline;
+namespace GpuAudit.Core.Pipeline;
 
 /// <summary>A stage after the analysis (policy, exporter, journal, console summary), called once per tick in order.</summary>
 public interface IAnalysisSink

@@ -1,6 +1,6 @@
 using GpuAudit.Core.Reporting;
 
-namespace GpuAudit.Agent.Journal;
+namespace GpuAudit.Core.Summaries;
 
 /// <summary>
 /// Shared numbers of every per-minute row: when in the minute data came, seconds by class,

@@ -3,7 +3,7 @@ using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;
 using GpuAudit.Core.Reporting;
 
-namespace GpuAudit.Agent.Journal;
+namespace GpuAudit.Core.Summaries;
 
 /// <summary>
 /// Folds ticks into per-minute rows for GPUs, processes and jobs. Each tick accounts for the time

@@ -1,9 +1,8 @@
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
 
-namespace GpuAudit.Agent.Pipeline;
+namespace GpuAudit.Core.Pipeline;
 
 /// <summary>
 /// The per-tick analysis shared by the agent, replay and demo: samples → per-GPU classifiers →

@@ -1,20 +1,7 @@
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Samples;
 
-namespace GpuAudit.Agent.Pipeline;
-
-/// <summary>
-/// Supplies what is known about a GPU process beyond its counters: from /proc on a live node,
-/// from the trace's process line on replay. Must be cheap: it is asked on every tick, so
-/// implementations cache and do slow work (memory scans) in the background.
-/// </summary>
-public interface IProcessInsightProvider
-{
-    ProcessInsight? GetInsight(int pid, ProcessRecord? identity);
-
-    /// <summary>The process left every GPU: drop what is cached about it.</summary>
-    void Forget(int pid);
-}
+namespace GpuAudit.Core.Pipeline;
 
 /// <summary>Insight from the identity captured in a trace's process line (pure analysis, cached).</summary>
 public sealed class RecordedInsightProvider : IProcessInsightProvider
