@@ -4,4 +4,8 @@ namespace GpuAudit.Core.Policy;
 /// What one tick changed: violations (and allowed findings) that opened or closed, and every one
 /// open after the tick. Journal <see cref="Opened"/> before exporting it.
 /// </summary>
-public sealed record PolicyResult(IReadOnlyList<Violation> Opened, IReadOnlyList<Violation> Closed, IReadOnlyList<Violation> Active);
+public sealed record PolicyResult(IReadOnlyList<Violation> Opened, IReadOnlyList<Violation> Closed, IReadOnlyList<Violation> Active)
+{
+    /// <summary>GPU-seconds diverted that this tick adds, per GPU and job (<see cref="DivertedTime"/>).</summary>
+    public IReadOnlyList<DivertedSeconds> Diverted { get; init; } = [];
+}
