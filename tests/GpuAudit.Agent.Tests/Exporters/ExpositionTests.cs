@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Agent.Replay;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;
+using GpuAudit.Core.Replay;
 using GpuAudit.Core.Samples;
 using GpuAudit.Tests;
 using Microsoft.Extensions.Time.Testing;
