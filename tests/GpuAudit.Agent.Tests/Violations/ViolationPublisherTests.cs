@@ -24,7 +24,7 @@ public sealed class ViolationPublisherTests : IDisposable
 
         var exposition = await Expose(registry);
         Assert.Contains("gpuaudit_violations_total{rule=\"hash_compute\",severity=\"critical\"} 1", exposition, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-x\",pid=\"776\",job=\"4242\"} 1", exposition, StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-x\",pid=\"776\",job_id=\"4242\"} 1", exposition, StringComparison.Ordinal);
         Assert.DoesNotContain("pid=\"9\"", exposition, StringComparison.Ordinal);
         Assert.Equal(["allowed", "v1"], journal.Violations("4242", 0, 1000).Select(v => v.Id));
 
