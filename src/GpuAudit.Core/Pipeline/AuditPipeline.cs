@@ -16,6 +16,7 @@ public sealed class AuditPipeline
     private readonly Dictionary<int, long> _lastSeenTick = [];
     private readonly IProcessInsightProvider _insights;
     private readonly IGpuJobMap _jobMap;
+    private readonly GpuDevice[] _devices;
     private long _tickNumber;
 
     public AuditPipeline(IReadOnlyList<GpuDevice> devices, IProcessInsightProvider insights, IGpuJobMap jobMap, ClassifierOptions? classifierOptions = null)
@@ -27,10 +28,10 @@ public sealed class AuditPipeline
             _gpus[device.Index] = new GpuState(device, new WorkloadClassifier(classifierOptions));
         }
 
-        Devices = devices;
+        _devices = [.. devices];
     }
 
-    public IReadOnlyList<GpuDevice> Devices { get; }
+    public IReadOnlyList<GpuDevice> Devices => _devices;
 
     /// <summary>Ticks after which a process that left every GPU is forgotten (identity, insight).</summary>
     public int ForgetAfterTicks { get; init; } = 60;
@@ -38,6 +39,7 @@ public sealed class AuditPipeline
     public TickAnalysis Process(Tick tick)
     {
         _tickNumber++;
+        ApplyDeviceChanges(tick);
         foreach (var record in tick.NewProcesses)
         {
             _identities[record.Pid] = record;
@@ -67,6 +69,13 @@ public sealed class AuditPipeline
             }
 
             gpu.LastSample = sample;
+            if (gpu.Device.IsMigParent)
+            {
+                // Its work runs in its MIG instances, classified as devices of their own; its own
+                // sample (power, clocks, no processes, no GPM) would only yield a misleading class.
+                continue;
+            }
+
             foreach (var p in sample.Procs)
             {
                 _lastSeenTick[p.Pid] = _tickNumber;
@@ -84,6 +93,25 @@ public sealed class AuditPipeline
 
         ForgetGoneProcesses();
         return Snapshot(tick.Time);
+    }
+
+    /// <summary>A GPU unreadable at start-up that came back: same index, its real identity from now on.</summary>
+    private void ApplyDeviceChanges(Tick tick)
+    {
+        if (tick.ChangedDevices is not { } changed)
+        {
+            return;
+        }
+
+        foreach (var device in changed)
+        {
+            var slot = Array.FindIndex(_devices, d => d.Index == device.Index);
+            if (slot >= 0 && _gpus.TryGetValue(device.Index, out var gpu))
+            {
+                _devices[slot] = device;
+                gpu.Device = device;
+            }
+        }
     }
 
     private TickAnalysis Snapshot(double time)
@@ -161,7 +189,7 @@ public sealed class AuditPipeline
 
     private sealed class GpuState(GpuDevice device, WorkloadClassifier classifier)
     {
-        public GpuDevice Device { get; } = device;
+        public GpuDevice Device { get; set; } = device;
 
         public WorkloadClassifier Classifier { get; } = classifier;
 
