@@ -7,7 +7,7 @@ namespace GpuAudit.Agent.Violations;
 
 /// <summary>
 /// <c>gpuaudit_violations_total{rule,severity}</c> and
-/// <c>gpuaudit_violation_active{rule,severity,uuid,pid,job}</c> (docs/metrics.md) from each tick's
+/// <c>gpuaudit_violation_active{rule,severity,uuid,pid,job_id}</c> (docs/metrics.md) from each tick's
 /// policy result. Allowed findings are not violations: they are journalled and reported, never
 /// counted or alerted on. The families themselves are registered by <see cref="GpuAuditMetrics"/>.
 /// </summary>

@@ -21,6 +21,7 @@ public sealed class AuditPipeline
     private readonly IProcessInsightProvider _insights;
     private readonly IGpuJobMap _jobMap;
     private readonly PolicyEngine _policy;
+    private readonly GpuDevice[] _devices;
     private long _tickNumber;
 
     public AuditPipeline(IReadOnlyList<GpuDevice> devices, IProcessInsightProvider insights, IGpuJobMap jobMap, PolicyEngine policy, ClassifierOptions? classifierOptions = null)
@@ -35,10 +36,10 @@ public sealed class AuditPipeline
             _byIndex[devices[i].Index] = _gpus[i];
         }
 
-        Devices = devices;
+        _devices = [.. devices];
     }
 
-    public IReadOnlyList<GpuDevice> Devices { get; }
+    public IReadOnlyList<GpuDevice> Devices => _devices;
 
     /// <summary>Ticks after which a process that left every GPU is forgotten (identity, insight).</summary>
     public int ForgetAfterTicks { get; init; } = 60;
@@ -46,6 +47,7 @@ public sealed class AuditPipeline
     public TickAnalysis Process(Tick tick)
     {
         _tickNumber++;
+        ApplyDeviceChanges(tick);
         foreach (var gpu in _gpus)
         {
             gpu.NewVerdicts = null;
@@ -92,6 +94,14 @@ public sealed class AuditPipeline
     private void Observe(GpuState gpu, GpuSample sample)
     {
         gpu.LastSample = sample;
+        if (gpu.Device.IsMigParent)
+        {
+            gpu.Insights = [];
+            // Its work runs in its MIG instances, classified as devices of their own; its own
+            // sample (power, clocks, no processes, no GPM) would only yield a misleading class.
+            return;
+        }
+
         var procs = sample.Procs;
         if (gpu.Insights.Length != procs.Count)
         {
@@ -114,6 +124,32 @@ public sealed class AuditPipeline
         {
             gpu.Verdicts = verdicts;
             gpu.NewVerdicts = verdicts;
+        }
+    }
+
+    /// <summary>A GPU unreadable at start-up that came back: same index, its real identity from now on.</summary>
+    private void ApplyDeviceChanges(Tick tick)
+    {
+        if (tick.ChangedDevices is not { } changed)
+        {
+            return;
+        }
+
+        foreach (var device in changed)
+        {
+            if (!_byIndex.TryGetValue(device.Index, out var gpu))
+            {
+                continue;
+            }
+
+            gpu.Device = device;
+            for (var slot = 0; slot < _devices.Length; slot++)
+            {
+                if (_devices[slot].Index == device.Index)
+                {
+                    _devices[slot] = device;
+                }
+            }
         }
     }
 
@@ -141,7 +177,7 @@ public sealed class AuditPipeline
                 for (var i = 0; i < procs.Count; i++)
                 {
                     var usage = procs[i];
-                    var insight = gpu.Insights[i];
+                    var insight = i < gpu.Insights.Length ? gpu.Insights[i] : null;
                     processes[next++] = new ProcessView(
                         device.Index,
                         device.Uuid,
@@ -203,7 +239,7 @@ public sealed class AuditPipeline
 
     private sealed class GpuState(GpuDevice device, WorkloadClassifier classifier)
     {
-        public GpuDevice Device { get; } = device;
+        public GpuDevice Device { get; set; } = device;
 
         public WorkloadClassifier Classifier { get; } = classifier;
 

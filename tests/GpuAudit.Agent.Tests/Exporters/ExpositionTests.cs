@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using GpuAudit.Agent.Exporters;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;
 using GpuAudit.Core.Replay;
@@ -59,6 +60,18 @@ public class ExpositionTests
     }
 
     [Fact]
+    public async Task The_scheduler_job_is_the_job_id_label_and_no_series_carries_a_job_label()
+    {
+        // Prometheus owns `job` (the scrape job): a served `job` label would be renamed exported_job.
+        var text = await Expose(["mixed"], until: 15, new FixedJobMap(new JobRef("4242", "gpu-map", "alice")));
+
+        Assert.Contains("gpuaudit_gpu_job_info{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",job_id=\"4242\",user=\"alice\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains(",job_id=\"4242\",exe=", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("{job=", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(",job=", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_exposition_passes_promtool_check_metrics()
     {
         var text = await Expose(["mixed", "train_transformer", "hash_sha256"], until: 15);
@@ -76,12 +89,12 @@ public class ExpositionTests
         Golden.AssertMatches("tests/GpuAudit.Agent.Tests/Exporters/golden/mixed-until-15.prom", text);
     }
 
-    internal static async Task<string> Expose(string[] traces, double? until)
+    internal static async Task<string> Expose(string[] traces, double? until, IGpuJobMap? jobs = null)
     {
         var metrics = new GpuAuditMetrics(Metrics.NewCustomRegistry());
         using var source = new TraceReplaySource([.. traces.Select(RepoPaths.Trace)], new ReplayOptions { Fast = true, UntilSeconds = until }, TimeProvider.System);
         var exporter = new PrometheusExporter(metrics, source.Devices, TimeSpan.FromSeconds(1), new FakeTimeProvider(Wall));
-        var runner = new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Host)), [new FixedDurationSink(exporter)]);
+        var runner = new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), jobs ?? NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Host)), [new FixedDurationSink(exporter)]);
         await runner.RunAsync(CancellationToken.None);
         return await Render(metrics.Registry);
     }
@@ -108,6 +121,11 @@ public class ExpositionTests
         var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         return (process.ExitCode, output);
+    }
+
+    private sealed class FixedJobMap(JobRef job) : IGpuJobMap
+    {
+        public JobRef? JobFor(GpuDevice gpu) => job;
     }
 
     /// <summary>Poll duration is wall time; golden files need it fixed.</summary>

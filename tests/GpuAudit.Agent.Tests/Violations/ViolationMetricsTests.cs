@@ -27,7 +27,7 @@ public sealed class ViolationMetricsTests : IDisposable
 
         var exposition = await Expose(registry);
         Assert.Contains("gpuaudit_violations_total{rule=\"hash_compute\",severity=\"critical\"} 1", exposition, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-x\",pid=\"776\",job=\"4242\"} 1", exposition, StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-x\",pid=\"776\",job_id=\"4242\"} 1", exposition, StringComparison.Ordinal);
         Assert.DoesNotContain("pid=\"9\"", exposition, StringComparison.Ordinal);
 
         metrics.Publish(new PolicyResult([], [open with { End = 50 }], []));
@@ -58,7 +58,7 @@ public sealed class ViolationMetricsTests : IDisposable
         var exposition = await Expose(registry);
         if (journalWorks)
         {
-            Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pid=\"776\",job=\"4242\"} 1", exposition, StringComparison.Ordinal);
+            Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pid=\"776\",job_id=\"4242\"} 1", exposition, StringComparison.Ordinal);
             Assert.Contains(journal.Violations("4242", 0, double.MaxValue), v => v.Rule == PolicyRule.HashCompute && v.Pid == 776);
             Assert.Empty(warnings);
             journal.Dispose();
