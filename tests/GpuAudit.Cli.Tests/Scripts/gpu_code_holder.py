@@ -5,7 +5,7 @@ until its stdin closes. Modes:
                        cubin, and keep both, as a run-time-compiling miner does
   fatbin FILE.cu       the same, packed by NVIDIA's fatbinary with every entry compressed; only
                        the fatbin is kept
-  headers MIB          MIB MiB of bare 64-byte EM_CUDA ELF headers, the first claiming 255 MiB
+  headers MIB          MIB MiB of bare 64-byte EM_CUDA ELF headers, and one header claiming 255 MiB
 Prints "ready" on stdout once the code is in memory."""
 import ctypes, os, struct, subprocess, sys, tempfile
 
@@ -46,10 +46,13 @@ def headers(mib):
     header[0:4] = b"\x7fELF"
     header[4], header[5], header[6] = 2, 1, 1
     struct.pack_into("<HH", header, 16, 2, 190)  # ET_EXEC, EM_CUDA
-    claiming = bytearray(header)
-    struct.pack_into("<Q", claiming, 40, (255 << 20) - 64 * 4)  # e_shoff: a section table 255 MiB in
+    # A separate 256 MiB allocation (untouched pages: no RSS here) opened by a header whose
+    # section table claims to lie 255 MiB in.
+    claiming = bytearray(256 << 20)
+    claiming[0:64] = header
+    struct.pack_into("<Q", claiming, 40, (255 << 20) - 64 * 4)  # e_shoff
     struct.pack_into("<HH", claiming, 58, 64, 4)  # e_shentsize, e_shnum
-    return bytes(claiming) + bytes(header) * ((mib << 20) // 64 - 1)
+    return [bytes(header) * ((mib << 20) // 64), claiming]
 
 
 mode, args = sys.argv[1], sys.argv[2:]
@@ -58,6 +61,6 @@ if mode == "nvrtc":
 elif mode == "fatbin":
     held = [fatbin(args[0])]
 else:
-    held = [headers(int(args[0]))]
+    held = headers(int(args[0]))
 print("ready", flush=True)
 sys.stdin.read()
