@@ -2,6 +2,7 @@ using System.Text;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
 using GpuAudit.Core.Samples;
 using Microsoft.Extensions.Time.Testing;
 using Prometheus;
@@ -63,10 +64,10 @@ public class CollectorHealthExpositionTests
         var placeholder = new GpuDevice(0, "unavailable-gpu-0", "unavailable", "580", null, false);
         var metrics = new GpuAuditMetrics(Metrics.NewCustomRegistry());
         var exporter = new PrometheusExporter(metrics, [placeholder], TimeSpan.FromSeconds(1), new FakeTimeProvider());
-        exporter.OnTick(new TickAnalysis(1, [new GpuView(placeholder, null, new CollectorStatus(0, false, "GPU_IS_LOST"), null, null)], []), TimeSpan.Zero);
+        exporter.OnTick(new TickAnalysis(1, [new GpuView(placeholder, null, new CollectorStatus(0, false, "GPU_IS_LOST"), null, null, [])], [], PolicyResult.None), TimeSpan.Zero);
         Assert.Contains("gpuaudit_collector_up{uuid=\"unavailable-gpu-0\"} 0", await Render(metrics.Registry), StringComparison.Ordinal);
 
-        exporter.OnTick(new TickAnalysis(2, [new GpuView(Device, new GpuSample { Time = 2, Gpu = 0 }, new CollectorStatus(0, true), null, null)], []), TimeSpan.Zero);
+        exporter.OnTick(new TickAnalysis(2, [new GpuView(Device, new GpuSample { Time = 2, Gpu = 0 }, new CollectorStatus(0, true), null, null, [])], [], PolicyResult.None), TimeSpan.Zero);
 
         var text = await Render(metrics.Registry);
         Assert.DoesNotContain("unavailable-gpu-0", text, StringComparison.Ordinal);
@@ -92,7 +93,7 @@ public class CollectorHealthExpositionTests
     }
 
     private void Tick(double time, GpuDevice device, GpuSample? sample, CollectorStatus status, Verdict? verdict) =>
-        _exporter.OnTick(new TickAnalysis(time, [new GpuView(device, sample, status, verdict, null)], []), TimeSpan.Zero);
+        _exporter.OnTick(new TickAnalysis(time, [new GpuView(device, sample, status, verdict, null, [])], [], PolicyResult.None), TimeSpan.Zero);
 
     private Task<string> Render() => Render(_metrics.Registry);
 }
