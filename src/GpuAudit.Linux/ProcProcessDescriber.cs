@@ -26,7 +26,7 @@ public sealed class ProcProcessDescriber(string procRoot = ProcFileSystem.Defaul
             Ppid = stat.ParentPid,
             Comm = stat.Comm,
             Exe = proc.ReadLink(pid, "exe"),
-            Cmdline = argv.Count > 0 ? CmdlineRedactor.Redact(argv) : null,
+            Cmdline = argv.Count > 0 ? SecretRedactor.Redact(argv) : null,
             Cgroup = proc.ReadText(pid, "cgroup"),
             GpuLibs = inspector.GpuLibraries(pid, null),
         };

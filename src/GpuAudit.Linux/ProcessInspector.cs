@@ -75,7 +75,7 @@ public sealed class ProcessInspector
             Pid = pid,
             Comm = stat.Comm,
             Exe = exe,
-            Cmdline = argv.Count > 0 ? CmdlineRedactor.Redact(argv) : null,
+            Cmdline = argv.Count > 0 ? SecretRedactor.Redact(argv) : null,
             Uid = uid,
             User = user,
             StartTime = StartTime(stat),
@@ -190,7 +190,7 @@ public sealed class ProcessInspector
     private ProcessSummary Summary(ProcStat stat)
     {
         var argv = Argv(stat.Pid, null);
-        return new ProcessSummary(stat.Pid, stat.ParentPid, stat.Comm, argv.Count > 0 ? CmdlineRedactor.Redact(argv) : null);
+        return new ProcessSummary(stat.Pid, stat.ParentPid, stat.Comm, argv.Count > 0 ? SecretRedactor.Redact(argv) : null);
     }
 
     private void AddTreeTunnels(int pid, IEnumerable<ProcessSummary> processes, List<ProcessFinding> findings, ICollection<string> unreadable)
