@@ -11,6 +11,8 @@ namespace GpuAudit.Core.Inspection;
 /// </summary>
 internal static class SecretShapes
 {
+    private static readonly SearchValues<char> Separators = SearchValues.Create("=:@");
+    private static readonly SearchValues<char> PrefixStarts = SearchValues.Create(string.Concat(SecretVocabulary.TokenPrefixes.Select(p => p.Prefix[0]).Distinct()));
     private static readonly SearchValues<char> Base58 = SearchValues.Create("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz");
     private static readonly SearchValues<char> Bech32 = SearchValues.Create("qpzry9x8gf2tvdw0s3jn54khce6mua7l");
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
@@ -22,6 +24,12 @@ internal static class SecretShapes
     /// <summary>Adds the ranges of <paramref name="s"/> to mask to <paramref name="masks"/>.</summary>
     public static Result Find(ReadOnlySpan<char> s, List<(int Start, int End)> masks)
     {
+        // Every rule needs a separator or at least 14 characters (the shortest shape, a bech32 address).
+        if (s.Length < 14 && s.IndexOfAny(Separators) < 0)
+        {
+            return default;
+        }
+
         var result = KeyValues(s, masks);
         UrlCredentials(s, masks);
         UserPasswordAt(s, masks);
@@ -304,34 +312,47 @@ internal static class SecretShapes
     private static bool MixedCase(ReadOnlySpan<char> run) =>
         run.ContainsAnyInRange('A', 'Z') && run.ContainsAnyInRange('a', 'z') && run.ContainsAnyInRange('0', '9');
 
-    /// <summary>Tokens that start with an issuer's prefix (ghp_, glpat-, xoxb-, hf_, sk-, AKIA...).</summary>
+    /// <summary>Tokens that start with an issuer's prefix (ghp_, glpat-, xoxb-, hf_, sk-, AKIA...), in one pass.</summary>
     private static void PrefixedTokens(ReadOnlySpan<char> s, List<(int Start, int End)> masks)
     {
-        foreach (var (prefix, minTail) in SecretVocabulary.TokenPrefixes)
+        var p = 0;
+        while (p < s.Length)
         {
-            var p = 0;
-            while (p < s.Length)
+            var found = s[p..].IndexOfAny(PrefixStarts);
+            if (found < 0)
             {
-                var found = s[p..].IndexOf(prefix, StringComparison.Ordinal);
-                if (found < 0)
+                return;
+            }
+
+            var start = p + found;
+            p = start + 1;
+            if (start > 0 && char.IsAsciiLetterOrDigit(s[start - 1]))
+            {
+                continue;
+            }
+
+            foreach (var (prefix, minTail) in SecretVocabulary.TokenPrefixes)
+            {
+                if (!s[start..].StartsWith(prefix, StringComparison.Ordinal))
                 {
-                    break;
+                    continue;
                 }
 
-                var start = p + found;
                 var end = start + prefix.Length;
                 while (end < s.Length && (char.IsAsciiLetterOrDigit(s[end]) || s[end] is '_' or '-'))
                 {
                     end++;
                 }
 
-                if ((start == 0 || !char.IsAsciiLetterOrDigit(s[start - 1])) && end - start - prefix.Length >= minTail)
+                if (end - start - prefix.Length >= minTail)
                 {
                     masks.Add((start, end));
                 }
 
-                // Later occurrences inside the same run are shorter: none of them can qualify.
+                // A later start inside the same run is preceded by a letter, a digit, '_' or '-': only
+                // '_' and '-' could begin another prefix, and that one would end where this one does.
                 p = end;
+                break;
             }
         }
     }

