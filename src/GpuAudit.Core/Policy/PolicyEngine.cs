@@ -124,15 +124,14 @@ public sealed class PolicyEngine
         foreach (var gpu in tick.Gpus)
         {
             var uuid = gpu.Device.Uuid;
-            var processes = tick.Processes.Where(p => p.Uuid == uuid).ToList();
-            var attributions = processes.ConvertAll(p => JobAttribution.Resolve(p.Insight?.Job, gpu.AllocatedJob));
+            var processes = gpu.Processes;
             var before = observations.Count;
-            for (var i = 0; i < processes.Count; i++)
+            foreach (var process in processes)
             {
-                ObserveProcess(gpu, processes[i], attributions[i], observations);
+                ObserveProcess(gpu, process, observations);
             }
 
-            var job = gpu.AllocatedJob ?? CommonJob(attributions);
+            var job = gpu.AllocatedJob ?? CommonJob(processes);
             var processHash = observations.Skip(before).Any(o => o.Rule == PolicyRule.HashCompute);
             ObserveGpuHash(gpu, processes, job, processHash, tick.Time, seconds, observations);
 
@@ -160,8 +159,9 @@ public sealed class PolicyEngine
         return observations;
     }
 
-    private static void ObserveProcess(GpuView gpu, ProcessView process, JobAttribution attribution, List<Observation> observations)
+    private static void ObserveProcess(GpuView gpu, ProcessView process, List<Observation> observations)
     {
+        var attribution = process.Attribution;
         var findings = process.Insight?.Findings ?? [];
         var share = ShareOf(process, gpu);
         var hashConstants = findings.Where(f => f.Kind == FindingKind.HashConstantInGpuCode).Select(FindingLine).ToList();
@@ -203,7 +203,7 @@ public sealed class PolicyEngine
     /// Hash-like work on the GPU that no process's own verdict shows (any number of processes, pids
     /// that change faster than a verdict forms, no visible process), and the evidence budget.
     /// </summary>
-    private void ObserveGpuHash(GpuView gpu, List<ProcessView> processes, JobRef? job, bool processHash, double time, double seconds, List<Observation> observations)
+    private void ObserveGpuHash(GpuView gpu, IReadOnlyList<ProcessView> processes, JobRef? job, bool processHash, double time, double seconds, List<Observation> observations)
     {
         var uuid = gpu.Device.Uuid;
         var verdict = gpu.Verdict;
@@ -282,12 +282,12 @@ public sealed class PolicyEngine
         : gpu.Sample is { UtilGpuPct: 0 } && processCount == 0;
 
     /// <summary>The trusted job every attributed process of the GPU names, when they name exactly one.</summary>
-    private static JobRef? CommonJob(List<JobAttribution> attributions)
+    private static JobRef? CommonJob(IReadOnlyList<ProcessView> processes)
     {
         JobRef? only = null;
-        foreach (var a in attributions)
+        foreach (var p in processes)
         {
-            if (a.Job is not { } job)
+            if (p.Attribution.Job is not { } job)
             {
                 continue;
             }
@@ -304,7 +304,7 @@ public sealed class PolicyEngine
     }
 
     /// <summary>The executable all candidate processes share (an executable allowance may then match), else null.</summary>
-    private static string? CommonExecutable(List<ProcessView> processes, IReadOnlyList<int> candidates)
+    private static string? CommonExecutable(IReadOnlyList<ProcessView> processes, IReadOnlyList<int> candidates)
     {
         string? common = null;
         foreach (var p in processes)
@@ -340,7 +340,7 @@ public sealed class PolicyEngine
         return total > 0 ? (process.Usage.SmPct ?? 0) / (double)total : count > 0 ? 1.0 / count : 1;
     }
 
-    private static List<WorkloadClass> DivertedClasses(Verdict gpu, List<ProcessView> processes, JobPurpose purpose)
+    private static List<WorkloadClass> DivertedClasses(Verdict gpu, IReadOnlyList<ProcessView> processes, JobPurpose purpose)
     {
         if (gpu.Class != WorkloadClass.Mixed)
         {
@@ -356,7 +356,7 @@ public sealed class PolicyEngine
         return classes;
     }
 
-    private static List<int> BusyPids(List<ProcessView> processes) =>
+    private static List<int> BusyPids(IReadOnlyList<ProcessView> processes) =>
         [.. processes.Where(p => p.Verdict is { Class: not WorkloadClass.Idle }).Select(p => p.Pid)];
 
     private Allowance? FindAllowance(Observation observation) =>
