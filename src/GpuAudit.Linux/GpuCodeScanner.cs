@@ -310,13 +310,13 @@ public sealed class GpuCodeScanner
 
     private void Analyse(GpuCodeKind kind, ReadOnlySpan<byte> bytes, long address, RegionProgress progress)
     {
+        var extent = kind == GpuCodeKind.Ptx ? PtxText.BodyFrom(bytes, 0) : bytes;
         if (kind == GpuCodeKind.Ptx)
         {
             // One PTX text, however many .entry lines it has, is one image; text without a kernel is none.
-            progress.PtxCoveredUntil = Math.Max(progress.PtxCoveredUntil, (ulong)address + (ulong)GpuCodeSearch.ClaimedLength(kind, bytes));
+            progress.PtxCoveredUntil = Math.Max(progress.PtxCoveredUntil, (ulong)address + (ulong)extent.Length);
         }
 
-        var extent = kind == GpuCodeKind.Ptx ? bytes[..(int)Math.Min(bytes.Length, GpuCodeSearch.ClaimedLength(kind, bytes))] : bytes;
         var hash = XxHash128.HashToUInt128(extent);
         scratch.SearchedUpTo = progress.SearchedUpTo;
         scratch.DecodeBudget = progress.DecodeBudget;
