@@ -289,7 +289,9 @@ public sealed class GpuCodeScanner
             }
 
             var claimed = GpuCodeSearch.ClaimedLength(candidate.Kind, chunk[candidate.Offset..]);
-            var length = (int)Math.Min((ulong)Math.Clamp(claimed, 0, options.MaxImageBytes), progress.Length - relative);
+            // A region's images end with the region; an exact range's may run past its end.
+            var room = progress.Untracked ? (ulong)options.MaxImageBytes : progress.Length - relative;
+            var length = (int)Math.Min((ulong)Math.Clamp(claimed, 0, options.MaxImageBytes), room);
             if (length <= 0)
             {
                 continue;
@@ -442,6 +444,9 @@ public sealed class GpuCodeScanner
 
         public ulong Length { get; } = length;
 
+        /// <summary>An exact range (<see cref="ScanRange"/>): not cached, not counted in the scanner's kept images.</summary>
+        public bool Untracked { get; } = untracked;
+
         public ulong ScannedUpTo { get; private set; }
 
         /// <summary>Cubin and fatbin candidates before this offset lie inside an image whose bytes were searched.</summary>
@@ -512,7 +517,7 @@ public sealed class GpuCodeScanner
 
             var evidence = image.HashHits.Count > 0 || image.Kernels.Any(MinerSignatures.IsMinerKernel);
             var factor = evidence ? 2 : 1;
-            if (byHash.Count >= options.MaxImagesPerRegion * factor || (!untracked && kept.Value >= options.MaxKeptImages * factor))
+            if (byHash.Count >= options.MaxImagesPerRegion * factor || (!Untracked && kept.Value >= options.MaxKeptImages * factor))
             {
                 NotKept++;
                 return;
@@ -521,7 +526,7 @@ public sealed class GpuCodeScanner
             var entry = new KeptImage(hash, image);
             byHash[hash] = entry;
             Images.Add(entry);
-            if (!untracked)
+            if (!Untracked)
             {
                 kept.Value++;
             }
@@ -529,7 +534,7 @@ public sealed class GpuCodeScanner
 
         public void Release(ImageCount kept)
         {
-            if (!untracked)
+            if (!Untracked)
             {
                 kept.Value -= Images.Count;
             }
