@@ -51,6 +51,14 @@ for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
   systemctl stop "$svc" >/dev/null 2>&1 || true
 done
 
+# NVIDIA's own NVML (Debian non-free libnvidia-ml1), unpacked into .cache/ for the tests that load
+# the real library; never installed system-wide (scripts/fetch-nvidia-ml.sh).
+if nvidia_ml=$(./scripts/fetch-nvidia-ml.sh); then
+  export GPUAUDIT_TEST_NVIDIA_ML="$nvidia_ml"
+else
+  echo "test.sh: could not unpack libnvidia-ml1: the real-NVML tests will fail"
+fi
+
 # Tests marked [ToolFact] must run here, never skip: a missing tool fails them.
 export GPUAUDIT_REQUIRE_TOOLS=1
 

@@ -86,7 +86,7 @@ public static class ProcessInspectionJson
         {
             json.WriteStartObject();
             json.WriteString("kind", finding.Kind.Label());
-            json.WriteString("detail", finding.Detail);
+            json.WriteString("detail", SecretRedactor.RedactText(finding.Detail));
             json.WriteEndObject();
         }
 
@@ -122,7 +122,7 @@ public static class ProcessInspectionJson
             {
                 json.WriteStartObject();
                 json.WriteString("algorithm", hit.Algorithm);
-                json.WriteString("evidence", hit.Evidence);
+                json.WriteString("evidence", SecretRedactor.RedactText(hit.Evidence));
                 json.WriteEndObject();
             }
 
@@ -143,7 +143,7 @@ public static class ProcessInspectionJson
         }
 
         json.WriteStartObject("job");
-        json.WriteString("id", job.Id);
+        json.WriteString("id", SecretRedactor.RedactText(job.Id));
         json.WriteString("source", job.Source);
         WriteStringOrNull(json, "user", job.User);
         json.WriteEndObject();
@@ -170,12 +170,13 @@ public static class ProcessInspectionJson
         json.WriteStartArray(name);
         foreach (var value in values)
         {
-            json.WriteStringValue(value);
+            json.WriteStringValue(SecretRedactor.RedactText(value));
         }
 
         json.WriteEndArray();
     }
 
+    // Every string value passes the redactor once more: the inspection's text came from the process.
     private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)
     {
         if (value is null)
@@ -184,7 +185,7 @@ public static class ProcessInspectionJson
         }
         else
         {
-            json.WriteString(name, value);
+            json.WriteString(name, SecretRedactor.RedactText(value));
         }
     }
 

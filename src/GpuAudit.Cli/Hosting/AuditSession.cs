@@ -2,6 +2,7 @@ using GpuAudit.Agent.Configuration;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Violations;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;
 using GpuAudit.Core.Samples;
@@ -70,7 +71,8 @@ internal sealed class AuditSession : IDisposable
 
     public string? MetricsUrl => _endpoint?.Url;
 
-    public static void Warn(string message) => Console.Error.WriteLine("gpuaudit: warning: " + message);
+    /// <summary>One warning line on stderr; redacted, since a failing sink's message can quote process text.</summary>
+    public static void Warn(string message) => Console.Error.WriteLine("gpuaudit: warning: " + SecretRedactor.RedactText(message));
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {

@@ -96,6 +96,7 @@ public sealed class AuditPipeline
         gpu.LastSample = sample;
         if (gpu.Device.IsMigParent)
         {
+            gpu.Insights = [];
             // Its work runs in its MIG instances, classified as devices of their own; its own
             // sample (power, clocks, no processes, no GPM) would only yield a misleading class.
             return;
@@ -176,7 +177,7 @@ public sealed class AuditPipeline
                 for (var i = 0; i < procs.Count; i++)
                 {
                     var usage = procs[i];
-                    var insight = gpu.Insights[i];
+                    var insight = i < gpu.Insights.Length ? gpu.Insights[i] : null;
                     processes[next++] = new ProcessView(
                         device.Index,
                         device.Uuid,
