@@ -21,7 +21,7 @@ sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
 # NVIDIA's packages live in Debian's non-free component: add it beside the machine's sources.
 nonfree=/etc/apt/sources.list.d/gpuaudit-non-free.sources
-if [ ! -e "$nonfree" ] && ! grep -rqs 'non-free\b' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+if [ ! -e "$nonfree" ] && ! grep -rqsE '^(Components:|deb ).*[[:space:]]non-free([[:space:]]|$)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
   codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
   printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s %s-updates\nComponents: non-free\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
     "$codename" "$codename" | $sudo_cmd tee "$nonfree" >/dev/null
