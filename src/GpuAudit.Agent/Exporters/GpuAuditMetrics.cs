@@ -17,9 +17,11 @@ public sealed class GpuAuditMetrics
         string[] uuid = ["uuid"];
         string[] proc = ["uuid", "pid", "comm"];
         GpuInfo = f.CreateGauge("gpuaudit_gpu_info", "GPU identity; always 1.", new GaugeConfiguration { LabelNames = ["uuid", "index", "name", "driver", "pci_bus_id"], SuppressInitialValue = true });
+        MigInstanceInfo = f.CreateGauge("gpuaudit_mig_instance_info", "A MIG instance watched as a device of its own (its uuid is the MIG device's); always 1.", new GaugeConfiguration { LabelNames = ["uuid", "parent_uuid", "gpu_instance_id", "compute_instance_id"], SuppressInitialValue = true });
         GpuUtil = f.CreateGauge("gpuaudit_gpu_utilization_ratio", "Fraction of the sample period during which a kernel ran (NVML utilization).", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         GpuMemUtil = f.CreateGauge("gpuaudit_gpu_memory_utilization_ratio", "Fraction of the sample period during which device memory was read or written.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         GpuMemUsed = f.CreateGauge("gpuaudit_gpu_memory_used_bytes", "Framebuffer memory in use.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuMemReserved = f.CreateGauge("gpuaudit_gpu_memory_reserved_bytes", "Framebuffer memory the driver and firmware reserve (NVML memory info v2); not part of used.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         GpuMemTotal = f.CreateGauge("gpuaudit_gpu_memory_total_bytes", "Framebuffer memory size.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         GpuPower = f.CreateGauge("gpuaudit_gpu_power_watts", "Board power draw.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         GpuEnergy = f.CreateCounter("gpuaudit_gpu_energy_joules_total", "Energy consumed since the driver loaded.", new CounterConfiguration { LabelNames = uuid, SuppressInitialValue = true });
@@ -41,7 +43,8 @@ public sealed class GpuAuditMetrics
         Evidence = f.CreateCounter("gpuaudit_evidence_total", "Inspector findings about GPU processes, by kind.", new CounterConfiguration { LabelNames = ["kind"], SuppressInitialValue = true });
         ViolationsTotal = f.CreateCounter("gpuaudit_violations_total", "Policy violations opened.", new CounterConfiguration { LabelNames = ["rule", "severity"], SuppressInitialValue = true });
         ViolationActive = f.CreateGauge("gpuaudit_violation_active", "1 while a policy violation is open.", new GaugeConfiguration { LabelNames = ["rule", "severity", "uuid", "pid", "job_id"], SuppressInitialValue = true });
-        CollectorUp = f.CreateGauge("gpuaudit_collector_up", "1 when the last poll of this GPU succeeded.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        CollectorUp = f.CreateGauge("gpuaudit_collector_up", "1 when the last poll of this GPU read it, its process list included.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        CollectorErrors = f.CreateCounter("gpuaudit_collector_errors_total", "NVML calls that failed without taking the GPU down (that field is missing for the poll), by function and code.", new CounterConfiguration { LabelNames = ["uuid", "function", "code"], SuppressInitialValue = true });
         CollectorLastSuccess = f.CreateGauge("gpuaudit_collector_last_success_timestamp_seconds", "Wall-clock time of the last successful poll of this GPU; 0 until the first.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         PollDuration = f.CreateGauge("gpuaudit_poll_duration_seconds", "Duration of the last poll of all GPUs, sampling and analysis.", new GaugeConfiguration { SuppressInitialValue = true });
         PollInterval = f.CreateGauge("gpuaudit_poll_interval_seconds", "Configured poll interval.", new GaugeConfiguration { SuppressInitialValue = true });
@@ -72,6 +75,10 @@ public sealed class GpuAuditMetrics
     public Gauge GpuMemUsed { get; }
 
     public Gauge GpuMemTotal { get; }
+
+    public Gauge GpuMemReserved { get; }
+
+    public Gauge MigInstanceInfo { get; }
 
     public Gauge GpuPower { get; }
 
@@ -116,6 +123,8 @@ public sealed class GpuAuditMetrics
     public Gauge CollectorUp { get; }
 
     public Gauge CollectorLastSuccess { get; }
+
+    public Counter CollectorErrors { get; }
 
     public Gauge PollDuration { get; }
 

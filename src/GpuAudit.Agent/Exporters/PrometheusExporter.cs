@@ -55,6 +55,14 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
         {
             if (_gpus.TryGetValue(gpu.Device.Index, out var series))
             {
+                if (!ReferenceEquals(series.Device, gpu.Device) && series.Device != gpu.Device)
+                {
+                    // A GPU exported under a placeholder at start-up has been read: its real identity replaces it.
+                    series.Remove();
+                    series = new GpuSeries(_m, gpu.Device);
+                    _gpus[gpu.Device.Index] = series;
+                }
+
                 series.Publish(gpu.Sample, gpu.Collector, gpu.Verdict, wall, _pollInterval);
             }
         }
@@ -67,7 +75,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 
     private void PublishProcesses(TickAnalysis analysis)
     {
-        var exported = ExportedProcesses(analysis.Processes);
+        var exported = ExportedProcesses(analysis);
         foreach (var view in analysis.Processes)
         {
             CountFindings(view);
@@ -120,25 +128,28 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 
     /// <summary>
     /// The processes whose series fit the budget this poll, or null when all fit. Over the cap,
-    /// the ones a reader most needs come first: hash-class processes and processes with
-    /// findings (a miner cannot hide behind a crowd of decoy processes), then those already
-    /// exported (series do not flap), then the largest by GPU memory.
+    /// the ones a reader most needs come first: processes with an open violation, hash-class
+    /// processes and processes with findings (a miner cannot hide behind a crowd of decoy
+    /// processes), then those already exported (series do not flap), then the largest by GPU
+    /// memory.
     /// </summary>
-    private HashSet<(string, int)>? ExportedProcesses(IReadOnlyList<ProcessView> processes)
+    private HashSet<(string, int)>? ExportedProcesses(TickAnalysis analysis)
     {
         if (_options.ProcessMetrics == ProcessMetricsMode.Off)
         {
             return [];
         }
 
+        var processes = analysis.Processes;
         var capacity = _options.MaxProcessSeries / _options.SeriesPerProcess;
         if (processes.Count <= capacity)
         {
             return null;
         }
 
+        var violating = analysis.Policy.Active.Where(v => !v.IsAllowed && v.Pid is not null).Select(v => (v.Uuid, v.Pid!.Value)).ToHashSet();
         return [.. processes
-            .OrderByDescending(v => v.Verdict?.Class == WorkloadClass.Hash || v.Insight is { Findings.Count: > 0 })
+            .OrderByDescending(v => violating.Contains((v.Uuid, v.Pid)) || v.Verdict?.Class == WorkloadClass.Hash || v.Insight is { Findings.Count: > 0 })
             .ThenByDescending(v => _processes.ContainsKey((v.Uuid, v.Pid)))
             .ThenByDescending(v => v.Usage.UsedMemBytes ?? 0)
             .ThenBy(v => v.Uuid, StringComparer.Ordinal)

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using System.Text;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Agent.Replay;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
+using GpuAudit.Core.Replay;
 using GpuAudit.Core.Samples;
 using GpuAudit.Tests;
 using Microsoft.Extensions.Time.Testing;
@@ -48,9 +49,9 @@ public class ExpositionTests
         var clock = new FakeTimeProvider(Wall);
         var exporter = new PrometheusExporter(metrics, [device], TimeSpan.FromSeconds(1), clock);
         var sample = new GpuSample { Time = 1, Gpu = 0, UtilGpuPct = 50 };
-        exporter.OnTick(new TickAnalysis(1, [new GpuView(device, sample, new CollectorStatus(0, true), null, null)], []), TimeSpan.Zero);
+        exporter.OnTick(new TickAnalysis(1, [new GpuView(device, sample, new CollectorStatus(0, true), null, null, [])], [], PolicyResult.None), TimeSpan.Zero);
         clock.Advance(TimeSpan.FromSeconds(1));
-        exporter.OnTick(new TickAnalysis(2, [new GpuView(device, null, new CollectorStatus(0, false, "GPU is lost"), null, null)], []), TimeSpan.Zero);
+        exporter.OnTick(new TickAnalysis(2, [new GpuView(device, null, new CollectorStatus(0, false, "GPU is lost"), null, null, [])], [], PolicyResult.None), TimeSpan.Zero);
 
         var text = await Render(metrics.Registry);
 
@@ -95,7 +96,7 @@ public class ExpositionTests
         var metrics = new GpuAuditMetrics(Metrics.NewCustomRegistry());
         using var source = new TraceReplaySource([.. traces.Select(RepoPaths.Trace)], new ReplayOptions { Fast = true, UntilSeconds = until }, TimeProvider.System);
         var exporter = new PrometheusExporter(metrics, source.Devices, TimeSpan.FromSeconds(1), new FakeTimeProvider(Wall), options);
-        var runner = new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), jobs ?? NoJobMap.Instance), [new FixedDurationSink(exporter)]);
+        var runner = new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), jobs ?? NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Host)), [new FixedDurationSink(exporter)]);
         await runner.RunAsync(CancellationToken.None);
         return await Render(metrics.Registry);
     }
