@@ -122,7 +122,7 @@ for _ in range(100):
 else:
     sys.exit("prometheus did not become ready")
 lines = subprocess.run([sys.executable, "config/tools/dashboard-queries.py", "--var", "instance=node:9477",
-                        "--var", "uuid=GPU-x", "--var", "job_id=4242", "dashboards"],
+                        "--var", "uuid=GPU-x", "--var", "job_id=4242", "--var", "cluster=.*", "dashboards"],
                        check=True, capture_output=True, text=True).stdout.splitlines()
 bad = 0
 for line in lines:
