@@ -33,7 +33,7 @@ internal sealed class AuditSession : IDisposable
         var pipeline = new AuditPipeline(source.Devices, insights, jobMap);
         JournalDirectory = options.JournalDirectory ?? Path.Combine(Path.GetTempPath(), $"gpuaudit-journal-{Environment.ProcessId}");
         _temporaryJournal = options.JournalDirectory is null;
-        Journal = AuditJournal.Open(JournalDirectory);
+        Journal = AuditJournal.Open(JournalDirectory, new JournalOptions { Node = source.Host, Metrics = new JournalMetrics(_registry), Warn = Warn, Time = time });
         // The audit trail runs first: a violation is in the journal before any exporter shows it.
         _auditTrail = new AuditTrailSink(PolicyFile.Load(options.PolicyPath), source.Host, Journal, new ViolationMetrics(metrics), options.JournalRetention);
         var sinks = new List<IAnalysisSink> { _auditTrail, new PrometheusExporter(metrics, source.Devices, options.PollInterval, time) };
