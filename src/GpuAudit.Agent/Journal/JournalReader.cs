@@ -42,7 +42,13 @@ public sealed class JournalReader : IDisposable
             throw new UserInputException($"no journal in {directory}; pass --journal with the directory the agent writes to");
         }
 
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        // With no WAL beside it no writer has the file open (the agent deletes the WAL when it
+        // closes): read the file as immutable, which creates nothing. Else share the writer's
+        // WAL index read-only. A plain read-only open would create -wal and -shm files owned by
+        // whoever runs the report, which an agent running as another user could then not open.
+        var immutable = !File.Exists(path + "-wal");
+        var source = immutable ? "file:" + Uri.EscapeDataString(Path.GetFullPath(path)).Replace("%2F", "/", StringComparison.Ordinal) + "?immutable=1" : path;
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = source, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         try
         {
             connection.Open();
