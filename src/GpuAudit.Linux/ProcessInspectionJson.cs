@@ -104,6 +104,9 @@ public static class ProcessInspectionJson
         json.WriteNumber("regions_cached", scan.RegionsCached);
         json.WriteNumber("regions_pending", scan.RegionsPending);
         json.WriteNumber("compressed_fatbin_entries", scan.CompressedEntries);
+        json.WriteNumber("undecoded_fatbin_entries", scan.UndecodedEntries);
+        json.WriteNumber("images_not_kept", scan.ImagesNotKept);
+        json.WriteNumber("nested_images_skipped", scan.NestedImagesSkipped);
         json.WriteStartArray("images");
         foreach (var image in scan.Images)
         {
@@ -111,7 +114,9 @@ public static class ProcessInspectionJson
             json.WriteString("kind", GpuCodeScanResult.KindName(image.Kind));
             json.WriteString("address", "0x" + image.Address.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
             json.WriteNumber("length", image.Length);
+            json.WriteNumber("copies", image.Copies);
             WriteStrings(json, "kernels", image.Kernels);
+            json.WriteNumber("kernels_omitted", image.KernelsOmitted);
             json.WriteStartArray("hash_constants");
             foreach (var hit in image.HashHits)
             {

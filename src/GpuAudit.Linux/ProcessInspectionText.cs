@@ -40,7 +40,8 @@ public static class ProcessInspectionText
 
         if (scan is not null)
         {
-            output.WriteLine(Invariant($"memory scan: {scan.BytesScanned} bytes, {scan.Images.Count} GPU code images, {scan.CompressedEntries} compressed fatbin entries skipped{(scan.Truncated ? ", truncated by budget" : string.Empty)}"));
+            var copies = scan.Images.Sum(i => i.Copies);
+            output.WriteLine(Invariant($"memory scan: {scan.BytesScanned} bytes, {scan.Images.Count} distinct GPU code images ({copies} copies), {scan.CompressedEntries} compressed fatbin entries ({scan.UndecodedEntries} not decoded){(scan.ImagesNotKept > 0 ? $", {scan.ImagesNotKept} images over the caps" : string.Empty)}{(scan.Truncated ? ", truncated by budget" : string.Empty)}"));
             var kernels = scan.Kernels;
             if (kernels.Count > 0)
             {

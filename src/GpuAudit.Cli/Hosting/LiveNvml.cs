@@ -21,7 +21,7 @@ internal static class LiveNvml
 
         try
         {
-            return new NvmlSampleSource(nvml, describer, TimeProvider.System, interval);
+            return new NvmlSampleSource(nvml, describer, TimeProvider.System, interval, warn: AuditSession.Warn);
         }
         catch (NvmlException e)
         {
