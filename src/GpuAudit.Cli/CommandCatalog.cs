@@ -16,5 +16,6 @@ internal static class CommandCatalog
         DoctorCommand.Create(),
         RecordCommand.Create(),
         ReportCommand.Create(),
+        VerifyCommand.Create(),
     ];
 }
