@@ -8,6 +8,7 @@ set -eu
 cd "$(dirname "$0")"
 out=${1:-cuda_ledger.bpf.o}
 arch=$(uname -m)
+mkdir -p "$(dirname "$out")"
 tmp="$out.tmp.$$"
 # -g: libbpf needs the BTF it produces (map definitions). A relative source path and the
 # prefix map keep the tree's location out of the object; the DWARF is stripped when possible.
