@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
 using Prometheus;
 
 namespace GpuAudit.Benchmarks;
@@ -19,7 +20,7 @@ public class ExpositionBenchmarks
         var ticks = BenchData.SimulateTicks(PipelineBenchmarks.Gpus, PipelineBenchmarks.ProcessesPerGpu, WarmTicks, out var devices);
         _registry = Metrics.NewCustomRegistry();
         var exporter = new PrometheusExporter(new GpuAuditMetrics(_registry), devices, TimeSpan.FromSeconds(1), TimeProvider.System);
-        var pipeline = new AuditPipeline(devices, new RecordedInsightProvider(), NoJobMap.Instance);
+        var pipeline = new AuditPipeline(devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "bench"));
         foreach (var tick in ticks)
         {
             exporter.OnTick(pipeline.Process(tick), TimeSpan.Zero);

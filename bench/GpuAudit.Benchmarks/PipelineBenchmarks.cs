@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
 using GpuAudit.Core.Samples;
 using Prometheus;
 
@@ -34,7 +35,7 @@ public class PipelineBenchmarks
         StartRound();
     }
 
-    /// <summary>Sample → identity and insight → classifier → snapshot.</summary>
+    /// <summary>Sample → identity and insight → classifier → attribution → policy → snapshot.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Gpus)]
     public TickAnalysis Analyse() => _pipeline.Process(NextTick());
 
@@ -59,7 +60,7 @@ public class PipelineBenchmarks
 
     private void StartRound()
     {
-        _pipeline = new AuditPipeline(_devices, new RecordedInsightProvider(), NoJobMap.Instance);
+        _pipeline = new AuditPipeline(_devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "bench"));
         _next = 0;
     }
 }

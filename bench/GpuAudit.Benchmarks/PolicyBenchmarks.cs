@@ -30,14 +30,15 @@ public class PolicyBenchmarks
         for (var t = 0; t < 600; t++)
         {
             var time = 1_795_733_000.0 + t;
-            var gpus = devices.Select(d => new GpuView(d, new GpuSample { Time = time, Gpu = d.Index, UtilGpuPct = 97, PowerMw = 600_000, EnergyMj = 1000L * 600 * t },
-                new CollectorStatus(d.Index, true), new Verdict(time, d.Index, null, WorkloadClass.Mixed, 0.9, ["mixed"]), new JobRef("4242", "gpu-map", "alice"))).ToList();
-            var processes = devices.SelectMany(d => new[]
+            var job = new JobRef("4242", "gpu-map", "alice");
+            var perGpu = devices.Select(d => new[]
             {
-                Process(d, 1000 + (2 * d.Index), WorkloadClass.Training, time),
-                Process(d, 1001 + (2 * d.Index), WorkloadClass.Hash, time),
+                Process(d, 1000 + (2 * d.Index), WorkloadClass.Training, time, job),
+                Process(d, 1001 + (2 * d.Index), WorkloadClass.Hash, time, job),
             }).ToList();
-            _ticks.Add(new TickAnalysis(time, gpus, processes));
+            var gpus = devices.Select(d => new GpuView(d, new GpuSample { Time = time, Gpu = d.Index, UtilGpuPct = 97, PowerMw = 600_000, EnergyMj = 1000L * 600 * t },
+                new CollectorStatus(d.Index, true), new Verdict(time, d.Index, null, WorkloadClass.Mixed, 0.9, ["mixed"]), job, perGpu[d.Index])).ToList();
+            _ticks.Add(new TickAnalysis(time, gpus, [.. perGpu.SelectMany(p => p)], PolicyResult.None));
         }
 
         _engine = new PolicyEngine(AuditPolicy.Default, "bench");
@@ -68,7 +69,7 @@ public class PolicyBenchmarks
 
     private TickAnalysis NextTick() => _ticks[_next++ % _ticks.Count] with { Time = 1_795_733_000.0 + _next };
 
-    private static ProcessView Process(GpuDevice device, int pid, WorkloadClass value, double time) =>
+    private static ProcessView Process(GpuDevice device, int pid, WorkloadClass value, double time, JobRef job) =>
         new(device.Index, device.Uuid, new ProcessUsage(pid, 1L << 30, 45, 10), new ProcessRecord { Pid = pid, Comm = "python3", Exe = "/usr/bin/python3.12" },
-            new ProcessInsight { Pid = pid, User = "alice" }, new Verdict(time, device.Index, pid, value, 0.9, ["evidence"]));
+            new ProcessInsight { Pid = pid, User = "alice" }, JobAttribution.Resolve(null, job), new Verdict(time, device.Index, pid, value, 0.9, ["evidence"]));
 }

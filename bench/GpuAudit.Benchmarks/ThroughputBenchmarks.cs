@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using GpuAudit.Agent.Replay;
 using GpuAudit.Core.Classification;
+using GpuAudit.Core.Replay;
 using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 

@@ -22,8 +22,17 @@ public sealed record GpuCodeScanResult
     /// <summary>Readable regions not yet scanned because the budget ran out.</summary>
     public int RegionsPending { get; init; }
 
-    /// <summary>Compressed fatbin entries seen (their contents are not searched).</summary>
+    /// <summary>Distinct images over the caps (per region, per scanner): counted, not listed.</summary>
+    public int ImagesNotKept { get; init; }
+
+    /// <summary>Fatbins nested inside other images (crafted memory) left unanalysed once the region's work budget was spent.</summary>
+    public int NestedImagesSkipped { get; init; }
+
+    /// <summary>Compressed fatbin entries seen (decoded and searched unless counted in <see cref="UndecodedEntries"/>).</summary>
     public int CompressedEntries => Images.Sum(i => i.CompressedEntries);
+
+    /// <summary>Compressed entries not decoded: another codec, larger than the working set allows, or crafted.</summary>
+    public int UndecodedEntries => Images.Sum(i => i.UndecodedEntries);
 
     public bool Truncated => RegionsPending > 0;
 
@@ -38,14 +47,14 @@ public sealed record GpuCodeScanResult
     public IReadOnlyList<ProcessFinding> Findings()
     {
         var findings = new List<ProcessFinding>();
-        foreach (var image in Images)
+        // One finding per distinct image (its copies are counted in it), naming every algorithm it holds.
+        foreach (var image in Images.Where(i => i.HashHits.Count > 0))
         {
             var where = KindName(image.Kind) + " at 0x" + image.Address.ToString("x", CultureInfo.InvariantCulture);
             var kernels = image.Kernels.Count > 0 ? " (kernels: " + string.Join(", ", image.Kernels.Take(8)) + ")" : string.Empty;
-            foreach (var hit in image.HashHits)
-            {
-                findings.Add(new ProcessFinding(FindingKind.HashConstantInGpuCode, hit.Algorithm + ": " + hit.Evidence + " in " + where + kernels));
-            }
+            var copies = image.Copies > 1 ? " [" + image.Copies.ToString(CultureInfo.InvariantCulture) + " copies]" : string.Empty;
+            var hits = string.Join("; ", image.HashHits.Select(h => h.Algorithm + ": " + h.Evidence));
+            findings.Add(new ProcessFinding(FindingKind.HashConstantInGpuCode, hits + " in " + where + kernels + copies));
         }
 
         var minerKernels = Kernels.Where(MinerSignatures.IsMinerKernel).ToList();

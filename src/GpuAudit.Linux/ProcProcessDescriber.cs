@@ -5,7 +5,7 @@ namespace GpuAudit.Linux;
 
 /// <summary>
 /// Captures a GPU process's identity for trace <c>process</c> lines (<c>gpuaudit record</c>):
-/// pid, parent, comm, exe, redacted cmdline, raw cgroup text and GPU library basenames.
+/// pid, parent, comm, exe, cmdline, cgroup text and GPU library basenames (all redacted).
 /// </summary>
 public sealed class ProcProcessDescriber(string procRoot = ProcFileSystem.DefaultRoot) : IProcessDescriber
 {
@@ -26,7 +26,8 @@ public sealed class ProcProcessDescriber(string procRoot = ProcFileSystem.Defaul
             Ppid = stat.ParentPid,
             Comm = stat.Comm,
             Exe = proc.ReadLink(pid, "exe"),
-            Cmdline = argv.Count > 0 ? CmdlineRedactor.Redact(argv) : null,
+            // Redacted as argv here (the record's own redaction only sees the joined text).
+            Cmdline = argv.Count > 0 ? SecretRedactor.Redact(argv) : null,
             Cgroup = proc.ReadText(pid, "cgroup"),
             GpuLibs = inspector.GpuLibraries(pid, null),
         };

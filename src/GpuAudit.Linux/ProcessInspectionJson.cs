@@ -86,7 +86,7 @@ public static class ProcessInspectionJson
         {
             json.WriteStartObject();
             json.WriteString("kind", finding.Kind.Label());
-            json.WriteString("detail", finding.Detail);
+            json.WriteString("detail", SecretRedactor.RedactText(finding.Detail));
             json.WriteEndObject();
         }
 
@@ -104,6 +104,9 @@ public static class ProcessInspectionJson
         json.WriteNumber("regions_cached", scan.RegionsCached);
         json.WriteNumber("regions_pending", scan.RegionsPending);
         json.WriteNumber("compressed_fatbin_entries", scan.CompressedEntries);
+        json.WriteNumber("undecoded_fatbin_entries", scan.UndecodedEntries);
+        json.WriteNumber("images_not_kept", scan.ImagesNotKept);
+        json.WriteNumber("nested_images_skipped", scan.NestedImagesSkipped);
         json.WriteStartArray("images");
         foreach (var image in scan.Images)
         {
@@ -111,13 +114,15 @@ public static class ProcessInspectionJson
             json.WriteString("kind", GpuCodeScanResult.KindName(image.Kind));
             json.WriteString("address", "0x" + image.Address.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
             json.WriteNumber("length", image.Length);
+            json.WriteNumber("copies", image.Copies);
             WriteStrings(json, "kernels", image.Kernels);
+            json.WriteNumber("kernels_omitted", image.KernelsOmitted);
             json.WriteStartArray("hash_constants");
             foreach (var hit in image.HashHits)
             {
                 json.WriteStartObject();
                 json.WriteString("algorithm", hit.Algorithm);
-                json.WriteString("evidence", hit.Evidence);
+                json.WriteString("evidence", SecretRedactor.RedactText(hit.Evidence));
                 json.WriteEndObject();
             }
 
@@ -138,7 +143,7 @@ public static class ProcessInspectionJson
         }
 
         json.WriteStartObject("job");
-        json.WriteString("id", job.Id);
+        json.WriteString("id", SecretRedactor.RedactText(job.Id));
         json.WriteString("source", job.Source);
         WriteStringOrNull(json, "user", job.User);
         json.WriteEndObject();
@@ -165,12 +170,13 @@ public static class ProcessInspectionJson
         json.WriteStartArray(name);
         foreach (var value in values)
         {
-            json.WriteStringValue(value);
+            json.WriteStringValue(SecretRedactor.RedactText(value));
         }
 
         json.WriteEndArray();
     }
 
+    // Every string value passes the redactor once more: the inspection's text came from the process.
     private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)
     {
         if (value is null)
@@ -179,7 +185,7 @@ public static class ProcessInspectionJson
         }
         else
         {
-            json.WriteString(name, value);
+            json.WriteString(name, SecretRedactor.RedactText(value));
         }
     }
 

@@ -43,7 +43,8 @@ public sealed class ProcessInspector
         var job = cgroup.Job;
         if (job is null && proc.ReadText(pid, "environ", unreadable) is { } environ && ProcStat.SlurmJobId(environ) is { } slurmJob)
         {
-            job = new JobRef(slurmJob, "slurm-env");
+            // The environment is the process's own claim: its text is redacted like any other.
+            job = new JobRef(SecretRedactor.RedactText(slurmJob), "slurm-env");
         }
 
         var uid = proc.ReadText(pid, "status", unreadable) is { } status ? ProcStat.RealUid(status) : null;
@@ -56,8 +57,11 @@ public sealed class ProcessInspector
         var argv = Argv(pid, unreadable);
         var exe = proc.ReadLink(pid, "exe", unreadable);
         var libraries = GpuLibraries(pid, unreadable);
-        var chain = ParentChain(stat, cgroupText);
-        var tree = JobTree(pid, chain, hasJob: job is not null || cgroup.ContainerId is not null);
+
+        // A miner's wrapper scripts pass the same pool login: its options are secrets in the whole tree.
+        var minerContext = SecretRedactor.IsMinerCommandLine(argv) || MinerSignatures.IsMinerExecutable(exe) || MinerSignatures.IsMinerExecutable(stat.Comm);
+        var chain = ParentChain(stat, cgroupText, minerContext);
+        var tree = JobTree(pid, chain, hasJob: job is not null || cgroup.ContainerId is not null, minerContext);
 
         var findings = new List<ProcessFinding>();
         ProcessRecordAnalyzer.AddIdentityFindings(stat.Comm, exe, argv, findings);
@@ -73,9 +77,9 @@ public sealed class ProcessInspector
         return new ProcessInspection
         {
             Pid = pid,
-            Comm = stat.Comm,
-            Exe = exe,
-            Cmdline = argv.Count > 0 ? CmdlineRedactor.Redact(argv) : null,
+            Comm = SecretRedactor.RedactText(stat.Comm),
+            Exe = SecretRedactor.RedactOrNull(exe),
+            Cmdline = argv.Count > 0 ? SecretRedactor.Redact(argv, minerContext) : null,
             Uid = uid,
             User = user,
             StartTime = StartTime(stat),
@@ -83,8 +87,8 @@ public sealed class ProcessInspector
             Job = job,
             ContainerId = cgroup.ContainerId,
             PodUid = cgroup.PodUid,
-            Cgroup = cgroupText?.Trim(),
-            GpuLibraries = libraries,
+            Cgroup = SecretRedactor.RedactOrNull(cgroupText?.Trim()),
+            GpuLibraries = SecretRedactor.RedactLines(libraries),
             Libraries = GpuLibraryFingerprint.Of(libraries),
             Tree = tree,
             Connections = connections,
@@ -129,7 +133,7 @@ public sealed class ProcessInspector
     /// Parents up to the job's root: the chain stops at the first ancestor in another cgroup (the
     /// job's or container's boundary), at pid 1, or after <see cref="MaxChainDepth"/> steps.
     /// </summary>
-    private List<ProcessSummary> ParentChain(ProcStat start, string? cgroupText)
+    private List<ProcessSummary> ParentChain(ProcStat start, string? cgroupText, bool minerContext)
     {
         var chain = new List<ProcessSummary>();
         var parent = start.ParentPid;
@@ -141,7 +145,7 @@ public sealed class ProcessInspector
                 break;
             }
 
-            chain.Add(Summary(stat));
+            chain.Add(Summary(stat, minerContext));
             parent = stat.ParentPid;
         }
 
@@ -153,7 +157,7 @@ public sealed class ProcessInspector
     /// belongs to a job or container, else the process and its own descendants (without a job
     /// boundary the root would be the whole machine).
     /// </summary>
-    private List<ProcessSummary> JobTree(int pid, List<ProcessSummary> chain, bool hasJob)
+    private List<ProcessSummary> JobTree(int pid, List<ProcessSummary> chain, bool hasJob, bool minerContext)
     {
         var root = hasJob && chain.Count > 0 ? chain[^1].Pid : pid;
         var stats = new Dictionary<int, ProcStat>();
@@ -177,7 +181,7 @@ public sealed class ProcessInspector
                 continue;
             }
 
-            tree.Add(Summary(stat));
+            tree.Add(Summary(stat, minerContext));
             foreach (var child in children[next].OrderBy(c => c.Pid))
             {
                 queue.Enqueue(child.Pid);
@@ -187,10 +191,10 @@ public sealed class ProcessInspector
         return tree;
     }
 
-    private ProcessSummary Summary(ProcStat stat)
+    private ProcessSummary Summary(ProcStat stat, bool minerContext)
     {
         var argv = Argv(stat.Pid, null);
-        return new ProcessSummary(stat.Pid, stat.ParentPid, stat.Comm, argv.Count > 0 ? CmdlineRedactor.Redact(argv) : null);
+        return new ProcessSummary(stat.Pid, stat.ParentPid, SecretRedactor.RedactText(stat.Comm), argv.Count > 0 ? SecretRedactor.Redact(argv, minerContext) : null);
     }
 
     private void AddTreeTunnels(int pid, IEnumerable<ProcessSummary> processes, List<ProcessFinding> findings, ICollection<string> unreadable)

@@ -33,13 +33,20 @@ public interface INvmlApi : IDisposable
 
     NvmlReturn GetUtilization(NvmlDevice device, out NvmlUtilization utilization);
 
+    /// <summary>nvmlDeviceGetMemoryInfo (v1: used includes reserved memory).</summary>
     NvmlReturn GetMemory(NvmlDevice device, out NvmlMemory memory);
+
+    /// <summary>nvmlDeviceGetMemoryInfo_v2 (optional): reserved memory reported apart from used.</summary>
+    NvmlReturn GetMemoryV2(NvmlDevice device, out NvmlMemoryV2 memory);
 
     NvmlReturn GetPowerUsage(NvmlDevice device, out uint milliwatts);
 
     NvmlReturn GetClock(NvmlDevice device, NvmlClockType type, out uint mhz);
 
-    /// <summary>GPU core temperature (sensor 0), Celsius.</summary>
+    /// <summary>nvmlDeviceGetTemperatureV (optional, 13.x): GPU core temperature (sensor 0), Celsius.</summary>
+    NvmlReturn GetTemperatureV(NvmlDevice device, out int celsius);
+
+    /// <summary>nvmlDeviceGetTemperature (optional: deprecated in the 13.x headers), sensor 0, Celsius.</summary>
     NvmlReturn GetTemperature(NvmlDevice device, out uint celsius);
 
     /// <summary>Energy since driver load, millijoules (optional entry point).</summary>
@@ -47,7 +54,8 @@ public interface INvmlApi : IDisposable
 
     /// <summary>
     /// nvmlDeviceGetComputeRunningProcesses_v3 into <paramref name="buffer"/>. On
-    /// <see cref="NvmlReturn.InsufficientSize"/>, <paramref name="count"/> is the number needed.
+    /// <see cref="NvmlReturn.InsufficientSize"/>, <paramref name="count"/> is the number needed
+    /// (as NVML says it: callers validate it, counts above int.MaxValue read as int.MaxValue).
     /// </summary>
     NvmlReturn GetComputeProcesses(NvmlDevice device, Span<NvmlProcessInfo> buffer, out int count);
 
@@ -65,6 +73,21 @@ public interface INvmlApi : IDisposable
     NvmlReturn GpmSampleFree(NvmlGpmSample sample);
 
     NvmlReturn GpmSampleGet(NvmlDevice device, NvmlGpmSample sample);
+
+    /// <summary>nvmlGpmMigSampleGet (optional): a GPM sample of one MIG GPU instance of <paramref name="parent"/>.</summary>
+    NvmlReturn GpmMigSampleGet(NvmlDevice parent, uint gpuInstanceId, NvmlGpmSample sample);
+
+    /// <summary>nvmlDeviceGetMaxMigDeviceCount (optional): MIG device slots under a GPU; 0 when MIG is off.</summary>
+    NvmlReturn GetMaxMigDeviceCount(NvmlDevice parent, out int count);
+
+    /// <summary>nvmlDeviceGetMigDeviceHandleByIndex (optional): <see cref="NvmlReturn.NotFound"/> for an empty slot.</summary>
+    NvmlReturn GetMigDeviceHandle(NvmlDevice parent, int index, out NvmlDevice migDevice);
+
+    /// <summary>nvmlDeviceGetGpuInstanceId (optional) of a MIG device handle.</summary>
+    NvmlReturn GetGpuInstanceId(NvmlDevice migDevice, out uint id);
+
+    /// <summary>nvmlDeviceGetComputeInstanceId (optional) of a MIG device handle.</summary>
+    NvmlReturn GetComputeInstanceId(NvmlDevice migDevice, out uint id);
 
     /// <summary>nvmlGpmMetricsGet over a request already <see cref="GpmMetricsBuffer.Prepare">prepared</see>.</summary>
     NvmlReturn GpmMetricsGet(GpmMetricsBuffer request);

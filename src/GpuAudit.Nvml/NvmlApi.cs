@@ -19,7 +19,7 @@ public sealed unsafe class NvmlApi : INvmlApi
     private readonly NvmlOptionalExports _optional;
     private bool _disposed;
 
-    private NvmlApi(string libraryName, NvmlOptionalExports optional)
+    internal NvmlApi(string libraryName, NvmlOptionalExports optional)
     {
         LibraryName = libraryName;
         _optional = optional;
@@ -36,7 +36,13 @@ public sealed unsafe class NvmlApi : INvmlApi
     /// <see cref="NvmlLibrary.OverrideVariable"/>, else <see cref="NvmlLibrary.DefaultName"/>).
     /// Throws <see cref="NvmlException"/> (LIBRARY_NOT_FOUND, FUNCTION_NOT_FOUND or nvmlInit_v2's code).
     /// </summary>
-    public static NvmlApi Open(string? libraryPath = null)
+    public static NvmlApi Open(string? libraryPath = null) => Load(libraryPath).Initialize();
+
+    /// <summary>
+    /// The first half of <see cref="Open"/>: loads the library and checks its exports, without
+    /// nvmlInit_v2, so <c>doctor</c> can say what loaded before saying why init failed.
+    /// </summary>
+    public static LoadedNvmlLibrary Load(string? libraryPath = null)
     {
         var name = NvmlLibrary.ResolveName(libraryPath);
         var library = NvmlLibrary.Load(name);
@@ -48,14 +54,7 @@ public sealed unsafe class NvmlApi : INvmlApi
             }
         }
 
-        var optional = new NvmlOptionalExports(library);
-        var code = NvmlNative.Init();
-        if (code != NvmlReturn.Success)
-        {
-            throw new NvmlException(code, "nvmlInit_v2");
-        }
-
-        return new NvmlApi(name, optional);
+        return new LoadedNvmlLibrary(name, new NvmlOptionalExports(library));
     }
 
     public NvmlReturn GetDriverVersion(out string version)
@@ -70,7 +69,7 @@ public sealed unsafe class NvmlApi : INvmlApi
     {
         uint value = 0;
         var code = NvmlNative.DeviceGetCount(&value);
-        count = (int)value;
+        count = Count(value);
         return code;
     }
 
@@ -131,6 +130,14 @@ public sealed unsafe class NvmlApi : INvmlApi
         return code;
     }
 
+    public NvmlReturn GetMemoryV2(NvmlDevice device, out NvmlMemoryV2 memory)
+    {
+        var value = new NvmlMemoryV2 { Version = NvmlMemoryV2.CurrentVersion };
+        var code = _optional.DeviceGetMemoryInfoV2(device.Handle, &value);
+        memory = value;
+        return code;
+    }
+
     public NvmlReturn GetPowerUsage(NvmlDevice device, out uint milliwatts)
     {
         uint value = 0;
@@ -147,10 +154,18 @@ public sealed unsafe class NvmlApi : INvmlApi
         return code;
     }
 
+    public NvmlReturn GetTemperatureV(NvmlDevice device, out int celsius)
+    {
+        var value = new NvmlTemperature { Version = NvmlTemperature.CurrentVersion, SensorType = 0 };
+        var code = _optional.DeviceGetTemperatureV(device.Handle, &value);
+        celsius = value.Temperature;
+        return code;
+    }
+
     public NvmlReturn GetTemperature(NvmlDevice device, out uint celsius)
     {
         uint value = 0;
-        var code = NvmlNative.DeviceGetTemperature(device.Handle, 0, &value);
+        var code = _optional.DeviceGetTemperature(device.Handle, 0, &value);
         celsius = value;
         return code;
     }
@@ -172,7 +187,7 @@ public sealed unsafe class NvmlApi : INvmlApi
             code = NvmlNative.DeviceGetComputeRunningProcesses(device.Handle, &value, infos);
         }
 
-        count = (int)value;
+        count = Count(value);
         return code;
     }
 
@@ -185,7 +200,7 @@ public sealed unsafe class NvmlApi : INvmlApi
             code = _optional.DeviceGetProcessUtilization(device.Handle, samples, &value, lastSeenTimeStamp);
         }
 
-        count = (int)value;
+        count = Count(value);
         return code;
     }
 
@@ -209,7 +224,42 @@ public sealed unsafe class NvmlApi : INvmlApi
 
     public NvmlReturn GpmSampleGet(NvmlDevice device, NvmlGpmSample sample) => _optional.GpmSampleGet(device.Handle, sample.Handle);
 
+    public NvmlReturn GpmMigSampleGet(NvmlDevice parent, uint gpuInstanceId, NvmlGpmSample sample) =>
+        _optional.GpmMigSampleGet(parent.Handle, gpuInstanceId, sample.Handle);
+
     public NvmlReturn GpmMetricsGet(GpmMetricsBuffer request) => _optional.GpmMetricsGet(request.Address);
+
+    public NvmlReturn GetMaxMigDeviceCount(NvmlDevice parent, out int count)
+    {
+        uint value = 0;
+        var code = _optional.DeviceGetMaxMigDeviceCount(parent.Handle, &value);
+        count = Count(value);
+        return code;
+    }
+
+    public NvmlReturn GetMigDeviceHandle(NvmlDevice parent, int index, out NvmlDevice migDevice)
+    {
+        nint handle = 0;
+        var code = _optional.DeviceGetMigDeviceHandleByIndex(parent.Handle, (uint)index, &handle);
+        migDevice = new NvmlDevice(handle);
+        return code;
+    }
+
+    public NvmlReturn GetGpuInstanceId(NvmlDevice migDevice, out uint id)
+    {
+        uint value = 0;
+        var code = _optional.DeviceGetGpuInstanceId(migDevice.Handle, &value);
+        id = value;
+        return code;
+    }
+
+    public NvmlReturn GetComputeInstanceId(NvmlDevice migDevice, out uint id)
+    {
+        uint value = 0;
+        var code = _optional.DeviceGetComputeInstanceId(migDevice.Handle, &value);
+        id = value;
+        return code;
+    }
 
     public void Dispose()
     {
@@ -219,6 +269,9 @@ public sealed unsafe class NvmlApi : INvmlApi
             NvmlNative.Shutdown();
         }
     }
+
+    /// <summary>A count NVML wrote, as an int: a value above int.MaxValue (garbage, or hostile) saturates instead of going negative.</summary>
+    private static int Count(uint value) => value > int.MaxValue ? int.MaxValue : (int)value;
 
     private static string ReadCString(byte* buffer, int capacity)
     {

@@ -102,11 +102,19 @@ public static class NvmlErrors
     public static string Format(NvmlReturn code) => Name(code) + " (" + Describe(code) + ")";
 
     /// <summary>
-    /// True when the code means the whole GPU (or the driver) cannot be read this tick, as opposed
-    /// to one query this GPU does not support: the collector goes down instead of a field going null.
+    /// True when the code means the whole GPU (or the driver) cannot be read this tick, whichever
+    /// call said it: the collector goes down instead of a field going null. UNKNOWN (999) is not
+    /// one: drivers answer it for single queries (per-process utilization, energy, GPM) while the
+    /// rest of the GPU reads fine, so it loses that field only.
     /// </summary>
     public static bool IsDeviceFailure(NvmlReturn code) => code is
         NvmlReturn.GpuIsLost or NvmlReturn.ResetRequired or NvmlReturn.Uninitialized or
         NvmlReturn.DriverNotLoaded or NvmlReturn.LibRmVersionMismatch or NvmlReturn.GpuNotFound or
-        NvmlReturn.OperatingSystem or NvmlReturn.Unknown;
+        NvmlReturn.OperatingSystem;
+
+    /// <summary>
+    /// True for a query this GPU or driver simply does not offer (NOT_SUPPORTED, FUNCTION_NOT_FOUND):
+    /// the field is missing, and that is not worth counting as an error every poll.
+    /// </summary>
+    public static bool IsUnsupported(NvmlReturn code) => code is NvmlReturn.NotSupported or NvmlReturn.FunctionNotFound;
 }

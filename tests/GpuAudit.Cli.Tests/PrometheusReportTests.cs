@@ -5,7 +5,7 @@ namespace GpuAudit.Cli.Tests;
 
 /// <summary>
 /// `gpuaudit report --prometheus URL` against a real Prometheus (Debian package) that scraped the
-/// agent replaying traces, with the shipped scrape config's relabelling of the job label.
+/// agent replaying traces.
 /// </summary>
 public sealed class PrometheusReportTests : IDisposable
 {
@@ -53,20 +53,15 @@ public sealed class PrometheusReportTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>The shipped scrape job's relabelling (job → job_id), scraping every second.</summary>
-    private static string ScrapeConfig(int agentPort)
-    {
-        var shipped = File.ReadAllText(RepoPaths.File("config", "prometheus", "prometheus.yml"));
-        var relabel = shipped[shipped.IndexOf("    metric_relabel_configs:", StringComparison.Ordinal)..];
-        return $"""
-            global:
-              scrape_interval: 1s
-              evaluation_interval: 1s
-            scrape_configs:
-              - job_name: gpuaudit
-                static_configs:
-                  - targets: ["127.0.0.1:{agentPort}"]
+    /// <summary>The shipped scrape job (no relabelling: the agent serves job_id), scraping every second.</summary>
+    private static string ScrapeConfig(int agentPort) => $"""
+        global:
+          scrape_interval: 1s
+          evaluation_interval: 1s
+        scrape_configs:
+          - job_name: gpuaudit
+            static_configs:
+              - targets: ["127.0.0.1:{agentPort}"]
 
-            """ + relabel;
-    }
+        """;
 }

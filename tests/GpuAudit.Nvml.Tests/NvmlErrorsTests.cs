@@ -78,6 +78,7 @@ public class NvmlErrorsTests
     [InlineData(NvmlReturn.FunctionNotFound, false)]
     [InlineData(NvmlReturn.NoPermission, false)]
     [InlineData(NvmlReturn.NotFound, false)]
+    [InlineData(NvmlReturn.Unknown, false)]
     public void Only_device_level_codes_take_a_collector_down(NvmlReturn code, bool down) =>
         Assert.Equal(down, NvmlErrors.IsDeviceFailure(code));
 }

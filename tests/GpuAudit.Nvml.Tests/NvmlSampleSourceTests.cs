@@ -43,6 +43,7 @@ public class NvmlSampleSourceTests
         var sample = Assert.Single(tick.Samples);
         Assert.Equal(expected, sample.Time);
         Assert.Equal(new CollectorStatus(0, true), Assert.Single(tick.Collectors));
+        Assert.True(tick.Collectors[0].FullyWatched);
     }
 
     [Fact]
@@ -55,7 +56,8 @@ public class NvmlSampleSourceTests
         Assert.Equal(0, sample.Gpu);
         Assert.Equal(87, sample.UtilGpuPct);
         Assert.Equal(41, sample.UtilMemPct);
-        Assert.Equal(10_000_000_000, sample.MemUsedBytes);
+        Assert.Equal(10_000_000_000 - 503_316_480, sample.MemUsedBytes); // _v2: used without the reserved memory
+        Assert.Equal(503_316_480, sample.MemReservedBytes);
         Assert.Equal(312_456, sample.PowerMw);
         Assert.Equal(1980, sample.SmClockMhz);
         Assert.Equal(2619, sample.MemClockMhz);
@@ -278,6 +280,239 @@ public class NvmlSampleSourceTests
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await next);
+    }
+
+    [Fact]
+    public void Without_memory_info_v2_used_memory_comes_from_v1_and_reserved_is_missing()
+    {
+        var nvml = new FakeNvml(H100("GPU-aaaa"));
+        nvml.Missing.Add("memory-v2");
+        using var source = new NvmlSampleSource(nvml, _describer, _time, OneSecond);
+
+        var sample = Assert.Single(source.Poll().Samples);
+
+        Assert.Equal(10_000_000_000, sample.MemUsedBytes);
+        Assert.Null(sample.MemReservedBytes);
+    }
+
+    [Fact]
+    public void Temperature_comes_from_the_versioned_call_and_falls_back_to_the_deprecated_one()
+    {
+        var modern = new FakeNvml(H100("GPU-aaaa"));
+        modern.Missing.Add("temperature"); // a 13.x driver that dropped the deprecated call
+        using (var source = new NvmlSampleSource(modern, _describer, _time, OneSecond))
+        {
+            Assert.Equal(54, Assert.Single(source.Poll().Samples).TempC);
+        }
+
+        var r535 = new FakeNvml(H100("GPU-aaaa"));
+        r535.Missing.Add("temperature-v"); // R535 has no nvmlDeviceGetTemperatureV
+        using (var source = new NvmlSampleSource(r535, _describer, _time, OneSecond))
+        {
+            var tick = source.Poll();
+            Assert.Equal(54, Assert.Single(tick.Samples).TempC);
+            Assert.Null(tick.Collectors[0].FailedCalls); // a missing export is not an error
+        }
+    }
+
+    [Theory]
+    [InlineData("energy")]
+    [InlineData("process-utilization")]
+    [InlineData("gpm-sample")]
+    [InlineData("power")]
+    public void An_unknown_error_from_one_call_loses_that_field_only(string function)
+    {
+        var gpu = H100("GPU-aaaa");
+        gpu.Processes.Add(new NvmlProcessInfo { Pid = 9, UsedGpuMemory = 5 });
+        gpu.UtilizationSamples.Add(new NvmlProcessUtilizationSample { Pid = 9, TimeStamp = 10, SmUtil = 80 });
+        using var source = new NvmlSampleSource(new FakeNvml(gpu), _describer, _time, OneSecond);
+        _time.Advance(OneSecond);
+        gpu.Failures[function] = NvmlReturn.Unknown;
+
+        var tick = source.Poll();
+
+        var sample = Assert.Single(tick.Samples);
+        var collector = Assert.Single(tick.Collectors);
+        Assert.True(collector.FullyWatched, collector.Error);
+        Assert.Equal(87, sample.UtilGpuPct);
+        Assert.Equal(9, Assert.Single(sample.Procs).Pid);
+        var failure = Assert.Single(collector.FailedCalls!);
+        Assert.Equal("NVML_ERROR_UNKNOWN", failure.Code);
+        switch (function)
+        {
+            case "energy": Assert.Null(sample.EnergyMj); break;
+            case "process-utilization": Assert.Null(sample.Procs[0].SmPct); break;
+            case "gpm-sample": Assert.Null(sample.Gpm); break;
+            default: Assert.Null(sample.PowerMw); break;
+        }
+    }
+
+    [Fact]
+    public void A_gpu_where_every_call_fails_is_down()
+    {
+        var gpu = H100("GPU-aaaa");
+        using var source = new NvmlSampleSource(new FakeNvml(gpu), _describer, _time, OneSecond);
+        foreach (var function in new[] { "utilization", "memory-v2", "power", "clock-Sm", "clock-Memory", "temperature-v", "energy", "processes", "gpm-sample" })
+        {
+            gpu.Failures[function] = NvmlReturn.Unknown;
+        }
+
+        var tick = source.Poll();
+
+        Assert.Empty(tick.Samples);
+        Assert.False(tick.Collectors[0].Up);
+        Assert.Contains("no field could be read", tick.Collectors[0].Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void No_permission_on_the_process_list_is_reported_not_an_empty_gpu()
+    {
+        var gpu = H100("GPU-aaaa");
+        gpu.Processes.Add(new NvmlProcessInfo { Pid = 9, UsedGpuMemory = 5 });
+        gpu.Failures["processes"] = NvmlReturn.NoPermission;
+        using var source = new NvmlSampleSource(new FakeNvml(gpu), _describer, _time, OneSecond);
+
+        var tick = source.Poll();
+
+        var collector = Assert.Single(tick.Collectors);
+        Assert.True(collector.Up); // telemetry still flows to the classifier
+        Assert.False(collector.ProcessesVisible);
+        Assert.False(collector.FullyWatched);
+        Assert.Contains("NVML_ERROR_NO_PERMISSION", collector.Error, StringComparison.Ordinal);
+        Assert.Contains("run as root", collector.Error, StringComparison.Ordinal);
+        Assert.Empty(Assert.Single(tick.Samples).Procs);
+    }
+
+    [Fact]
+    public void A_huge_process_count_is_not_allocated_for_and_is_reported_once()
+    {
+        var gpu = H100("GPU-aaaa");
+        gpu.ClaimedProcessCount = 0x7fffffff;
+        var warnings = new List<string>();
+        using var source = new NvmlSampleSource(new FakeNvml(gpu), _describer, _time, OneSecond, warn: warnings.Add);
+
+        var first = source.Poll();
+        var second = source.Poll();
+
+        Assert.All(gpu.ProcessBufferLengths, length => Assert.True(length <= NvmlSampleSource.MaxProcessesPerGpu));
+        Assert.False(first.Collectors[0].FullyWatched);
+        Assert.Contains("2147483647 processes reported, above the cap of 4096", first.Collectors[0].Error, StringComparison.Ordinal);
+        Assert.False(second.Collectors[0].FullyWatched);
+        Assert.Single(warnings);
+    }
+
+    [Fact]
+    public void A_list_that_keeps_growing_stops_at_the_cap_and_takes_the_gpu_out_of_fully_watched()
+    {
+        var gpu = H100("GPU-aaaa");
+        gpu.ClaimedProcessCount = 3000; // INSUFFICIENT_SIZE whatever the buffer
+        using var source = new NvmlSampleSource(new FakeNvml(gpu), _describer, _time, OneSecond);
+
+        for (var i = 0; i < 5; i++)
+        {
+            var tick = source.Poll();
+            Assert.False(tick.Collectors[0].FullyWatched);
+            Assert.Contains("still INSUFFICIENT_SIZE", tick.Collectors[0].Error, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(NvmlSampleSource.MaxProcessesPerGpu, gpu.ProcessBufferLengths.Max());
+        Assert.True(gpu.ProcessBufferLengths.Count <= 5 * 4);
+    }
+
+    [Fact]
+    public void Per_process_utilization_asks_with_at_least_the_72_entries_r535_requires()
+    {
+        var gpu = H100("GPU-aaaa");
+        gpu.Processes.Add(new NvmlProcessInfo { Pid = 9, UsedGpuMemory = 5 });
+        gpu.UtilizationSamples.Add(new NvmlProcessUtilizationSample { Pid = 9, TimeStamp = 10, SmUtil = 80, MemUtil = 7 });
+        using var source = new NvmlSampleSource(new FakeNvml(gpu), _describer, _time, OneSecond);
+
+        Assert.Equal(new ProcessUsage(9, 5, 80, 7), Assert.Single(Assert.Single(source.Poll().Samples).Procs));
+    }
+
+    [Fact]
+    public void A_gpu_unreadable_at_start_up_is_exported_down_and_retried_until_it_answers()
+    {
+        var flaky = new FakeGpu { Uuid = "GPU-late", PciBusId = "00000000:5E:00.0", HandleFailure = NvmlReturn.GpuIsLost };
+        var nvml = new FakeNvml(H100("GPU-aaaa"), flaky);
+        var warnings = new List<string>();
+        using var source = new NvmlSampleSource(nvml, _describer, _time, OneSecond, warn: warnings.Add);
+
+        Assert.Equal("unavailable-gpu-1", source.Devices[1].Uuid);
+        Assert.Contains(source.StartupProblems, p => p.StartsWith("GPU 1 not readable at start-up", StringComparison.Ordinal));
+        var down = source.Poll();
+        Assert.False(down.Collectors[1].Up);
+        Assert.Contains("NVML_ERROR_GPU_IS_LOST", down.Collectors[1].Error, StringComparison.Ordinal);
+        Assert.Null(down.ChangedDevices);
+
+        flaky.HandleFailure = NvmlReturn.Success;
+        var back = source.Poll();
+
+        Assert.True(back.Collectors[1].Up);
+        var device = Assert.Single(back.ChangedDevices!);
+        Assert.Equal((1, "GPU-late", "00000000:5E:00.0"), (device.Index, device.Uuid, device.PciBusId));
+        Assert.Equal(device, source.Devices[1]);
+        Assert.Equal(2, back.Samples.Count);
+        Assert.Single(warnings);
+    }
+
+    [Fact]
+    public void The_gpm_request_is_as_large_as_the_newest_header_s_struct()
+    {
+        var nvml = new FakeNvml(H100("GPU-aaaa"));
+        using var source = new NvmlSampleSource(nvml, _describer, _time, OneSecond);
+        _time.Advance(OneSecond);
+
+        source.Poll();
+
+        Assert.Equal((GpmMetricInfo.Count, 24 + (40 * 333)), Assert.Single(nvml.GpmRequests));
+    }
+
+    [Fact]
+    public void A_gpu_in_mig_mode_yields_one_device_per_instance_with_its_own_processes_memory_and_gpm()
+    {
+        var gpu = MigH100();
+        var plain = H100("GPU-bbbb");
+        using var source = new NvmlSampleSource(new FakeNvml(gpu, plain), _describer, _time, OneSecond);
+
+        Assert.Equal(["GPU-mig-parent", "GPU-bbbb", "MIG-aaaa", "MIG-bbbb"], source.Devices.Select(d => d.Uuid));
+        var parent = source.Devices[0];
+        Assert.True(parent.IsMigParent);
+        Assert.False(parent.GpmSupported); // read per GPU instance instead
+        Assert.Equal(new GpuDevice(2, "MIG-aaaa", "NVIDIA H100 80GB HBM3 MIG 3g.40gb", "580.159.04", 42_949_672_960, true, "00000000:3B:00.0", true, new MigInstance("GPU-mig-parent", 0, 1, 0)), source.Devices[2]);
+        Assert.Equal(new MigInstance("GPU-mig-parent", 0, 2, 0), source.Devices[3].Mig);
+
+        _time.Advance(OneSecond);
+        var tick = source.Poll();
+
+        Assert.All(tick.Collectors, c => Assert.True(c.FullyWatched, c.Error));
+        var byGpu = tick.Samples.ToDictionary(s => s.Gpu);
+        Assert.Empty(byGpu[0].Procs); // processes belong to the instances
+        Assert.Equal(312_456, byGpu[0].PowerMw); // the parent keeps the physical telemetry
+        Assert.Null(byGpu[0].UtilGpuPct); // NOT_SUPPORTED under MIG
+        Assert.Equal([new ProcessUsage(5001, 1 << 30, null, null)], byGpu[2].Procs);
+        Assert.Equal([new ProcessUsage(5002, 2L << 30, null, null)], byGpu[3].Procs);
+        Assert.Equal(2_000_000_000, byGpu[2].MemUsedBytes);
+        Assert.Null(byGpu[2].PowerMw);
+        Assert.Equal(95.0, byGpu[2].Gpm![GpmMetric.IntegerUtil]); // GI 1: hashing
+        Assert.Equal(40.0, byGpu[3].Gpm![GpmMetric.AnyTensorUtil]); // GI 2: training
+        Assert.Equal(0.0, byGpu[3].Gpm![GpmMetric.IntegerUtil]);
+    }
+
+    /// <summary>An H100 in MIG mode: GI 1 runs pid 5001 (integer-heavy), GI 2 runs pid 5002 (tensor), slot 1 empty.</summary>
+    internal static FakeGpu MigH100()
+    {
+        var gpu = new FakeGpu { Uuid = "GPU-mig-parent", MigEnabled = true };
+        var hashing = new FakeMigDevice { Uuid = "MIG-aaaa", GpuInstanceId = 1, ComputeInstanceId = 0 };
+        hashing.Processes.Add(new NvmlProcessInfo { Pid = 5001, UsedGpuMemory = 1 << 30, GpuInstanceId = 1, ComputeInstanceId = 0 });
+        hashing.GpmValues[GpmMetricInfo.NvmlId(GpmMetric.IntegerUtil)] = 95;
+        var training = new FakeMigDevice { Uuid = "MIG-bbbb", GpuInstanceId = 2, ComputeInstanceId = 0 };
+        training.Processes.Add(new NvmlProcessInfo { Pid = 5002, UsedGpuMemory = 2UL << 30, GpuInstanceId = 2, ComputeInstanceId = 0 });
+        training.GpmValues[GpmMetricInfo.NvmlId(GpmMetric.AnyTensorUtil)] = 40;
+        gpu.MigDevices.Add(hashing);
+        gpu.MigDevices.Add(null);
+        gpu.MigDevices.Add(training);
+        return gpu;
     }
 
     internal static FakeGpu H100(string uuid) => new() { Uuid = uuid };

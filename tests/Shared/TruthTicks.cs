@@ -1,6 +1,7 @@
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
 using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 
@@ -20,15 +21,15 @@ internal static class TruthTicks
         {
             var device = trace.Header.Gpus.Single(g => g.Index == sample.Gpu);
             var gpuClass = ClassOf(sample.Truth?.Class ?? headerClass);
-            var gpu = new GpuView(device, sample, new CollectorStatus(sample.Gpu, true), Verdict(sample.Time, sample.Gpu, null, gpuClass), gpuJob);
             var views = sample.Procs.Select(usage =>
             {
                 processes.TryGetValue(usage.Pid, out var identity);
                 var processClass = ClassOf(identity?.Truth?.Class);
                 return new ProcessView(sample.Gpu, device.Uuid, usage, identity, new ProcessInsight { Pid = usage.Pid },
-                    Verdict(sample.Time, sample.Gpu, usage.Pid, processClass));
+                    JobAttribution.Resolve(null, gpuJob), Verdict(sample.Time, sample.Gpu, usage.Pid, processClass));
             }).ToList();
-            yield return new TickAnalysis(sample.Time, [gpu], views);
+            var gpu = new GpuView(device, sample, new CollectorStatus(sample.Gpu, true), Verdict(sample.Time, sample.Gpu, null, gpuClass), gpuJob, views);
+            yield return new TickAnalysis(sample.Time, [gpu], views, PolicyResult.None);
         }
     }
 

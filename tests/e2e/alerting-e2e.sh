@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End-to-end test of the alerting path: gpuaudit replay → Prometheus (shipped scrape relabeling,
-# shipped rules) → Alertmanager (shipped routing tree) → a local webhook; then a training trace
+# End-to-end test of the alerting path: gpuaudit replay → Prometheus (shipped scrape job and
+# rules) → Alertmanager (shipped routing tree) → a local webhook; then a training trace
 # that must not alert; then every Grafana panel query against that Prometheus.
 #
 # Usage: tests/e2e/alerting-e2e.sh GPUAUDIT [ARGS...]
@@ -165,6 +165,8 @@ start_agent "$HASH_TRACE" agent-hash.log
 wait_agent || abort "gpuaudit replay serves http://$AGENT/metrics (see agent-hash.log below)"
 pass "gpuaudit replay serves /metrics"
 check "exposition passes promtool check metrics" exposition_is_valid
+check "no series on /metrics carries a job label (the scheduler job is job_id)" \
+  "${SUPPORT[@]}" labels-absent "http://$AGENT/metrics" job
 "${SUPPORT[@]}" wait-query "$PROM" "up{job=\"gpuaudit\"} == 1" 30 || abort "Prometheus scrapes the agent"
 pass "Prometheus scrapes the agent"
 
@@ -183,9 +185,13 @@ expect "critical alert routed to the pager receiver" "${FIELDS[0]}" "/gpuaudit-p
 expect "alert label severity" "${FIELDS[1]}" "critical"
 expect "alert label uuid (GPU of the trace)" "${FIELDS[2]}" "$UUID"
 expect "alert label pid (hashing process of the trace)" "${FIELDS[3]}" "$HASH_PID"
-expect "alert label job_id (from the GPU→job map, via the shipped relabeling)" "${FIELDS[4]}" "$JOB_ID"
+expect "alert label job_id (from the GPU→job map, as the agent serves it)" "${FIELDS[4]}" "$JOB_ID"
 expect "alert label instance (the node)" "${FIELDS[5]}" "$AGENT"
-expect "alert has no exported_job label (dropped by the shipped relabeling)" "${FIELDS[6]}" ""
+expect "alert has no exported_job label (the agent serves no job label)" "${FIELDS[6]}" ""
+check "violation series in Prometheus carry job_id" \
+  "${SUPPORT[@]}" seen "$PROM" "gpuaudit_violation_active{job_id=\"$JOB_ID\"}" "$TEST_START"
+check "no stored gpuaudit series carries exported_job" \
+  "${SUPPORT[@]}" none-seen "$PROM" '{__name__=~"gpuaudit_.+", exported_job!=""}' "$TEST_START"
 expect "runbook_url annotation points at the runbook section" \
   "${FIELDS[7]}" "https://github.com/gpuaudit/gpuaudit/blob/main/docs/runbooks.md#gpuaudithashcompute"
 summary="${FIELDS[8]}"

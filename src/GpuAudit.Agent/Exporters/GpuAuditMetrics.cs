@@ -17,9 +17,11 @@ public sealed class GpuAuditMetrics
         string[] uuid = ["uuid"];
         string[] proc = ["uuid", "pid", "comm"];
         GpuInfo = f.CreateGauge("gpuaudit_gpu_info", "GPU identity; always 1.", new GaugeConfiguration { LabelNames = ["uuid", "index", "name", "driver", "pci_bus_id"], SuppressInitialValue = true });
+        MigInstanceInfo = f.CreateGauge("gpuaudit_mig_instance_info", "A MIG instance watched as a device of its own (its uuid is the MIG device's); always 1.", new GaugeConfiguration { LabelNames = ["uuid", "parent_uuid", "gpu_instance_id", "compute_instance_id"], SuppressInitialValue = true });
         GpuUtil = f.CreateGauge("gpuaudit_gpu_utilization_ratio", "Fraction of the sample period during which a kernel ran (NVML utilization).", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         GpuMemUtil = f.CreateGauge("gpuaudit_gpu_memory_utilization_ratio", "Fraction of the sample period during which device memory was read or written.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         GpuMemUsed = f.CreateGauge("gpuaudit_gpu_memory_used_bytes", "Framebuffer memory in use.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        GpuMemReserved = f.CreateGauge("gpuaudit_gpu_memory_reserved_bytes", "Framebuffer memory the driver and firmware reserve (NVML memory info v2); not part of used.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         GpuMemTotal = f.CreateGauge("gpuaudit_gpu_memory_total_bytes", "Framebuffer memory size.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         GpuPower = f.CreateGauge("gpuaudit_gpu_power_watts", "Board power draw.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         GpuEnergy = f.CreateCounter("gpuaudit_gpu_energy_joules_total", "Energy consumed since the driver loaded.", new CounterConfiguration { LabelNames = uuid, SuppressInitialValue = true });
@@ -32,16 +34,17 @@ public sealed class GpuAuditMetrics
         GpuClass = f.CreateGauge("gpuaudit_gpu_class", "1 for the GPU's current workload class.", new GaugeConfiguration { LabelNames = ["uuid", "class"], SuppressInitialValue = true });
         GpuClassConfidence = f.CreateGauge("gpuaudit_gpu_class_confidence", "Confidence of the GPU's current class, 0-1.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         GpuClassSeconds = f.CreateCounter("gpuaudit_gpu_class_seconds_total", "Seconds the GPU spent in each workload class.", new CounterConfiguration { LabelNames = ["uuid", "class"], SuppressInitialValue = true });
-        GpuJobInfo = f.CreateGauge("gpuaudit_gpu_job_info", "1 while the scheduler's GPU-to-job map gives this GPU to a job.", new GaugeConfiguration { LabelNames = ["uuid", "job", "user"], SuppressInitialValue = true });
+        GpuJobInfo = f.CreateGauge("gpuaudit_gpu_job_info", "1 while the scheduler's GPU-to-job map gives this GPU to a job.", new GaugeConfiguration { LabelNames = ["uuid", "job_id", "user"], SuppressInitialValue = true });
         ProcessMemory = f.CreateGauge("gpuaudit_process_memory_used_bytes", "GPU memory used by the process.", new GaugeConfiguration { LabelNames = proc, SuppressInitialValue = true });
         ProcessSm = f.CreateGauge("gpuaudit_process_sm_utilization_ratio", "Share of SM time used by the process (NVML per-process utilization).", new GaugeConfiguration { LabelNames = proc, SuppressInitialValue = true });
         ProcessClass = f.CreateGauge("gpuaudit_process_class", "1 for the process's current workload class.", new GaugeConfiguration { LabelNames = ["uuid", "pid", "comm", "class"], SuppressInitialValue = true });
         ProcessClassConfidence = f.CreateGauge("gpuaudit_process_class_confidence", "Confidence of the process's current class, 0-1.", new GaugeConfiguration { LabelNames = proc, SuppressInitialValue = true });
-        ProcessInfo = f.CreateGauge("gpuaudit_process_info", "GPU process identity from /proc; always 1.", new GaugeConfiguration { LabelNames = ["uuid", "pid", "comm", "user", "job", "exe", "container", "pod"], SuppressInitialValue = true });
+        ProcessInfo = f.CreateGauge("gpuaudit_process_info", "GPU process identity from /proc; always 1.", new GaugeConfiguration { LabelNames = ["uuid", "pid", "comm", "user", "job_id", "exe", "container", "pod"], SuppressInitialValue = true });
         Evidence = f.CreateCounter("gpuaudit_evidence_total", "Inspector findings about GPU processes, by kind.", new CounterConfiguration { LabelNames = ["kind"], SuppressInitialValue = true });
         ViolationsTotal = f.CreateCounter("gpuaudit_violations_total", "Policy violations opened.", new CounterConfiguration { LabelNames = ["rule", "severity"], SuppressInitialValue = true });
-        ViolationActive = f.CreateGauge("gpuaudit_violation_active", "1 while a policy violation is open.", new GaugeConfiguration { LabelNames = ["rule", "severity", "uuid", "pid", "job"], SuppressInitialValue = true });
-        CollectorUp = f.CreateGauge("gpuaudit_collector_up", "1 when the last poll of this GPU succeeded.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        ViolationActive = f.CreateGauge("gpuaudit_violation_active", "1 while a policy violation is open.", new GaugeConfiguration { LabelNames = ["rule", "severity", "uuid", "pid", "job_id"], SuppressInitialValue = true });
+        CollectorUp = f.CreateGauge("gpuaudit_collector_up", "1 when the last poll of this GPU read it, its process list included.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
+        CollectorErrors = f.CreateCounter("gpuaudit_collector_errors_total", "NVML calls that failed without taking the GPU down (that field is missing for the poll), by function and code.", new CounterConfiguration { LabelNames = ["uuid", "function", "code"], SuppressInitialValue = true });
         CollectorLastSuccess = f.CreateGauge("gpuaudit_collector_last_success_timestamp_seconds", "Wall-clock time of the last successful poll of this GPU; 0 until the first.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         PollDuration = f.CreateGauge("gpuaudit_poll_duration_seconds", "Duration of the last poll of all GPUs, sampling and analysis.", new GaugeConfiguration { SuppressInitialValue = true });
         PollInterval = f.CreateGauge("gpuaudit_poll_interval_seconds", "Configured poll interval.", new GaugeConfiguration { SuppressInitialValue = true });
@@ -59,6 +62,10 @@ public sealed class GpuAuditMetrics
     public Gauge GpuMemUsed { get; }
 
     public Gauge GpuMemTotal { get; }
+
+    public Gauge GpuMemReserved { get; }
+
+    public Gauge MigInstanceInfo { get; }
 
     public Gauge GpuPower { get; }
 
@@ -103,6 +110,8 @@ public sealed class GpuAuditMetrics
     public Gauge CollectorUp { get; }
 
     public Gauge CollectorLastSuccess { get; }
+
+    public Counter CollectorErrors { get; }
 
     public Gauge PollDuration { get; }
 

@@ -20,7 +20,10 @@ internal sealed class GpuSeries
     private readonly Gauge.Child?[] _pipes = new Gauge.Child?[PipeNames.Length];
     private readonly Gauge.Child?[] _links = new Gauge.Child?[4];
     private readonly Counter.Child[] _classSeconds;
+    private readonly Gauge.Child _info;
+    private readonly Gauge.Child? _migInfo;
     private Gauge.Child? _class;
+    private Gauge.Child? _confidence;
     private WorkloadClass? _currentClass;
     private double _lastTime = double.NaN;
     private double _lastEnergyJoules = double.NaN;
@@ -30,17 +33,25 @@ internal sealed class GpuSeries
         _m = metrics;
         Device = device;
         var uuid = device.Uuid;
-        metrics.GpuInfo.WithLabels(uuid, device.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), device.Name, device.Driver, device.PciBusId ?? string.Empty).Set(1);
+        _info = metrics.GpuInfo.WithLabels(uuid, device.Index.ToString(System.Globalization.CultureInfo.InvariantCulture), device.Name, device.Driver, device.PciBusId ?? string.Empty);
+        _info.Set(1);
+        if (device.Mig is { } mig)
+        {
+            var c = System.Globalization.CultureInfo.InvariantCulture;
+            _migInfo = metrics.MigInstanceInfo.WithLabels(uuid, mig.ParentUuid, mig.GpuInstanceId.ToString(c), mig.ComputeInstanceId.ToString(c));
+            _migInfo.Set(1);
+        }
+
         Util = metrics.GpuUtil.WithLabels(uuid);
         MemUtil = metrics.GpuMemUtil.WithLabels(uuid);
         MemUsed = metrics.GpuMemUsed.WithLabels(uuid);
+        MemReserved = metrics.GpuMemReserved.WithLabels(uuid);
         MemTotal = metrics.GpuMemTotal.WithLabels(uuid);
         Power = metrics.GpuPower.WithLabels(uuid);
         Energy = metrics.GpuEnergy.WithLabels(uuid);
         SmClock = metrics.GpuSmClock.WithLabels(uuid);
         MemClock = metrics.GpuMemClock.WithLabels(uuid);
         Temperature = metrics.GpuTemperature.WithLabels(uuid);
-        Confidence = metrics.GpuClassConfidence.WithLabels(uuid);
         Up = metrics.CollectorUp.WithLabels(uuid);
         LastSuccess = metrics.CollectorLastSuccess.WithLabels(uuid);
         LastSuccess.Set(0);
@@ -62,6 +73,8 @@ internal sealed class GpuSeries
 
     private Gauge.Child MemTotal { get; }
 
+    private Gauge.Child MemReserved { get; }
+
     private Gauge.Child Power { get; }
 
     private Counter.Child Energy { get; }
@@ -72,17 +85,27 @@ internal sealed class GpuSeries
 
     private Gauge.Child Temperature { get; }
 
-    private Gauge.Child Confidence { get; }
-
     private Gauge.Child Up { get; }
 
     private Gauge.Child LastSuccess { get; }
 
     public void Publish(GpuSample? sample, CollectorStatus collector, Verdict? verdict, double wallSeconds, double pollInterval)
     {
-        Up.Set(collector.Up ? 1 : 0);
+        // Up only when fully watched: a GPU whose processes cannot be listed is not audited.
+        Up.Set(collector.FullyWatched ? 1 : 0);
+        if (collector.FailedCalls is { } failures)
+        {
+            foreach (var failure in failures)
+            {
+                _m.CollectorErrors.WithLabels(Device.Uuid, failure.Function, failure.Code).Inc();
+            }
+        }
+
         if (!collector.Up || sample is null)
         {
+            // A down GPU exports no class: the last one would claim to know what it does now.
+            RemoveClass();
+            PublishGpm(null);
             return;
         }
 
@@ -90,6 +113,7 @@ internal sealed class GpuSeries
         SetRatio(Util, sample.UtilGpuPct);
         SetRatio(MemUtil, sample.UtilMemPct);
         SetIf(MemUsed, sample.MemUsedBytes);
+        SetIf(MemReserved, sample.MemReservedBytes);
         SetIf(Power, sample.PowerMw / 1000.0);
         SetIf(SmClock, sample.SmClockMhz * 1e6);
         SetIf(MemClock, sample.MemClockMhz * 1e6);
@@ -153,6 +177,33 @@ internal sealed class GpuSeries
         }
     }
 
+    /// <summary>Removes every series of this GPU (its identity changed: a GPU unreadable at start-up came back).</summary>
+    public void Remove()
+    {
+        RemoveClass();
+        PublishGpm(null);
+        foreach (var child in new[] { _info, _migInfo, Util, MemUtil, MemUsed, MemReserved, MemTotal, Power, SmClock, MemClock, Temperature, Up, LastSuccess })
+        {
+            child?.Remove();
+        }
+
+        Energy.Remove();
+        foreach (var seconds in _classSeconds)
+        {
+            seconds.Remove();
+        }
+    }
+
+    private void RemoveClass()
+    {
+        _class?.Remove();
+        _class = null;
+        _currentClass = null;
+        _confidence?.Remove();
+        _confidence = null;
+        _lastTime = double.NaN;
+    }
+
     private void PublishClass(Verdict? verdict, double time, double pollInterval)
     {
         if (verdict is null)
@@ -168,7 +219,8 @@ internal sealed class GpuSeries
             _currentClass = verdict.Class;
         }
 
-        Confidence.Set(verdict.Confidence);
+        _confidence ??= _m.GpuClassConfidence.WithLabels(Device.Uuid);
+        _confidence.Set(verdict.Confidence);
         if (!double.IsNaN(_lastTime))
         {
             // Gaps longer than a few intervals (a paused replay, a stalled poll) are not counted as time in a class.

@@ -53,14 +53,25 @@ public sealed class OpenTelemetryExporter : IAnalysisSink, IDisposable
     public static OpenTelemetryExporter? FromEnvironment() =>
         IsRequested(Environment.GetEnvironmentVariable) ? new OpenTelemetryExporter() : null;
 
-    public void OnTick(TickAnalysis analysis, TimeSpan pollDuration) => Volatile.Write(ref _latest, analysis);
+    /// <summary>
+    /// Keeps the analysis for the next export, and logs the violations the tick opened or closed
+    /// (the runner calls this only after the journal holds them).
+    /// </summary>
+    public void OnTick(TickAnalysis analysis, TimeSpan pollDuration)
+    {
+        Volatile.Write(ref _latest, analysis);
+        if (analysis.Policy.HasChanges)
+        {
+            LogViolations(analysis.Policy);
+        }
+    }
 
     /// <summary>
     /// Each violation opened or closed becomes one OTLP log record, with the rule, severity, GPU,
     /// pid, job and evidence as attributes. Allowed findings are logged too, at a lower level, with
     /// the allowance's reason: they are audit facts, not pages.
     /// </summary>
-    public void LogViolations(PolicyResult result)
+    private void LogViolations(PolicyResult result)
     {
         foreach (var violation in result.Opened)
         {

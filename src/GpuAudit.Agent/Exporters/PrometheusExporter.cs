@@ -50,6 +50,14 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
         {
             if (_gpus.TryGetValue(gpu.Device.Index, out var series))
             {
+                if (!ReferenceEquals(series.Device, gpu.Device) && series.Device != gpu.Device)
+                {
+                    // A GPU exported under a placeholder at start-up has been read: its real identity replaces it.
+                    series.Remove();
+                    series = new GpuSeries(_m, gpu.Device);
+                    _gpus[gpu.Device.Index] = series;
+                }
+
                 series.Publish(gpu.Sample, gpu.Collector, gpu.Verdict, wall, _pollInterval);
             }
         }

@@ -43,7 +43,7 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
         var seenAt = coarse.SelectMany(s => s.Points.Select(p => p.Time)).ToList();
         if (seenAt.Count == 0)
         {
-            throw new UserInputException($"Prometheus at {baseUrl} has no {jobInfo} between {ReportText.Time(start)} and {ReportText.Time(end)}; check the job id, --from/--to, and that the scrape config copies job to job_id (config/prometheus/prometheus.yml)");
+            throw new UserInputException($"Prometheus at {baseUrl} has no {jobInfo} between {ReportText.Time(start)} and {ReportText.Time(end)}; check the job id, --from/--to, and that Prometheus scrapes the agents (gpuaudit_gpu_job_info exists only where the agent has a GPU→job map)");
         }
 
         // Second pass: the job's first and last scrape, at a step fitted to the steps it was seen in.

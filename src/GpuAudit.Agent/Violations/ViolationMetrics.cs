@@ -1,16 +1,17 @@
 using System.Globalization;
 using GpuAudit.Agent.Exporters;
+using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;
 
 namespace GpuAudit.Agent.Violations;
 
 /// <summary>
 /// <c>gpuaudit_violations_total{rule,severity}</c> and
-/// <c>gpuaudit_violation_active{rule,severity,uuid,pid,job}</c> (docs/metrics.md). Allowed findings
-/// are not violations: they are journalled and reported, never counted or alerted on. The
-/// families themselves are registered by <see cref="GpuAuditMetrics"/>.
+/// <c>gpuaudit_violation_active{rule,severity,uuid,pid,job_id}</c> (docs/metrics.md) from each tick's
+/// policy result. Allowed findings are not violations: they are journalled and reported, never
+/// counted or alerted on. The families themselves are registered by <see cref="GpuAuditMetrics"/>.
 /// </summary>
-public sealed class ViolationMetrics
+public sealed class ViolationMetrics : IAnalysisSink
 {
     private readonly GpuAuditMetrics metrics;
 
@@ -25,17 +26,25 @@ public sealed class ViolationMetrics
         }
     }
 
+    public void OnTick(TickAnalysis analysis, TimeSpan pollDuration) => Publish(analysis.Policy);
+
     public void Publish(PolicyResult result)
     {
-        foreach (var violation in result.Opened.Where(v => !v.IsAllowed))
+        foreach (var violation in result.Opened)
         {
-            metrics.ViolationsTotal.WithLabels(violation.Rule.Label(), violation.Severity.Label()).Inc();
-            metrics.ViolationActive.WithLabels(Labels(violation)).Set(1);
+            if (!violation.IsAllowed)
+            {
+                metrics.ViolationsTotal.WithLabels(violation.Rule.Label(), violation.Severity.Label()).Inc();
+                metrics.ViolationActive.WithLabels(Labels(violation)).Set(1);
+            }
         }
 
-        foreach (var violation in result.Closed.Where(v => !v.IsAllowed))
+        foreach (var violation in result.Closed)
         {
-            metrics.ViolationActive.RemoveLabelled(Labels(violation));
+            if (!violation.IsAllowed)
+            {
+                metrics.ViolationActive.RemoveLabelled(Labels(violation));
+            }
         }
     }
 

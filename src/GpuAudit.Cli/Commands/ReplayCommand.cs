@@ -1,8 +1,8 @@
 using System.CommandLine;
-using GpuAudit.Agent.Replay;
 using GpuAudit.Agent.Simulation;
 using GpuAudit.Cli.Hosting;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Replay;
 using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 

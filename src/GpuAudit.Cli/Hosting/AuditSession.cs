@@ -2,9 +2,10 @@ using GpuAudit.Agent.Configuration;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Violations;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
 using GpuAudit.Core.Samples;
-using GpuAudit.Core.Summaries;
 using Prometheus;
 
 namespace GpuAudit.Cli.Hosting;
@@ -21,7 +22,7 @@ internal sealed class AuditSession : IDisposable
     private readonly AuditRunner _runner;
     private readonly ConsoleSummary? _summary;
     private readonly OpenTelemetryExporter? _otlp = OpenTelemetryExporter.FromEnvironment();
-    private readonly AuditTrailSink _auditTrail;
+    private readonly MinuteSummarySink _summaries;
     private readonly bool _temporaryJournal;
     private MetricsEndpoint? _endpoint;
 
@@ -30,17 +31,24 @@ internal sealed class AuditSession : IDisposable
         _source = source;
         _options = options;
         var metrics = new GpuAuditMetrics(_registry);
-        var pipeline = new AuditPipeline(source.Devices, insights, jobMap);
+        var pipeline = new AuditPipeline(source.Devices, insights, jobMap, new PolicyEngine(PolicyFile.Load(options.PolicyPath), source.Host));
         JournalDirectory = options.JournalDirectory ?? Path.Combine(Path.GetTempPath(), $"gpuaudit-journal-{Environment.ProcessId}");
         _temporaryJournal = options.JournalDirectory is null;
         Journal = AuditJournal.Open(JournalDirectory);
-        // The audit trail runs first: a violation is in the journal before any exporter shows it.
-        _auditTrail = new AuditTrailSink(PolicyFile.Load(options.PolicyPath), source.Host, Journal, new ViolationMetrics(metrics), options.JournalRetention);
-        var sinks = new List<IAnalysisSink> { _auditTrail, new PrometheusExporter(metrics, source.Devices, options.PollInterval, time) };
+        _summaries = new MinuteSummarySink(Journal, source.Host, options.JournalRetention);
+
+        // The runner calls the journal sink before the others and skips them when it fails:
+        // a violation is in the journal before any exporter shows it.
+        var sinks = new List<IAnalysisSink>
+        {
+            new ViolationJournalSink(Journal, source.Host),
+            _summaries,
+            new ViolationMetrics(metrics),
+            new PrometheusExporter(metrics, source.Devices, options.PollInterval, time),
+        };
         if (_otlp is not null)
         {
             sinks.Add(_otlp);
-            _auditTrail.Published += _otlp.LogViolations;
         }
 
         if (options.ShowSummary)
@@ -59,11 +67,12 @@ internal sealed class AuditSession : IDisposable
     public string JournalDirectory { get; }
 
     /// <summary>Violations open after the last tick.</summary>
-    public IReadOnlyList<Core.Policy.Violation> ActiveViolations => _auditTrail.Active;
+    public IReadOnlyList<Violation> ActiveViolations => _runner.Latest?.Policy.Active ?? [];
 
     public string? MetricsUrl => _endpoint?.Url;
 
-    public static void Warn(string message) => Console.Error.WriteLine("gpuaudit: warning: " + message);
+    /// <summary>One warning line on stderr; redacted, since a failing sink's message can quote process text.</summary>
+    public static void Warn(string message) => Console.Error.WriteLine("gpuaudit: warning: " + SecretRedactor.RedactText(message));
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -96,7 +105,7 @@ internal sealed class AuditSession : IDisposable
     public void Dispose()
     {
         // Writes the current minute's summaries, then flushes the last OTLP export.
-        _auditTrail.Dispose();
+        _summaries.Dispose();
         _otlp?.Dispose();
         _endpoint?.Dispose();
         Journal.Dispose();

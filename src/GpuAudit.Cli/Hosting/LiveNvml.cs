@@ -16,17 +16,20 @@ internal static class LiveNvml
         }
         catch (NvmlException e)
         {
-            throw new UserInputException(e.MessageWithFix, e);
+            throw new UserInputException(OneLine(e), e);
         }
 
         try
         {
-            return new NvmlSampleSource(nvml, describer, TimeProvider.System, interval);
+            return new NvmlSampleSource(nvml, describer, TimeProvider.System, interval, warn: AuditSession.Warn);
         }
         catch (NvmlException e)
         {
             nvml.Dispose();
-            throw new UserInputException(e.MessageWithFix, e);
+            throw new UserInputException(OneLine(e), e);
         }
     }
+
+    /// <summary>The failure, its fix, and where there is no GPU at all, the pointer to the demo.</summary>
+    private static string OneLine(NvmlException e) => e.MessageWithFix + (NoGpuHint.Applies(e.Code) ? "; " + NoGpuHint.Text : string.Empty);
 }

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using GpuAudit.Agent.Pipeline;
-using GpuAudit.Agent.Violations;
+using GpuAudit.Agent.Journal;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Linux;
 
@@ -23,7 +23,7 @@ internal sealed record SessionOptions
     /// <summary>Journal directory (null: a temporary journal that lasts as long as the command).</summary>
     public string? JournalDirectory { get; init; }
 
-    public TimeSpan JournalRetention { get; init; } = AuditTrailSink.DefaultRetention;
+    public TimeSpan JournalRetention { get; init; } = MinuteSummarySink.DefaultRetention;
 
     public static Option<string?> PolicyOption() => new("--policy") { Description = "Policy file (JSON with comments; docs/policy.md). Default: the built-in rules." };
 
@@ -33,7 +33,7 @@ internal sealed record SessionOptions
         DefaultValueFactory = _ => defaultDirectory,
     };
 
-    public static Option<double> RetentionOption() => new("--journal-retention-days") { Description = "Days of journal to keep.", DefaultValueFactory = _ => AuditTrailSink.DefaultRetention.TotalDays };
+    public static Option<double> RetentionOption() => new("--journal-retention-days") { Description = "Days of journal to keep.", DefaultValueFactory = _ => MinuteSummarySink.DefaultRetention.TotalDays };
 
     /// <summary>The `--job-map DIR` option, with a default directory or none.</summary>
     public static Option<string?> JobMapOption(string? defaultDirectory) => new("--job-map")

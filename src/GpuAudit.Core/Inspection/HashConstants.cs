@@ -59,7 +59,10 @@ public static class HashConstants
     private static readonly byte[] KeccakTable = LittleEndian64(KeccakRoundConstants.AsSpan(1, 2));
     private static readonly byte[] Blake2bTable = LittleEndian64(Blake2bIv.AsSpan(0, 2));
 
-    private static readonly FrozenDictionary<uint, int> Sha256Words = Index(Sha256K.Concat(Sha256Iv));
+    // Only the round constants count as immediates: the IV words are also the upper halves of
+    // Blake2b's IV (a Blake2b table would count as SHA-256), and 0xbb67ae85 is Philox's second
+    // Weyl constant, in every dropout kernel.
+    private static readonly FrozenDictionary<uint, int> Sha256Words = Index(Sha256K);
     private static readonly FrozenDictionary<uint, int> Blake2bLowHalves = Index(Blake2bIv.Select(v => (uint)v));
     private static readonly ulong[] Sha256Filter = HighHalfFilter(Sha256Words.Keys);
     private static readonly ulong[] Blake2bFilter = HighHalfFilter(Blake2bLowHalves.Keys);
@@ -108,8 +111,26 @@ public static class HashConstants
         return hits;
     }
 
-    /// <summary>Hash constants written as numbers in PTX text.</summary>
+    /// <summary>
+    /// Hash constants in PTX text: written as numbers in instructions, or as the contents of
+    /// initialised arrays (NVVM prints a <c>__constant__</c> table as <c>.const .b8 NAME[256] = {152, 47, ...}</c>,
+    /// byte by byte), which are decoded to their bytes and searched like a binary image.
+    /// </summary>
     public static IReadOnlyList<HashConstantHit> FindInPtx(ReadOnlySpan<byte> ptx)
+    {
+        var hits = FindPtxNumbers(ptx);
+        foreach (var hit in PtxInitializers.FindTables(ptx))
+        {
+            if (!hits.Exists(h => h.Algorithm == hit.Algorithm))
+            {
+                hits.Add(hit);
+            }
+        }
+
+        return hits;
+    }
+
+    private static List<HashConstantHit> FindPtxNumbers(ReadOnlySpan<byte> ptx)
     {
         var found = new Dictionary<string, HashSet<ulong>>(StringComparer.Ordinal);
         var at = 0;
@@ -159,7 +180,7 @@ public static class HashConstants
         }
     }
 
-    private static bool TryParseNumber(ReadOnlySpan<byte> token, bool negative, out ulong value)
+    internal static bool TryParseNumber(ReadOnlySpan<byte> token, bool negative, out ulong value)
     {
         value = 0;
         if (token.Length > 2 && token[0] == (byte)'0' && (token[1] | 0x20) == (byte)'x')

@@ -3,16 +3,21 @@ using System.Text;
 namespace GpuAudit.Core.Inspection;
 
 /// <summary>
-/// PTX, the textual GPU assembly that NVRTC produces and the driver JIT-compiles: kernel names come
-/// from <c>.entry NAME</c> directives, and a kernel's body runs until the text ends (a NUL byte).
+/// PTX, the textual GPU assembly that NVRTC produces and the driver JIT-compiles. A module starts
+/// with its <c>.version</c> directive (comments may precede it); data such as <c>__constant__</c>
+/// tables comes next, as initialised arrays; kernel names come from <c>.entry NAME</c> directives;
+/// the text runs until a NUL byte (NVRTC's and the driver's buffers are NUL-terminated).
 /// </summary>
 public static class PtxText
 {
-    /// <summary>How far past an <c>.entry</c> the kernel body is searched: kernels are far smaller.</summary>
-    public const int MaxBodyBytes = 1 << 20;
+    /// <summary>How far a module's text is followed looking for its NUL: real modules are far smaller.</summary>
+    public const int MaxBodyBytes = 4 << 20;
     private const int MaxNameBytes = 512;
 
     public static ReadOnlySpan<byte> EntryDirective => ".entry"u8;
+
+    /// <summary>The first directive of every PTX module: where a module found in memory starts.</summary>
+    public static ReadOnlySpan<byte> VersionDirective => ".version"u8;
 
     /// <summary>Every kernel name declared in <paramref name="text"/>.</summary>
     public static IReadOnlyList<string> EntryNames(ReadOnlySpan<byte> text)

@@ -1,36 +1,45 @@
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Policy;
 using GpuAudit.Core.Samples;
 
 namespace GpuAudit.Core.Pipeline;
 
 /// <summary>
-/// The per-tick analysis shared by the agent, replay and demo: samples → per-GPU classifiers →
-/// process identity and insight → one immutable <see cref="TickAnalysis"/> that every exporter,
-/// the policy and the journal read. Single-threaded by design: one tick at a time, on the poll loop.
+/// The per-tick analysis shared by `agent`, `replay`, `demo` and `classify`: samples → per-GPU
+/// classifiers (fed the processes' identity and insight) → job attribution → policy → one
+/// immutable <see cref="TickAnalysis"/> that every sink reads. Single-threaded by design: one tick
+/// at a time, on the poll loop. The per-tick path has no LINQ and no capturing lambdas: it runs
+/// for every GPU and every process once a second for the agent's whole life.
 /// </summary>
 public sealed class AuditPipeline
 {
-    private readonly Dictionary<int, GpuState> _gpus = [];
+    private readonly GpuState[] _gpus;
+    private readonly Dictionary<int, GpuState> _byIndex = [];
     private readonly Dictionary<int, ProcessRecord> _identities = [];
     private readonly Dictionary<int, long> _lastSeenTick = [];
     private readonly IProcessInsightProvider _insights;
     private readonly IGpuJobMap _jobMap;
+    private readonly PolicyEngine _policy;
+    private readonly GpuDevice[] _devices;
     private long _tickNumber;
 
-    public AuditPipeline(IReadOnlyList<GpuDevice> devices, IProcessInsightProvider insights, IGpuJobMap jobMap, ClassifierOptions? classifierOptions = null)
+    public AuditPipeline(IReadOnlyList<GpuDevice> devices, IProcessInsightProvider insights, IGpuJobMap jobMap, PolicyEngine policy, ClassifierOptions? classifierOptions = null)
     {
         _insights = insights;
         _jobMap = jobMap;
-        foreach (var device in devices)
+        _policy = policy;
+        _gpus = new GpuState[devices.Count];
+        for (var i = 0; i < devices.Count; i++)
         {
-            _gpus[device.Index] = new GpuState(device, new WorkloadClassifier(classifierOptions));
+            _gpus[i] = new GpuState(devices[i], new WorkloadClassifier(classifierOptions));
+            _byIndex[devices[i].Index] = _gpus[i];
         }
 
-        Devices = devices;
+        _devices = [.. devices];
     }
 
-    public IReadOnlyList<GpuDevice> Devices { get; }
+    public IReadOnlyList<GpuDevice> Devices => _devices;
 
     /// <summary>Ticks after which a process that left every GPU is forgotten (identity, insight).</summary>
     public int ForgetAfterTicks { get; init; } = 60;
@@ -38,90 +47,158 @@ public sealed class AuditPipeline
     public TickAnalysis Process(Tick tick)
     {
         _tickNumber++;
-        foreach (var record in tick.NewProcesses)
+        ApplyDeviceChanges(tick);
+        foreach (var gpu in _gpus)
         {
+            gpu.NewVerdicts = null;
+        }
+
+        var newProcesses = tick.NewProcesses;
+        for (var i = 0; i < newProcesses.Count; i++)
+        {
+            var record = newProcesses[i];
             _identities[record.Pid] = record;
-            foreach (var gpu in _gpus.Values)
+            foreach (var gpu in _gpus)
             {
                 gpu.Classifier.ObserveProcess(record);
             }
         }
 
-        foreach (var status in tick.Collectors)
+        var collectors = tick.Collectors;
+        for (var i = 0; i < collectors.Count; i++)
         {
-            if (_gpus.TryGetValue(status.Gpu, out var gpu))
+            if (_byIndex.TryGetValue(collectors[i].Gpu, out var gpu))
             {
-                gpu.Collector = status;
-                if (!status.Up)
+                gpu.Collector = collectors[i];
+                if (!collectors[i].Up)
                 {
                     gpu.LastSample = null;
                 }
             }
         }
 
-        foreach (var sample in tick.Samples)
+        var samples = tick.Samples;
+        for (var i = 0; i < samples.Count; i++)
         {
-            if (!_gpus.TryGetValue(sample.Gpu, out var gpu))
+            if (_byIndex.TryGetValue(samples[i].Gpu, out var gpu))
             {
-                continue;
-            }
-
-            gpu.LastSample = sample;
-            foreach (var p in sample.Procs)
-            {
-                _lastSeenTick[p.Pid] = _tickNumber;
-                if (_insights.GetInsight(p.Pid, _identities.GetValueOrDefault(p.Pid)) is { Findings.Count: > 0 } insight)
-                {
-                    gpu.Classifier.ObserveFindings(p.Pid, insight.Findings);
-                }
-            }
-
-            if (gpu.Classifier.Observe(sample) is { } verdicts)
-            {
-                gpu.Verdicts = verdicts;
+                Observe(gpu, samples[i]);
             }
         }
 
         ForgetGoneProcesses();
-        return Snapshot(tick.Time);
+        var analysis = Snapshot(tick.Time);
+        return analysis with { Policy = _policy.Evaluate(analysis) };
     }
 
-    private TickAnalysis Snapshot(double time)
+    private void Observe(GpuState gpu, GpuSample sample)
     {
-        var gpus = new List<GpuView>(_gpus.Count);
-        var processes = new List<ProcessView>();
-        foreach (var device in Devices)
+        gpu.LastSample = sample;
+        if (gpu.Device.IsMigParent)
         {
-            var gpu = _gpus[device.Index];
-            var sample = gpu.Collector.Up ? gpu.LastSample : null;
-            gpus.Add(new GpuView(device, sample, gpu.Collector, gpu.Verdicts?.Gpu, _jobMap.JobFor(device)));
-            if (sample is null)
+            gpu.Insights = [];
+            // Its work runs in its MIG instances, classified as devices of their own; its own
+            // sample (power, clocks, no processes, no GPM) would only yield a misleading class.
+            return;
+        }
+
+        var procs = sample.Procs;
+        if (gpu.Insights.Length != procs.Count)
+        {
+            gpu.Insights = new ProcessInsight?[procs.Count];
+        }
+
+        for (var i = 0; i < procs.Count; i++)
+        {
+            var pid = procs[i].Pid;
+            _lastSeenTick[pid] = _tickNumber;
+            var insight = _insights.GetInsight(pid, _identities.GetValueOrDefault(pid));
+            gpu.Insights[i] = insight;
+            if (insight is { Findings.Count: > 0 })
+            {
+                gpu.Classifier.ObserveFindings(pid, insight.Findings);
+            }
+        }
+
+        if (gpu.Classifier.Observe(sample) is { } verdicts)
+        {
+            gpu.Verdicts = verdicts;
+            gpu.NewVerdicts = verdicts;
+        }
+    }
+
+    /// <summary>A GPU unreadable at start-up that came back: same index, its real identity from now on.</summary>
+    private void ApplyDeviceChanges(Tick tick)
+    {
+        if (tick.ChangedDevices is not { } changed)
+        {
+            return;
+        }
+
+        foreach (var device in changed)
+        {
+            if (!_byIndex.TryGetValue(device.Index, out var gpu))
             {
                 continue;
             }
 
-            var procs = sample.Procs;
-            for (var i = 0; i < procs.Count; i++)
+            gpu.Device = device;
+            for (var slot = 0; slot < _devices.Length; slot++)
             {
-                var usage = procs[i];
-                var identity = _identities.GetValueOrDefault(usage.Pid);
-                processes.Add(new ProcessView(
-                    device.Index,
-                    device.Uuid,
-                    usage,
-                    identity,
-                    _insights.GetInsight(usage.Pid, identity),
-                    gpu.Verdicts is { } verdicts ? FindVerdict(verdicts.Processes, usage.Pid, i) : null));
+                if (_devices[slot].Index == device.Index)
+                {
+                    _devices[slot] = device;
+                }
             }
         }
+    }
 
-        return new TickAnalysis(time, gpus, processes);
+    private TickAnalysis Snapshot(double time)
+    {
+        var total = 0;
+        foreach (var gpu in _gpus)
+        {
+            total += gpu.Collector.Up && gpu.LastSample is { } s ? s.Procs.Count : 0;
+        }
+
+        ProcessView[] processes = total == 0 ? [] : new ProcessView[total];
+        var views = new GpuView[_gpus.Length];
+        var next = 0;
+        for (var g = 0; g < _gpus.Length; g++)
+        {
+            var gpu = _gpus[g];
+            var device = gpu.Device;
+            var sample = gpu.Collector.Up ? gpu.LastSample : null;
+            var allocated = _jobMap.JobFor(device);
+            var first = next;
+            if (sample is not null)
+            {
+                var procs = sample.Procs;
+                for (var i = 0; i < procs.Count; i++)
+                {
+                    var usage = procs[i];
+                    var insight = i < gpu.Insights.Length ? gpu.Insights[i] : null;
+                    processes[next++] = new ProcessView(
+                        device.Index,
+                        device.Uuid,
+                        usage,
+                        _identities.GetValueOrDefault(usage.Pid),
+                        insight,
+                        JobAttribution.Resolve(insight?.Job, allocated),
+                        gpu.Verdicts is { } verdicts ? FindVerdict(verdicts.Processes, usage.Pid, i) : null);
+                }
+            }
+
+            IReadOnlyList<ProcessView> slice = next == first ? Array.Empty<ProcessView>() : new ArraySegment<ProcessView>(processes, first, next - first);
+            views[g] = new GpuView(device, sample, gpu.Collector, gpu.Verdicts?.Gpu, allocated, slice, gpu.NewVerdicts);
+        }
+
+        return new TickAnalysis(time, views, processes, PolicyResult.None);
     }
 
     /// <summary>
-    /// The process's verdict. Hot path (every process of every GPU, every poll): a LINQ search with
-    /// a capturing lambda allocated per process and made the snapshot O(processes²) per GPU; the
-    /// classifier lists verdicts in the sample's process order, so the same index is tried first.
+    /// The process's verdict. The classifier lists verdicts in the sample's process order, so the
+    /// same index is tried first; a linear search covers the rest.
     /// </summary>
     private static Verdict? FindVerdict(IReadOnlyList<Verdict> verdicts, int pid, int hint)
     {
@@ -148,7 +225,8 @@ public sealed class AuditPipeline
             return;
         }
 
-        foreach (var (pid, last) in _lastSeenTick.ToList())
+        // Removing while enumerating is allowed for Dictionary since .NET Core 3.0.
+        foreach (var (pid, last) in _lastSeenTick)
         {
             if (_tickNumber - last > ForgetAfterTicks)
             {
@@ -161,7 +239,7 @@ public sealed class AuditPipeline
 
     private sealed class GpuState(GpuDevice device, WorkloadClassifier classifier)
     {
-        public GpuDevice Device { get; } = device;
+        public GpuDevice Device { get; set; } = device;
 
         public WorkloadClassifier Classifier { get; } = classifier;
 
@@ -169,6 +247,11 @@ public sealed class AuditPipeline
 
         public GpuSample? LastSample { get; set; }
 
+        /// <summary>The insight of each process of <see cref="LastSample"/>, in its order.</summary>
+        public ProcessInsight?[] Insights { get; set; } = [];
+
         public GpuVerdicts? Verdicts { get; set; }
+
+        public GpuVerdicts? NewVerdicts { get; set; }
     }
 }

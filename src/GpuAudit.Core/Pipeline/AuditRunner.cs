@@ -4,13 +4,54 @@ using GpuAudit.Core.Samples;
 namespace GpuAudit.Core.Pipeline;
 
 /// <summary>
-/// The poll loop shared by `agent`, `replay` and `demo`: await the source's next tick, analyse
-/// it, hand the analysis to each sink in order. A sink that throws is reported and the loop goes
-/// on: one broken exporter must not blind the auditor.
+/// The poll loop shared by `agent`, `replay`, `demo` and `classify`: await the source's next tick,
+/// analyse it, hand the analysis to each sink. Journal sinks (<see cref="IJournalSink"/>) run
+/// first; when one throws, the tick's other sinks are skipped, so no exporter shows a violation
+/// the journal could lose. Any other sink that throws is reported and the loop goes on: one broken
+/// exporter must not blind the auditor.
 /// </summary>
-public sealed class AuditRunner(ISampleSource source, AuditPipeline pipeline, IReadOnlyList<IAnalysisSink> sinks, Action<string>? warn = null)
+public sealed class AuditRunner
 {
+    private readonly ISampleSource _source;
+    private readonly AuditPipeline _pipeline;
+    private readonly IAnalysisSink[] _sinks;
+    private readonly int _journalSinks;
+    private readonly Action<string>? _warn;
     private TickAnalysis? _latest;
+
+    public AuditRunner(ISampleSource source, AuditPipeline pipeline, IReadOnlyList<IAnalysisSink> sinks, Action<string>? warn = null)
+    {
+        _source = source;
+        _pipeline = pipeline;
+        _warn = warn;
+
+        // Journal sinks first (in their given order), then the rest (in theirs).
+        var ordered = new List<IAnalysisSink>(sinks.Count);
+        foreach (var sink in sinks)
+        {
+            if (sink is IJournalSink)
+            {
+                ordered.Add(sink);
+            }
+        }
+
+        _journalSinks = ordered.Count;
+        foreach (var sink in sinks)
+        {
+            if (sink is not IJournalSink)
+            {
+                ordered.Add(sink);
+            }
+        }
+
+        _sinks = [.. ordered];
+    }
+
+    /// <summary>
+    /// Let a sink's exception end the run instead of reporting it and going on: for offline
+    /// analysis (`classify`), where a half-written result is worse than an error.
+    /// </summary>
+    public bool StopOnSinkFailure { get; init; }
 
     /// <summary>The latest analysis, for readers on other threads (console summary, health).</summary>
     public TickAnalysis? Latest => Volatile.Read(ref _latest);
@@ -25,7 +66,7 @@ public sealed class AuditRunner(ISampleSource source, AuditPipeline pipeline, IR
             Tick? tick;
             try
             {
-                tick = await source.NextAsync(cancellationToken);
+                tick = await _source.NextAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -38,22 +79,31 @@ public sealed class AuditRunner(ISampleSource source, AuditPipeline pipeline, IR
             }
 
             var started = Stopwatch.GetTimestamp();
-            var analysis = pipeline.Process(tick);
+            var analysis = _pipeline.Process(tick);
             Volatile.Write(ref _latest, analysis);
-            var duration = Stopwatch.GetElapsedTime(started);
-            foreach (var sink in sinks)
-            {
-                try
-                {
-                    sink.OnTick(analysis, duration);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    warn?.Invoke($"{sink.GetType().Name} failed on the tick at t={analysis.Time:F3}: {e.Message}");
-                }
-            }
-
+            Deliver(analysis, Stopwatch.GetElapsedTime(started));
             Ticks++;
+        }
+    }
+
+    private void Deliver(TickAnalysis analysis, TimeSpan duration)
+    {
+        for (var i = 0; i < _sinks.Length; i++)
+        {
+            try
+            {
+                _sinks[i].OnTick(analysis, duration);
+            }
+            catch (Exception e) when (e is not OperationCanceledException && !StopOnSinkFailure)
+            {
+                if (i < _journalSinks)
+                {
+                    _warn?.Invoke($"{_sinks[i].GetType().Name} failed on the tick at t={analysis.Time:F3}: {e.Message}; nothing of this tick is exported");
+                    return;
+                }
+
+                _warn?.Invoke($"{_sinks[i].GetType().Name} failed on the tick at t={analysis.Time:F3}: {e.Message}");
+            }
         }
     }
 }

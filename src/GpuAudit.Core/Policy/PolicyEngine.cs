@@ -79,7 +79,7 @@ public sealed class PolicyEngine
         var observations = new List<Observation>();
         foreach (var gpu in tick.Gpus)
         {
-            var processes = tick.Processes.Where(p => p.Uuid == gpu.Device.Uuid).ToList();
+            var processes = gpu.Processes;
             foreach (var process in processes)
             {
                 ObserveProcess(gpu, process, observations);
@@ -104,7 +104,7 @@ public sealed class PolicyEngine
 
     private void ObserveProcess(GpuView gpu, ProcessView process, List<Observation> observations)
     {
-        var attribution = JobAttribution.Resolve(process.Insight?.Job, gpu.AllocatedJob);
+        var attribution = process.Attribution;
         var job = attribution.Job;
         var user = attribution.User(process.Insight?.User);
         var findings = process.Insight?.Findings ?? [];

@@ -1,3 +1,5 @@
+using GpuAudit.Core.Inspection;
+
 namespace GpuAudit.Core.Policy;
 
 /// <summary>
@@ -5,7 +7,9 @@ namespace GpuAudit.Core.Policy;
 /// allocation); <see cref="Job"/> is null when no job could be named. <see cref="End"/> is null
 /// while open and is then the last second evidence was seen. <see cref="Evidence"/> is what
 /// opened it. When <see cref="AllowedBy"/> is set this is an allowed finding, not a violation:
-/// journalled and reported with the allowance's reason, never alerted on.
+/// journalled and reported with the allowance's reason, never alerted on. The journal, reports and
+/// OTLP all write violations: the text a watched process controls (executable, evidence) is
+/// redacted whenever it is set.
 /// </summary>
 public sealed record Violation
 {
@@ -27,13 +31,13 @@ public sealed record Violation
 
     public string? User { get; init; }
 
-    public string? Executable { get; init; }
+    public string? Executable { get; init => field = SecretRedactor.RedactOrNull(value); }
 
     public required double Start { get; init; }
 
     public double? End { get; init; }
 
-    public required IReadOnlyList<string> Evidence { get; init; }
+    public required IReadOnlyList<string> Evidence { get; init => field = SecretRedactor.RedactLines(value); }
 
     public Allowance? AllowedBy { get; init; }
 

@@ -17,7 +17,11 @@ public sealed record GpuSample
 
     public int? UtilMemPct { get; init; }
 
+    /// <summary>Allocated memory (nvmlDeviceGetMemoryInfo_v2's used, as nvidia-smi shows it; v1's, reserved included, where _v2 is missing).</summary>
     public long? MemUsedBytes { get; init; }
+
+    /// <summary>Memory the driver and firmware reserve (nvmlDeviceGetMemoryInfo_v2); null where only v1 answers.</summary>
+    public long? MemReservedBytes { get; init; }
 
     public long? PowerMw { get; init; }
 

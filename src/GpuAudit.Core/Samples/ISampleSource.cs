@@ -9,7 +9,10 @@ public interface ISampleSource : IDisposable
     /// <summary>Host name to report (the recording host for replays).</summary>
     string Host { get; }
 
-    /// <summary>GPUs this source reports on; fixed for the source's life.</summary>
+    /// <summary>
+    /// GPUs this source reports on, fixed in number and index for the source's life; an entry's
+    /// identity may be replaced once (see <see cref="Tick.ChangedDevices"/>).
+    /// </summary>
     IReadOnlyList<GpuDevice> Devices { get; }
 
     /// <summary>The next tick, or null when the source is exhausted (end of a replay).</summary>

@@ -1,6 +1,6 @@
 using GpuAudit.Core.Classification;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
 using GpuAudit.Core.Reporting;
 
 namespace GpuAudit.Core.Summaries;
@@ -16,108 +16,185 @@ public sealed class MinuteSummarizer(string node)
     /// <summary>Longest gap between two polls still counted as observed time.</summary>
     public const double MaxGapSeconds = 10;
 
-    private readonly Dictionary<string, GpuState> _last = [];
+    private readonly Dictionary<string, (double Time, long? EnergyMj)> _last = [];
     private readonly Dictionary<(string Uuid, double Minute), Accumulator> _gpus = [];
     private readonly Dictionary<(string Uuid, int Pid, double Minute), ProcessAccumulator> _processes = [];
     private readonly Dictionary<(string Job, string Uuid, double Minute), JobAccumulator> _jobs = [];
 
+    // The earliest minute still accumulating: a tick in a later minute hands it out. Keeps the
+    // per-tick path from scanning the accumulators when nothing is due (almost every tick).
+    private double _earliestMinute = double.PositiveInfinity;
+
     public MinuteBatch Add(TickAnalysis tick)
     {
         var minute = Math.Floor(tick.Time / 60) * 60;
-        var done = Collect(m => m < minute);
-        foreach (var gpu in tick.Gpus)
+        var done = _earliestMinute < minute ? Collect(minute) : MinuteBatch.Empty;
+        var gpus = tick.Gpus;
+        for (var i = 0; i < gpus.Count; i++)
         {
-            AddGpu(tick, gpu, minute);
+            AddGpu(tick.Time, gpus[i], minute);
         }
 
         return done;
     }
 
-    public MinuteBatch Flush() => Collect(_ => true);
+    public MinuteBatch Flush() => Collect(double.PositiveInfinity);
 
-    private void AddGpu(TickAnalysis tick, GpuView gpu, double minute)
+    private void AddGpu(double time, GpuView gpu, double minute)
     {
         var uuid = gpu.Device.Uuid;
-        var previous = _last.GetValueOrDefault(uuid);
-        _last[uuid] = new GpuState(tick.Time, gpu.Sample?.EnergyMj);
-        if (previous is null || gpu.Sample is not { } sample)
+        var seen = _last.TryGetValue(uuid, out var previous);
+        _last[uuid] = (time, gpu.Sample?.EnergyMj);
+        if (!seen || gpu.Sample is not { } sample)
         {
             return;
         }
 
-        var seconds = Math.Clamp(tick.Time - previous.Time, 0, MaxGapSeconds);
+        var seconds = Math.Clamp(time - previous.Time, 0, MaxGapSeconds);
         if (seconds == 0)
         {
             return;
         }
 
-        var energy = sample.EnergyMj is { } mj && previous.EnergyMj is { } before && mj >= before && tick.Time - previous.Time <= MaxGapSeconds
+        var energy = sample.EnergyMj is { } mj && previous.EnergyMj is { } before && mj >= before && time - previous.Time <= MaxGapSeconds
             ? (mj - before) / 1000.0
             : (sample.PowerMw ?? 0) / 1000.0 * seconds;
         var utilization = sample.UtilGpuPct / 100.0;
         var gpuClass = gpu.Verdict?.Class ?? WorkloadClass.Unknown;
+        _earliestMinute = Math.Min(_earliestMinute, minute);
 
-        Get(_gpus, (uuid, minute), () => new Accumulator(gpu.Device.Index)).Add(tick.Time, seconds, gpuClass, energy, utilization);
+        if (!_gpus.TryGetValue((uuid, minute), out var gpuAcc))
+        {
+            _gpus.Add((uuid, minute), gpuAcc = new Accumulator(gpu.Device.Index));
+        }
 
-        var processes = tick.Processes.Where(p => p.Uuid == uuid).ToList();
-        var attributions = processes.Select(p => JobAttribution.Resolve(p.Insight?.Job, gpu.AllocatedJob)).ToList();
-        var smTotal = processes.Sum(p => p.Usage.SmPct ?? 0);
+        gpuAcc.Add(time, seconds, gpuClass, energy, utilization);
+
+        var processes = gpu.Processes;
+        var smTotal = 0;
+        for (var i = 0; i < processes.Count; i++)
+        {
+            smTotal += processes[i].Usage.SmPct ?? 0;
+        }
+
+        // The GPU's time belongs to its allocated job, or else to the one job its processes name.
+        var job = gpu.AllocatedJob;
+        var named = job is null ? OnlyNamedJob(processes) : null;
         for (var i = 0; i < processes.Count; i++)
         {
             var p = processes[i];
             var share = smTotal > 0 ? (p.Usage.SmPct ?? 0) / (double)smTotal : 1.0 / processes.Count;
-            var acc = Get(_processes, (uuid, p.Pid, minute), () => new ProcessAccumulator(gpu.Device.Index));
-            acc.Job ??= attributions[i].Job?.Id;
-            acc.User ??= attributions[i].User(p.Insight?.User);
+            if (!_processes.TryGetValue((uuid, p.Pid, minute), out var acc))
+            {
+                _processes.Add((uuid, p.Pid, minute), acc = new ProcessAccumulator(gpu.Device.Index));
+            }
+
+            acc.Job ??= p.Attribution.Job?.Id;
+            acc.User ??= p.Attribution.User(p.Insight?.User);
             acc.Comm ??= p.Identity?.Comm;
             acc.Executable ??= p.Identity?.Exe;
-            acc.Add(tick.Time, seconds, p.Verdict?.Class ?? WorkloadClass.Unknown, energy * share, p.Usage.SmPct / 100.0);
+            acc.Add(time, seconds, p.Verdict?.Class ?? WorkloadClass.Unknown, energy * share, p.Usage.SmPct / 100.0);
         }
 
-        // The GPU's time belongs to its allocated job, or else to the one job its processes name.
-        var job = gpu.AllocatedJob ?? (attributions.Select(a => a.Job).OfType<Core.Inspection.JobRef>().DistinctBy(j => j.Id).ToList() is [var only] ? only : null);
+        job ??= named;
         if (job is not null)
         {
-            var acc = Get(_jobs, (job.Id, uuid, minute), () => new JobAccumulator(gpu.Device.Index));
-            acc.User ??= job.User ?? processes.Select(p => p.Insight?.User).FirstOrDefault(u => u is not null);
-            acc.Add(tick.Time, seconds, gpuClass, energy, utilization);
+            if (!_jobs.TryGetValue((job.Id, uuid, minute), out var acc))
+            {
+                _jobs.Add((job.Id, uuid, minute), acc = new JobAccumulator(gpu.Device.Index));
+            }
+
+            acc.User ??= job.User ?? FirstUser(processes);
+            acc.Add(time, seconds, gpuClass, energy, utilization);
         }
     }
 
-    private MinuteBatch Collect(Func<double, bool> due)
+    /// <summary>The job the processes' attributions name, when they name exactly one (by id); else null.</summary>
+    private static JobRef? OnlyNamedJob(IReadOnlyList<ProcessView> processes)
     {
-        var gpus = Take(_gpus, k => due(k.Minute)).Select(e => new GpuMinute(node, e.Key.Uuid, e.Value.Gpu, e.Key.Minute, e.Value.Totals())).ToList();
-        var processes = Take(_processes, k => due(k.Minute))
-            .Select(e => new ProcessMinute(node, e.Key.Uuid, e.Key.Pid, e.Key.Minute, e.Value.Job, e.Value.User, e.Value.Comm, e.Value.Executable, e.Value.Totals())).ToList();
-        var jobs = Take(_jobs, k => due(k.Minute)).Select(e => new JobMinute(node, e.Key.Job, e.Key.Uuid, e.Value.Gpu, e.Key.Minute, e.Value.User, e.Value.Totals())).ToList();
+        JobRef? only = null;
+        for (var i = 0; i < processes.Count; i++)
+        {
+            if (processes[i].Attribution.Job is not { } job)
+            {
+                continue;
+            }
+
+            if (only is null)
+            {
+                only = job;
+            }
+            else if (only.Id != job.Id)
+            {
+                return null;
+            }
+        }
+
+        return only;
+    }
+
+    private static string? FirstUser(IReadOnlyList<ProcessView> processes)
+    {
+        for (var i = 0; i < processes.Count; i++)
+        {
+            if (processes[i].Insight?.User is { } user)
+            {
+                return user;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Hands out (and forgets) every minute that starts before <paramref name="before"/>.</summary>
+    private MinuteBatch Collect(double before)
+    {
+        var gpus = new List<GpuMinute>();
+        var processes = new List<ProcessMinute>();
+        var jobs = new List<JobMinute>();
+        var earliest = double.PositiveInfinity;
+        foreach (var (key, acc) in _gpus)
+        {
+            if (key.Minute < before)
+            {
+                gpus.Add(new GpuMinute(node, key.Uuid, acc.Gpu, key.Minute, acc.Totals()));
+                _gpus.Remove(key);
+            }
+            else
+            {
+                earliest = Math.Min(earliest, key.Minute);
+            }
+        }
+
+        foreach (var (key, acc) in _processes)
+        {
+            if (key.Minute < before)
+            {
+                processes.Add(new ProcessMinute(node, key.Uuid, key.Pid, key.Minute, acc.Job, acc.User, acc.Comm, acc.Executable, acc.Totals()));
+                _processes.Remove(key);
+            }
+            else
+            {
+                earliest = Math.Min(earliest, key.Minute);
+            }
+        }
+
+        foreach (var (key, acc) in _jobs)
+        {
+            if (key.Minute < before)
+            {
+                jobs.Add(new JobMinute(node, key.Job, key.Uuid, acc.Gpu, key.Minute, acc.User, acc.Totals()));
+                _jobs.Remove(key);
+            }
+            else
+            {
+                earliest = Math.Min(earliest, key.Minute);
+            }
+        }
+
+        _earliestMinute = earliest;
         return gpus.Count + processes.Count + jobs.Count == 0 ? MinuteBatch.Empty : new MinuteBatch(gpus, processes, jobs);
     }
-
-    private static List<KeyValuePair<TKey, TValue>> Take<TKey, TValue>(Dictionary<TKey, TValue> map, Func<TKey, bool> due)
-        where TKey : notnull
-    {
-        var taken = map.Where(e => due(e.Key)).ToList();
-        foreach (var entry in taken)
-        {
-            map.Remove(entry.Key);
-        }
-
-        return taken;
-    }
-
-    private static TValue Get<TKey, TValue>(Dictionary<TKey, TValue> map, TKey key, Func<TValue> create)
-        where TKey : notnull
-    {
-        if (!map.TryGetValue(key, out var value))
-        {
-            value = create();
-            map.Add(key, value);
-        }
-
-        return value;
-    }
-
-    private sealed record GpuState(double Time, long? EnergyMj);
 
     private class Accumulator(int gpu)
     {

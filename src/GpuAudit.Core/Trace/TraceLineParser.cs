@@ -134,7 +134,7 @@ internal static class TraceLineParser
         ExpectObject(ref reader);
         double? t = null, gpmInterval = null;
         int? gpu = null, utilGpu = null, utilMem = null, smClock = null, memClock = null, temp = null;
-        long? memUsed = null, power = null, energy = null;
+        long? memUsed = null, memReserved = null, power = null, energy = null;
         GpmMetrics? gpm = null;
         IReadOnlyList<ProcessUsage> procs = [];
         string? truthClass = null, truthWorkload = null;
@@ -146,6 +146,7 @@ internal static class TraceLineParser
             else if (reader.ValueTextEquals("util_gpu_pct"u8)) { reader.Read(); utilGpu = Int(ref reader, "util_gpu_pct"); }
             else if (reader.ValueTextEquals("util_mem_pct"u8)) { reader.Read(); utilMem = Int(ref reader, "util_mem_pct"); }
             else if (reader.ValueTextEquals("mem_used_bytes"u8)) { reader.Read(); memUsed = Long(ref reader, "mem_used_bytes"); }
+            else if (reader.ValueTextEquals("mem_reserved_bytes"u8)) { reader.Read(); memReserved = Long(ref reader, "mem_reserved_bytes"); }
             else if (reader.ValueTextEquals("power_mw"u8)) { reader.Read(); power = Long(ref reader, "power_mw"); }
             else if (reader.ValueTextEquals("sm_clock_mhz"u8)) { reader.Read(); smClock = Int(ref reader, "sm_clock_mhz"); }
             else if (reader.ValueTextEquals("mem_clock_mhz"u8)) { reader.Read(); memClock = Int(ref reader, "mem_clock_mhz"); }
@@ -166,6 +167,7 @@ internal static class TraceLineParser
             UtilGpuPct = utilGpu,
             UtilMemPct = utilMem,
             MemUsedBytes = memUsed,
+            MemReservedBytes = memReserved,
             PowerMw = power,
             SmClockMhz = smClock,
             MemClockMhz = memClock,
@@ -266,6 +268,7 @@ internal static class TraceLineParser
             long? memTotal = null;
             bool gpm = false;
             bool? mig = null;
+            MigInstance? instance = null;
             while (NextProperty(ref reader, out var field))
             {
                 switch (field)
@@ -278,6 +281,7 @@ internal static class TraceLineParser
                     case "mem_total_bytes": memTotal = Long(ref reader, "gpus.mem_total_bytes"); break;
                     case "gpm_supported": gpm = ReadBool(ref reader, "gpus.gpm_supported") ?? false; break;
                     case "mig_enabled": mig = ReadBool(ref reader, "gpus.mig_enabled"); break;
+                    case "mig": instance = ReadMigInstance(ref reader); break;
                     default: reader.Skip(); break;
                 }
             }
@@ -296,10 +300,44 @@ internal static class TraceLineParser
                 memTotal,
                 gpm,
                 pci,
-                mig));
+                mig,
+                instance));
         }
 
         return gpus;
+    }
+
+    private static MigInstance? ReadMigInstance(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Null)
+        {
+            return null;
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new TraceLineException("field 'gpus.mig' must be an object {parent_uuid, parent_index, gpu_instance_id, compute_instance_id} or null");
+        }
+
+        string? parent = null;
+        int? parentIndex = null, gi = null, ci = null;
+        while (NextProperty(ref reader, out var field))
+        {
+            switch (field)
+            {
+                case "parent_uuid": parent = ReadString(ref reader, "gpus.mig.parent_uuid"); break;
+                case "parent_index": parentIndex = ReadInt(ref reader, "gpus.mig.parent_index"); break;
+                case "gpu_instance_id": gi = ReadInt(ref reader, "gpus.mig.gpu_instance_id"); break;
+                case "compute_instance_id": ci = ReadInt(ref reader, "gpus.mig.compute_instance_id"); break;
+                default: reader.Skip(); break;
+            }
+        }
+
+        return new MigInstance(
+            parent ?? throw new TraceLineException("'gpus.mig' has no 'parent_uuid'"),
+            parentIndex ?? throw new TraceLineException("'gpus.mig' has no 'parent_index'"),
+            gi ?? throw new TraceLineException("'gpus.mig' has no 'gpu_instance_id'"),
+            ci ?? throw new TraceLineException("'gpus.mig' has no 'compute_instance_id'"));
     }
 
     private static MemoryScanSummary? ReadMemoryScan(ref Utf8JsonReader reader)

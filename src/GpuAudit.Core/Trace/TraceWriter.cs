@@ -7,7 +7,7 @@ namespace GpuAudit.Core.Trace;
 /// Writes trace format v1: one JSON object per line, flushed per line so a recording cut short
 /// (Ctrl-C, kill) still reads back up to its last whole line. Null values are written as null
 /// (the format's "missing"), never as zero. Extra fields this project adds (<c>mem_clock_mhz</c>,
-/// <c>pci_bus_id</c>) are ignored by other v1 readers, as the format requires.
+/// <c>mem_reserved_bytes</c>, <c>pci_bus_id</c>, <c>mig</c>) are ignored by other v1 readers, as the format requires.
 /// </summary>
 public sealed class TraceWriter : IDisposable
 {
@@ -45,6 +45,16 @@ public sealed class TraceWriter : IDisposable
             if (gpu.MigEnabled is { } mig)
             {
                 _json.WriteBoolean("mig_enabled", mig);
+            }
+
+            if (gpu.Mig is { } instance)
+            {
+                _json.WriteStartObject("mig");
+                _json.WriteString("parent_uuid", instance.ParentUuid);
+                _json.WriteNumber("parent_index", instance.ParentIndex);
+                _json.WriteNumber("gpu_instance_id", instance.GpuInstanceId);
+                _json.WriteNumber("compute_instance_id", instance.ComputeInstanceId);
+                _json.WriteEndObject();
             }
 
             _json.WriteEndObject();
@@ -93,6 +103,10 @@ public sealed class TraceWriter : IDisposable
         WriteNumberOrNull("util_gpu_pct", sample.UtilGpuPct);
         WriteNumberOrNull("util_mem_pct", sample.UtilMemPct);
         WriteNumberOrNull("mem_used_bytes", sample.MemUsedBytes);
+        if (sample.MemReservedBytes is { } reserved)
+        {
+            _json.WriteNumber("mem_reserved_bytes", reserved);
+        }
         WriteNumberOrNull("power_mw", sample.PowerMw);
         WriteNumberOrNull("sm_clock_mhz", sample.SmClockMhz);
         if (sample.MemClockMhz is { } memClock)

@@ -16,7 +16,7 @@ internal static unsafe partial class NvmlNative
         "nvmlInit_v2", "nvmlShutdown", "nvmlSystemGetDriverVersion", "nvmlDeviceGetCount_v2",
         "nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetName", "nvmlDeviceGetUUID", "nvmlDeviceGetPciInfo_v3",
         "nvmlDeviceGetUtilizationRates", "nvmlDeviceGetMemoryInfo", "nvmlDeviceGetPowerUsage",
-        "nvmlDeviceGetClockInfo", "nvmlDeviceGetTemperature", "nvmlDeviceGetComputeRunningProcesses_v3",
+        "nvmlDeviceGetClockInfo", "nvmlDeviceGetComputeRunningProcesses_v3",
     ];
 
     [LibraryImport(NvmlLibrary.DefaultName, EntryPoint = "nvmlInit_v2")]
@@ -54,9 +54,6 @@ internal static unsafe partial class NvmlNative
 
     [LibraryImport(NvmlLibrary.DefaultName, EntryPoint = "nvmlDeviceGetClockInfo")]
     internal static partial NvmlReturn DeviceGetClockInfo(nint device, NvmlClockType type, uint* mhz);
-
-    [LibraryImport(NvmlLibrary.DefaultName, EntryPoint = "nvmlDeviceGetTemperature")]
-    internal static partial NvmlReturn DeviceGetTemperature(nint device, uint sensor, uint* celsius);
 
     [LibraryImport(NvmlLibrary.DefaultName, EntryPoint = "nvmlDeviceGetComputeRunningProcesses_v3")]
     internal static partial NvmlReturn DeviceGetComputeRunningProcesses(nint device, uint* count, NvmlProcessInfo* infos);

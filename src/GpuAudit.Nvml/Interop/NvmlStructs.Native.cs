@@ -25,6 +25,39 @@ public struct NvmlMemory
     public ulong Used;
 }
 
+/// <summary>
+/// nvmlMemory_v2_t (bytes), filled by nvmlDeviceGetMemoryInfo_v2: <see cref="Used"/> excludes the
+/// memory the driver and firmware reserve (v1's used counts it: about 480 MiB on an idle H100).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct NvmlMemoryV2
+{
+    /// <summary>nvmlMemory_v2: NVML_STRUCT_VERSION(Memory, 2) = sizeof | 2 &lt;&lt; 24.</summary>
+    public const uint CurrentVersion = 40u | (2u << 24);
+
+    public uint Version;
+    public ulong Total;
+    public ulong Reserved;
+    public ulong Free;
+    public ulong Used;
+}
+
+/// <summary>nvmlTemperature_v1_t, for nvmlDeviceGetTemperatureV (the 13.x replacement of nvmlDeviceGetTemperature).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct NvmlTemperature
+{
+    /// <summary>nvmlTemperature_v1: NVML_STRUCT_VERSION(Temperature, 1) = sizeof | 1 &lt;&lt; 24.</summary>
+    public const uint CurrentVersion = 12u | (1u << 24);
+
+    public uint Version;
+
+    /// <summary>nvmlTemperatureSensors_t; 0 = NVML_TEMPERATURE_GPU.</summary>
+    public uint SensorType;
+
+    /// <summary>Celsius (signed in the header).</summary>
+    public int Temperature;
+}
+
 /// <summary>nvmlProcessInfo_t as filled by the <c>_v3</c> process-list calls.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct NvmlProcessInfo

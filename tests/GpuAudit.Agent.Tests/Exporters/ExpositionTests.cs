@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Text;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Agent.Replay;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
+using GpuAudit.Core.Replay;
 using GpuAudit.Core.Samples;
 using GpuAudit.Tests;
 using Microsoft.Extensions.Time.Testing;
@@ -47,14 +49,26 @@ public class ExpositionTests
         var clock = new FakeTimeProvider(Wall);
         var exporter = new PrometheusExporter(metrics, [device], TimeSpan.FromSeconds(1), clock);
         var sample = new GpuSample { Time = 1, Gpu = 0, UtilGpuPct = 50 };
-        exporter.OnTick(new TickAnalysis(1, [new GpuView(device, sample, new CollectorStatus(0, true), null, null)], []), TimeSpan.Zero);
+        exporter.OnTick(new TickAnalysis(1, [new GpuView(device, sample, new CollectorStatus(0, true), null, null, [])], [], PolicyResult.None), TimeSpan.Zero);
         clock.Advance(TimeSpan.FromSeconds(1));
-        exporter.OnTick(new TickAnalysis(2, [new GpuView(device, null, new CollectorStatus(0, false, "GPU is lost"), null, null)], []), TimeSpan.Zero);
+        exporter.OnTick(new TickAnalysis(2, [new GpuView(device, null, new CollectorStatus(0, false, "GPU is lost"), null, null, [])], [], PolicyResult.None), TimeSpan.Zero);
 
         var text = await Render(metrics.Registry);
 
         Assert.Contains("gpuaudit_collector_up{uuid=\"GPU-x\"} 0", text, StringComparison.Ordinal);
         Assert.Contains("gpuaudit_collector_last_success_timestamp_seconds{uuid=\"GPU-x\"} 1800000000\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_scheduler_job_is_the_job_id_label_and_no_series_carries_a_job_label()
+    {
+        // Prometheus owns `job` (the scrape job): a served `job` label would be renamed exported_job.
+        var text = await Expose(["mixed"], until: 15, new FixedJobMap(new JobRef("4242", "gpu-map", "alice")));
+
+        Assert.Contains("gpuaudit_gpu_job_info{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",job_id=\"4242\",user=\"alice\"} 1", text, StringComparison.Ordinal);
+        Assert.Contains(",job_id=\"4242\",exe=", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("{job=", text, StringComparison.Ordinal);
+        Assert.DoesNotContain(",job=", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -75,12 +89,12 @@ public class ExpositionTests
         Golden.AssertMatches("tests/GpuAudit.Agent.Tests/Exporters/golden/mixed-until-15.prom", text);
     }
 
-    internal static async Task<string> Expose(string[] traces, double? until)
+    internal static async Task<string> Expose(string[] traces, double? until, IGpuJobMap? jobs = null)
     {
         var metrics = new GpuAuditMetrics(Metrics.NewCustomRegistry());
         using var source = new TraceReplaySource([.. traces.Select(RepoPaths.Trace)], new ReplayOptions { Fast = true, UntilSeconds = until }, TimeProvider.System);
         var exporter = new PrometheusExporter(metrics, source.Devices, TimeSpan.FromSeconds(1), new FakeTimeProvider(Wall));
-        var runner = new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance), [new FixedDurationSink(exporter)]);
+        var runner = new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), jobs ?? NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Host)), [new FixedDurationSink(exporter)]);
         await runner.RunAsync(CancellationToken.None);
         return await Render(metrics.Registry);
     }
@@ -107,6 +121,11 @@ public class ExpositionTests
         var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         return (process.ExitCode, output);
+    }
+
+    private sealed class FixedJobMap(JobRef job) : IGpuJobMap
+    {
+        public JobRef? JobFor(GpuDevice gpu) => job;
     }
 
     /// <summary>Poll duration is wall time; golden files need it fixed.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Tests.Inspection;
@@ -74,17 +75,67 @@ public class GpuCodeParsingTests
     }
 
     [Fact]
-    public void Fatbin_entries_are_parsed_and_compressed_ones_counted()
+    public void Fatbin_entries_are_parsed_and_compressed_ones_decoded()
     {
         var cubin = TestImages.Elf(CudaElfImage.MachineCuda, ["keccak256_gpu_hash_80"], new byte[64]);
         var ptx = TestImages.Ptx("blake2b_search", []);
-        var fatbin = TestImages.Fatbin((2, cubin, false), (1, ptx, false), (2, new byte[128], true));
+        var hidden = TestImages.Elf(CudaElfImage.MachineCuda, ["scale_rows"], TestImages.Sha256Table());
+        var fatbin = TestImages.Fatbin((2, cubin, false), (1, ptx, false), (2, hidden, true));
 
         var image = GpuCodeSearch.Analyze(GpuCodeKind.Fatbin, fatbin, 0x1000);
 
-        Assert.Equal(["keccak256_gpu_hash_80", "blake2b_search"], image!.Kernels);
+        Assert.Equal(["keccak256_gpu_hash_80", "blake2b_search", "scale_rows"], image!.Kernels);
         Assert.Equal(1, image.CompressedEntries);
+        Assert.Equal(0, image.UndecodedEntries);
+        Assert.Equal([HashConstants.Sha256], image.HashHits.Select(h => h.Algorithm));
         Assert.Equal(fatbin.Length, image.Length);
+    }
+
+    [Fact]
+    public void Compressed_entry_that_is_no_lz4_block_of_its_claimed_size_is_counted_not_decoded()
+    {
+        var fatbin = TestImages.Fatbin((2, TestImages.Elf(CudaElfImage.MachineCuda, ["k"], TestImages.Sha256Table()), true));
+        BinaryPrimitives.WriteUInt64LittleEndian(fatbin.AsSpan(16 + 0x38), 1 << 20); // claims more than the block holds
+
+        var image = GpuCodeSearch.Analyze(GpuCodeKind.Fatbin, fatbin, 0);
+
+        Assert.Equal((1, 1), (image!.CompressedEntries, image.UndecodedEntries));
+        Assert.Empty(image.Kernels);
+    }
+
+    [Fact]
+    public void Compressed_entry_larger_than_the_decode_buffer_is_counted_not_decoded()
+    {
+        var fatbin = TestImages.Fatbin((2, TestImages.Elf(CudaElfImage.MachineCuda, ["k"], new byte[64 << 10]), true));
+
+        var image = GpuCodeSearch.Analyze(GpuCodeKind.Fatbin, fatbin, 0, new GpuCodeScratch(maxDecodedEntryBytes: 4096));
+
+        Assert.Equal(1, image!.UndecodedEntries);
+    }
+
+    [Fact]
+    public void Constant_table_printed_as_a_ptx_byte_array_is_found()
+    {
+        var bytes = string.Join(", ", TestImages.Sha256Table().Select(b => b.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var ptx = Encoding.ASCII.GetBytes(".version 7.8\n.target sm_90\n.const .align 4 .b8 weights[64] = {" + bytes + "};\n\n.visible .entry scale(\n)\n{\n\tret;\n}\n\0");
+
+        var image = GpuCodeSearch.Analyze(GpuCodeKind.Ptx, ptx, 0);
+
+        Assert.Equal(["scale"], image!.Kernels);
+        Assert.Equal("SHA-256 round-constant table", Assert.Single(image.HashHits).Evidence);
+    }
+
+    [Fact]
+    public void Blake2b_iv_table_is_not_mistaken_for_sha256_immediates()
+    {
+        // Blake2b's IV words have SHA-256's IV as their upper halves.
+        var table = new byte[64];
+        for (var i = 0; i < 8; i++)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(table.AsSpan(i * 8), HashConstants.Blake2bIv[i]);
+        }
+
+        Assert.Equal([HashConstants.Blake2b], HashConstants.FindInBinary(table).Select(h => h.Algorithm));
     }
 
     [Fact]

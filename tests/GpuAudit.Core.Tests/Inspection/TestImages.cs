@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using GpuAudit.Core.Inspection;
+using K4os.Compression.LZ4;
 
 namespace GpuAudit.Tests.Inspection;
 
@@ -83,19 +84,39 @@ internal static class TestImages
         return image;
     }
 
-    /// <summary>A fatbin container holding the given entries (kind 1 = PTX, 2 = ELF).</summary>
+    /// <summary>
+    /// A fatbin container holding the given entries (kind 1 = PTX, 2 = ELF) in the layout
+    /// <c>fatbinary</c> 11.8 writes; a compressed entry's payload is an LZ4 block of the given bytes.
+    /// </summary>
     public static byte[] Fatbin(params (ushort Kind, byte[] Payload, bool Compressed)[] entries)
     {
         var body = new List<byte>();
         foreach (var (kind, payload, compressed) in entries)
         {
+            var data = payload;
+            if (compressed)
+            {
+                var encoded = new byte[LZ4Codec.MaximumOutputSize(payload.Length)];
+                data = encoded.AsSpan(0, LZ4Codec.Encode(payload, encoded)).ToArray();
+            }
+
+            var padded = (data.Length + 7) & ~7;
             var header = new byte[64];
             BinaryPrimitives.WriteUInt16LittleEndian(header, kind);
+            BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(2), 0x0101);
             BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), 64);
-            BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(8), (ulong)payload.Length);
-            BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(32), compressed ? 0x2000UL : 0);
+            BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(8), (ulong)padded);
+            BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(0x1C), 90);
+            BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(0x28), 0x11 | (compressed ? FatbinContainer.CompressedFlag : 0));
+            if (compressed)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(0x10), (uint)data.Length);
+                BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(0x38), (ulong)payload.Length);
+            }
+
             body.AddRange(header);
-            body.AddRange(payload);
+            body.AddRange(data);
+            body.AddRange(new byte[padded - data.Length]);
         }
 
         var container = new byte[16 + body.Count];

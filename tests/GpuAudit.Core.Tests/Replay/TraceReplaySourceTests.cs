@@ -1,11 +1,11 @@
-using GpuAudit.Agent.Replay;
 using GpuAudit.Core;
+using GpuAudit.Core.Replay;
 using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 using GpuAudit.Tests;
 using Microsoft.Extensions.Time.Testing;
 
-namespace GpuAudit.Agent.Tests.Replay;
+namespace GpuAudit.Core.Tests.Replay;
 
 public class TraceReplaySourceTests
 {

@@ -1,36 +1,36 @@
-using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Reporting;
-using GpuAudit.Agent.Tests.Journal;
-using GpuAudit.Agent.Violations;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;
-using GpuAudit.Core.Summaries;
 using GpuAudit.Core.Trace;
 using GpuAudit.Tests;
-using Prometheus;
 
-namespace GpuAudit.Agent.Tests.Violations;
+namespace GpuAudit.Agent.Tests.Journal;
 
-public sealed class AuditTrailSinkTests : IDisposable
+public sealed class JournalSinkTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
     [Fact]
-    public void Mixed_trace_through_the_sink_leaves_the_violation_and_the_minutes_in_the_journal()
+    public void Mixed_trace_through_the_journal_sinks_leaves_the_violation_and_the_minutes_in_the_journal()
     {
         using var journal = AuditJournal.Open(_dir.Path);
-        using (var sink = new AuditTrailSink(AuditPolicy.Default, "h100-probe", journal, new ViolationMetrics(new GpuAuditMetrics(Metrics.NewCustomRegistry())), AuditTrailSink.DefaultRetention))
+        var engine = new PolicyEngine(AuditPolicy.Default, "h100-probe");
+        var violations = new ViolationJournalSink(journal, "h100-probe");
+        TickAnalysis? last = null;
+        using (var summaries = new MinuteSummarySink(journal, "h100-probe", MinuteSummarySink.DefaultRetention))
         {
             foreach (var tick in TruthTicks.From(RecordedTrace.Load(RepoPaths.Trace("mixed")), new JobRef("4242", "gpu-map", "alice")))
             {
-                sink.OnTick(tick, TimeSpan.Zero);
+                last = tick with { Policy = engine.Evaluate(tick) };
+                violations.OnTick(last, TimeSpan.Zero);
+                summaries.OnTick(last, TimeSpan.Zero);
             }
-
-            Assert.Equal(776, Assert.Single(sink.Active).Pid);
         }
 
+        Assert.Equal(776, Assert.Single(last!.Policy.Active).Pid);
         var report = new JournalReportSource(journal).Build("4242");
         Assert.Equal(PolicyRule.HashCompute, Assert.Single(report.Violations).Rule);
         Assert.Equal(25, report.GpuSeconds[WorkloadClass.Mixed], 3);
@@ -41,7 +41,7 @@ public sealed class AuditTrailSinkTests : IDisposable
     {
         using var journal = AuditJournal.Open(_dir.Path);
         var ticks = TruthTicks.From(RecordedTrace.Load(RepoPaths.Trace("idle")), new JobRef("7", "gpu-map")).ToList();
-        using (var sink = new AuditTrailSink(AuditPolicy.Default, "n", journal, new ViolationMetrics(new GpuAuditMetrics(Metrics.NewCustomRegistry())), TimeSpan.FromSeconds(60)))
+        using (var sink = new MinuteSummarySink(journal, "n", TimeSpan.FromSeconds(60)))
         {
             foreach (var tick in ticks)
             {
@@ -53,6 +53,18 @@ public sealed class AuditTrailSinkTests : IDisposable
         }
 
         Assert.Empty(journal.JobMinutes("7", 0, ticks[^1].Time));
+    }
+
+    [Fact]
+    public void A_new_journal_sink_closes_what_a_previous_run_left_open()
+    {
+        using var journal = AuditJournal.Open(_dir.Path);
+        var open = new Violation { Id = "v1", Rule = PolicyRule.HashCompute, Node = "n", Gpu = 0, Uuid = "GPU-x", Pid = 776, Job = "4242", Start = 10, Evidence = ["e"] };
+        journal.Record(new PolicyResult([open], [], [open]));
+
+        _ = new ViolationJournalSink(journal, "n");
+
+        Assert.NotNull(Assert.Single(journal.Violations("4242", 0, 1000)).End);
     }
 
     public void Dispose() => _dir.Dispose();

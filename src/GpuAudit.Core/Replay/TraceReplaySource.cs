@@ -1,8 +1,7 @@
-using GpuAudit.Core;
 using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 
-namespace GpuAudit.Agent.Replay;
+namespace GpuAudit.Core.Replay;
 
 /// <summary>
 /// Replays trace format v1 files as if they were a live node, through the same

@@ -1,4 +1,4 @@
-namespace GpuAudit.Agent.Replay;
+namespace GpuAudit.Core.Replay;
 
 /// <summary>How a <see cref="TraceReplaySource"/> plays its traces.</summary>
 public sealed record ReplayOptions

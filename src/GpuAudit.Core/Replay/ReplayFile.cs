@@ -1,7 +1,7 @@
 using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 
-namespace GpuAudit.Agent.Replay;
+namespace GpuAudit.Core.Replay;
 
 /// <summary>
 /// One trace being replayed as part of a node: its GPUs are renumbered into the node's index

@@ -1,0 +1,98 @@
+using GpuAudit.Agent.Exporters;
+using GpuAudit.Agent.Journal;
+using GpuAudit.Agent.Tests.Journal;
+using GpuAudit.Agent.Violations;
+using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
+using GpuAudit.Core.Replay;
+using GpuAudit.Core.Samples;
+using GpuAudit.Tests;
+using Prometheus;
+
+namespace GpuAudit.Agent.Tests.Violations;
+
+public sealed class ViolationMetricsTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    [Fact]
+    public async Task An_opened_violation_is_exported_and_vanishes_from_metrics_when_closed_and_allowed_findings_never_show()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        var metrics = new ViolationMetrics(new GpuAuditMetrics(registry));
+        var open = Violation("v1");
+
+        metrics.Publish(new PolicyResult([open, Violation("allowed") with { Pid = 9, AllowedBy = new Allowance([], "4242", null, null, null, "ok", 1) }], [], [open]));
+
+        var exposition = await Expose(registry);
+        Assert.Contains("gpuaudit_violations_total{rule=\"hash_compute\",severity=\"critical\"} 1", exposition, StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-x\",pid=\"776\",job_id=\"4242\"} 1", exposition, StringComparison.Ordinal);
+        Assert.DoesNotContain("pid=\"9\"", exposition, StringComparison.Ordinal);
+
+        metrics.Publish(new PolicyResult([], [open with { End = 50 }], []));
+
+        Assert.DoesNotContain("gpuaudit_violation_active{", await Expose(registry), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task The_mixed_trace_hash_violation_reaches_metrics_only_when_the_journal_holds_it(bool journalWorks)
+    {
+        var registry = Metrics.NewCustomRegistry();
+        var journal = AuditJournal.Open(_dir.Path);
+        var warnings = new List<string>();
+        using var source = new TraceReplaySource([RepoPaths.Trace("mixed")], new ReplayOptions { Fast = true }, TimeProvider.System);
+        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), new Job4242(), new PolicyEngine(AuditPolicy.Default, source.Host));
+
+        // Listed before the journal sink on purpose: the runner still calls the journal first.
+        var sinks = new IAnalysisSink[] { new ViolationMetrics(new GpuAuditMetrics(registry)), new ViolationJournalSink(journal, source.Host) };
+        if (!journalWorks)
+        {
+            journal.Dispose();
+        }
+
+        await new AuditRunner(source, pipeline, sinks, warnings.Add).RunAsync(CancellationToken.None);
+
+        var exposition = await Expose(registry);
+        if (journalWorks)
+        {
+            Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pid=\"776\",job_id=\"4242\"} 1", exposition, StringComparison.Ordinal);
+            Assert.Contains(journal.Violations("4242", 0, double.MaxValue), v => v.Rule == PolicyRule.HashCompute && v.Pid == 776);
+            Assert.Empty(warnings);
+            journal.Dispose();
+        }
+        else
+        {
+            Assert.DoesNotContain("gpuaudit_violation_active{", exposition, StringComparison.Ordinal);
+            Assert.Contains(warnings, w => w.Contains("nothing of this tick is exported", StringComparison.Ordinal));
+        }
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private static async Task<string> Expose(CollectorRegistry registry)
+    {
+        using var stream = new MemoryStream();
+        await registry.CollectAndExportAsTextAsync(stream);
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static Violation Violation(string id) => new()
+    {
+        Id = id,
+        Rule = PolicyRule.HashCompute,
+        Gpu = 0,
+        Uuid = "GPU-x",
+        Pid = 776,
+        Job = "4242",
+        Start = 10,
+        Evidence = ["pid 776 classified hash"],
+    };
+
+    private sealed class Job4242 : IGpuJobMap
+    {
+        public JobRef? JobFor(GpuDevice gpu) => new("4242", "gpu-map", "alice");
+    }
+}
