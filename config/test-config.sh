@@ -71,8 +71,8 @@ for block in re.split(r"\n(?=      - alert: )", rules)[1:]:
     for field in ("for:", "severity:", "summary:", "description:", "runbook_url:"):
         if field not in block:
             print(f"{name}: no {field}"); bad = 1
-    # Agent-down is about a whole node: it has no GPU to name.
-    labels = ("instance",) if "expr: up{" in block else ("instance", "uuid")
+    # Agent-down and the journal alerts are about a whole node: they have no GPU to name.
+    labels = ("instance",) if "expr: up{" in block or "# node-wide" in block else ("instance", "uuid")
     for label in labels:
         if "{{ $labels.%s }}" % label not in block:
             print(f"{name}: description does not name {label}"); bad = 1
@@ -122,7 +122,7 @@ for _ in range(100):
 else:
     sys.exit("prometheus did not become ready")
 lines = subprocess.run([sys.executable, "config/tools/dashboard-queries.py", "--var", "instance=node:9477",
-                        "--var", "uuid=GPU-x", "--var", "job_id=4242", "dashboards"],
+                        "--var", "uuid=GPU-x", "--var", "job_id=4242", "--var", "cluster=.*", "dashboards"],
                        check=True, capture_output=True, text=True).stdout.splitlines()
 bad = 0
 for line in lines:

@@ -44,15 +44,8 @@ public sealed class GpuJobMapReader(string directory = GpuJobMapReader.DefaultDi
 
     private JobRef? TryReadFile(string file)
     {
-        string text;
-        try
-        {
-            using var stream = File.OpenRead(file);
-            var buffer = new byte[MaxFileBytes];
-            var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-            text = System.Text.Encoding.UTF8.GetString(buffer, 0, read);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        // A FIFO or a huge file dropped into the directory must not hang or bloat the poll.
+        if (BoundedFile.ReadText(file, MaxFileBytes, out var text, out _) != FileReadOutcome.Read || text is null)
         {
             return null;
         }
