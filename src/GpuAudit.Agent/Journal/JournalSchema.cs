@@ -12,7 +12,7 @@ namespace GpuAudit.Agent.Journal;
 /// </summary>
 internal static class JournalSchema
 {
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>Process rows are rolled up into periods of this many seconds (one row per process per period).</summary>
     public const long ProcessPeriodSeconds = 600;
@@ -37,6 +37,14 @@ internal static class JournalSchema
     public static readonly ChainedTable JobMinutes = new("job_minutes",
         [("gpu_ref", ColumnType.Integer), ("job", ColumnType.Text), ("user", ColumnType.Text), ("minute", ColumnType.Integer), .. TotalsColumns()]);
 
+    /// <summary>
+    /// GPU-seconds diverted from a job per GPU and minute (Core's DivertedTime, the one definition the
+    /// reports and the Prometheus counter share), in milliseconds; only minutes with diverted time.
+    /// Schema 3: a schema-2 journal gets the table when an agent opens it.
+    /// </summary>
+    public static readonly ChainedTable JobDiverted = new("job_diverted",
+        [("gpu_ref", ColumnType.Integer), ("job", ColumnType.Text), ("minute", ColumnType.Integer), ("diverted_ms", ColumnType.Integer)]);
+
     public static readonly ChainedTable Processes = new("processes",
     [
         ("gpu_ref", ColumnType.Integer), ("pid", ColumnType.Integer), ("job", ColumnType.Text), ("user", ColumnType.Text), ("comm", ColumnType.Text),
@@ -48,7 +56,7 @@ internal static class JournalSchema
     public static readonly ChainedTable Prunes = new("prunes", [("before_t", ColumnType.Real), ("through_seq", ColumnType.Integer), ("deleted", ColumnType.Integer)]);
 
     /// <summary>Every chained table, in the order <c>verify</c> names them.</summary>
-    public static readonly IReadOnlyList<ChainedTable> Chained = [Runs, Gpus, Violations, ViolationEnds, GpuMinutes, JobMinutes, Processes, ProcessPeriods, Prunes];
+    public static readonly IReadOnlyList<ChainedTable> Chained = [Runs, Gpus, Violations, ViolationEnds, GpuMinutes, JobMinutes, JobDiverted, Processes, ProcessPeriods, Prunes];
 
     public static string Create => $"""
         CREATE TABLE IF NOT EXISTS {Runs.CreateSql};
@@ -61,6 +69,8 @@ internal static class JournalSchema
         CREATE TABLE IF NOT EXISTS {GpuMinutes.CreateSql};
         CREATE TABLE IF NOT EXISTS {JobMinutes.CreateSql};
         CREATE INDEX IF NOT EXISTS job_minutes_by_job ON job_minutes (job, minute);
+        CREATE TABLE IF NOT EXISTS {JobDiverted.CreateSql};
+        CREATE INDEX IF NOT EXISTS job_diverted_by_job ON job_diverted (job, minute);
         CREATE TABLE IF NOT EXISTS {Processes.CreateSql};
         CREATE INDEX IF NOT EXISTS processes_by_job ON processes (job);
         CREATE TABLE IF NOT EXISTS {ProcessPeriods.CreateSql};

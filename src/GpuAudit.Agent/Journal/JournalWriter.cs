@@ -184,12 +184,13 @@ internal sealed class JournalWriter : IDisposable
                 $"process_periods WHERE period + {period} <= $before",
                 "violation_ends WHERE end_t < $before",
                 "violations WHERE id IN (SELECT id FROM violation_ends WHERE end_t < $before)",
+                "job_diverted WHERE minute + 60 <= $before",
             ];
             var through = conditions.Select(c => Scalar(_connection, "SELECT max(seq) FROM " + c, transaction, ("$before", before)) is long s ? s : 0).Max();
 
             // Violations first: their ends say which to delete.
             deleted += Execute(_connection, "DELETE FROM " + conditions[4], transaction, ("$before", before));
-            foreach (var condition in conditions[..4])
+            foreach (var condition in conditions[..4].Append(conditions[5]))
             {
                 deleted += Execute(_connection, "DELETE FROM " + condition, transaction, ("$before", before));
             }
@@ -321,6 +322,10 @@ internal sealed class JournalWriter : IDisposable
             var insert = _inserts[JournalSchema.JobMinutes].Begin(Head).Integer(gpu).Text(row.Job).Text(row.User).Integer(minute);
             Totals(insert, row.Totals, minute);
             Head = insert.Append(transaction);
+            if (Math.Round(row.DivertedSeconds * 1000) is var divertedMs and > 0)
+            {
+                Head = _inserts[JournalSchema.JobDiverted].Begin(Head).Integer(gpu).Text(row.Job).Integer(minute).Integer((long)divertedMs).Append(transaction);
+            }
         }
 
         foreach (var row in batch.Processes)
