@@ -419,6 +419,12 @@ public sealed class PolicyEngine
             evidence.Add("pids involved: " + PidList(tracker.Pids));
         }
 
+        if (key.Rule == PolicyRule.DivertedCompute)
+        {
+            // Stored with the record (the journal keeps evidence): what it had diverted when it opened.
+            evidence.Add(string.Create(CultureInfo.InvariantCulture, $"{tracker.DivertedSeconds / 60:0.0} GPU-minutes diverted from the job's purpose before it opened"));
+        }
+
         return new Violation
         {
             Id = StableId(key, tracker.Since),
