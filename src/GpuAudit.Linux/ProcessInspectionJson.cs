@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Samples;
 
 namespace GpuAudit.Linux;
 
@@ -8,7 +9,7 @@ namespace GpuAudit.Linux;
 public static class ProcessInspectionJson
 {
     /// <summary>The indented JSON document of an inspection (URLs and shell text left unescaped for reading).</summary>
-    public static string ToJson(ProcessInspection inspection, GpuCodeScanResult? scan)
+    public static string ToJson(ProcessInsight inspection, GpuCodeScanResult? scan)
     {
         using var stream = new MemoryStream();
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -19,20 +20,20 @@ public static class ProcessInspectionJson
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 
-    public static void Write(Utf8JsonWriter json, ProcessInspection inspection, GpuCodeScanResult? scan)
+    public static void Write(Utf8JsonWriter json, ProcessInsight inspection, GpuCodeScanResult? scan)
     {
         json.WriteStartObject();
         json.WriteNumber("pid", inspection.Pid);
         WriteStringOrNull(json, "comm", inspection.Comm);
-        WriteStringOrNull(json, "exe", inspection.Exe);
-        WriteStringOrNull(json, "cmdline", inspection.Cmdline);
+        WriteStringOrNull(json, "exe", inspection.Identity.Exe);
+        WriteStringOrNull(json, "cmdline", inspection.Identity.Cmdline);
         WriteNumberOrNull(json, "uid", inspection.Uid);
         WriteStringOrNull(json, "user", inspection.User);
         WriteStringOrNull(json, "start_time", inspection.StartTime?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
         WriteJob(json, inspection.Job);
         WriteStringOrNull(json, "container_id", inspection.ContainerId);
         WriteStringOrNull(json, "pod_uid", inspection.PodUid);
-        WriteStringOrNull(json, "cgroup", inspection.Cgroup);
+        WriteStringOrNull(json, "cgroup", inspection.Identity.Cgroup?.Trim());
 
         json.WritePropertyName("parent_chain");
         WriteProcesses(json, inspection.ParentChain);
@@ -40,7 +41,7 @@ public static class ProcessInspectionJson
         WriteProcesses(json, inspection.Tree);
 
         json.WriteStartObject("libraries");
-        WriteStrings(json, "gpu_libs", inspection.GpuLibraries);
+        WriteStrings(json, "gpu_libs", inspection.Identity.GpuLibs);
         WriteStrings(json, "frameworks", inspection.Libraries.Frameworks);
         json.WriteBoolean("runtime_compilation", inspection.Libraries.RuntimeCompilation);
         json.WriteBoolean("nvrtc_only", inspection.Libraries.NvrtcOnly);
@@ -82,7 +83,7 @@ public static class ProcessInspectionJson
         }
 
         json.WriteStartArray("findings");
-        foreach (var finding in scan is null ? inspection.Findings : inspection.WithScan(scan).Findings)
+        foreach (var finding in (scan is null ? inspection : scan.AddTo(inspection)).Findings)
         {
             json.WriteStartObject();
             json.WriteString("kind", finding.Kind.Label());
@@ -91,7 +92,7 @@ public static class ProcessInspectionJson
         }
 
         json.WriteEndArray();
-        WriteStrings(json, "unreadable", scan is null ? inspection.Unreadable : inspection.WithScan(scan).Unreadable);
+        WriteStrings(json, "unreadable", (scan is null ? inspection : scan.AddTo(inspection)).Unreadable);
         json.WriteEndObject();
     }
 
@@ -149,14 +150,14 @@ public static class ProcessInspectionJson
         json.WriteEndObject();
     }
 
-    private static void WriteProcesses(Utf8JsonWriter json, IReadOnlyList<ProcessSummary> processes)
+    private static void WriteProcesses(Utf8JsonWriter json, IReadOnlyList<ProcessRecord> processes)
     {
         json.WriteStartArray();
         foreach (var p in processes)
         {
             json.WriteStartObject();
             json.WriteNumber("pid", p.Pid);
-            WriteNumberOrNull(json, "ppid", p.ParentPid);
+            WriteNumberOrNull(json, "ppid", p.Ppid);
             WriteStringOrNull(json, "comm", p.Comm);
             WriteStringOrNull(json, "cmdline", p.Cmdline);
             json.WriteEndObject();
