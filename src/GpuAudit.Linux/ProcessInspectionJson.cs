@@ -1,6 +1,6 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Json;
 using GpuAudit.Core.Samples;
 
 namespace GpuAudit.Linux;
@@ -11,29 +11,23 @@ public static class ProcessInspectionJson
     /// <summary>The indented JSON document of an inspection (URLs and shell text left unescaped for reading).</summary>
     public static string ToJson(ProcessInsight inspection, GpuCodeScanResult? scan)
     {
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            Write(json, inspection, scan);
-        }
-
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        return JsonWriting.ToText(json => Write(json, inspection, scan), JsonWriting.ReadableIndented);
     }
 
     public static void Write(Utf8JsonWriter json, ProcessInsight inspection, GpuCodeScanResult? scan)
     {
         json.WriteStartObject();
         json.WriteNumber("pid", inspection.Pid);
-        WriteStringOrNull(json, "comm", inspection.Comm);
-        WriteStringOrNull(json, "exe", inspection.Identity.Exe);
-        WriteStringOrNull(json, "cmdline", inspection.Identity.Cmdline);
-        WriteNumberOrNull(json, "uid", inspection.Uid);
-        WriteStringOrNull(json, "user", inspection.User);
-        WriteStringOrNull(json, "start_time", inspection.StartTime?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        json.WriteStringOrNull("comm", inspection.Comm);
+        json.WriteStringOrNull("exe", inspection.Identity.Exe);
+        json.WriteStringOrNull("cmdline", inspection.Identity.Cmdline);
+        json.WriteNumberOrNull("uid", inspection.Uid);
+        json.WriteStringOrNull("user", inspection.User);
+        json.WriteStringOrNull("start_time", inspection.StartTime?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
         WriteJob(json, inspection.Job);
-        WriteStringOrNull(json, "container_id", inspection.ContainerId);
-        WriteStringOrNull(json, "pod_uid", inspection.PodUid);
-        WriteStringOrNull(json, "cgroup", inspection.Identity.Cgroup?.Trim());
+        json.WriteStringOrNull("container_id", inspection.ContainerId);
+        json.WriteStringOrNull("pod_uid", inspection.PodUid);
+        json.WriteStringOrNull("cgroup", inspection.Identity.Cgroup?.Trim());
 
         json.WritePropertyName("parent_chain");
         WriteProcesses(json, inspection.ParentChain);
@@ -41,11 +35,11 @@ public static class ProcessInspectionJson
         WriteProcesses(json, inspection.Tree);
 
         json.WriteStartObject("libraries");
-        WriteStrings(json, "gpu_libs", inspection.Identity.GpuLibs);
-        WriteStrings(json, "frameworks", inspection.Libraries.Frameworks);
+        json.WriteStrings("gpu_libs", inspection.Identity.GpuLibs);
+        json.WriteStrings("frameworks", inspection.Libraries.Frameworks);
         json.WriteBoolean("runtime_compilation", inspection.Libraries.RuntimeCompilation);
         json.WriteBoolean("nvrtc_only", inspection.Libraries.NvrtcOnly);
-        WriteStrings(json, "miner_plugins", inspection.Libraries.MinerPlugins);
+        json.WriteStrings("miner_plugins", inspection.Libraries.MinerPlugins);
         json.WriteEndObject();
 
         json.WriteStartArray("connections");
@@ -53,20 +47,13 @@ public static class ProcessInspectionJson
         {
             json.WriteStartObject();
             json.WriteNumber("pid", c.Pid);
-            WriteStringOrNull(json, "comm", c.Comm);
+            json.WriteStringOrNull("comm", c.Comm);
             json.WriteString("local_address", c.Local.Address.ToString());
             json.WriteNumber("local_port", c.Local.Port);
             json.WriteString("remote_address", c.Remote.Address.ToString());
             json.WriteNumber("remote_port", c.Remote.Port);
             json.WriteBoolean("pool_port", c.PoolPort);
-            if (c.Allowlisted is { } allowed)
-            {
-                json.WriteBoolean("allowlisted", allowed);
-            }
-            else
-            {
-                json.WriteNull("allowlisted");
-            }
+            json.WriteBooleanOrNull("allowlisted", c.Allowlisted);
 
             json.WriteEndObject();
         }
@@ -92,7 +79,7 @@ public static class ProcessInspectionJson
         }
 
         json.WriteEndArray();
-        WriteStrings(json, "unreadable", (scan is null ? inspection : scan.AddTo(inspection)).Unreadable);
+        json.WriteStrings("unreadable", (scan is null ? inspection : scan.AddTo(inspection)).Unreadable);
         json.WriteEndObject();
     }
 
@@ -116,7 +103,7 @@ public static class ProcessInspectionJson
             json.WriteString("address", "0x" + image.Address.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
             json.WriteNumber("length", image.Length);
             json.WriteNumber("copies", image.Copies);
-            WriteStrings(json, "kernels", image.Kernels);
+            json.WriteStrings("kernels", image.Kernels);
             json.WriteNumber("kernels_omitted", image.KernelsOmitted);
             json.WriteStartArray("hash_constants");
             foreach (var hit in image.HashHits)
@@ -146,7 +133,7 @@ public static class ProcessInspectionJson
         json.WriteStartObject("job");
         json.WriteString("id", job.Id);
         json.WriteString("source", job.Source);
-        WriteStringOrNull(json, "user", job.User);
+        json.WriteStringOrNull("user", job.User);
         json.WriteEndObject();
     }
 
@@ -157,47 +144,12 @@ public static class ProcessInspectionJson
         {
             json.WriteStartObject();
             json.WriteNumber("pid", p.Pid);
-            WriteNumberOrNull(json, "ppid", p.Ppid);
-            WriteStringOrNull(json, "comm", p.Comm);
-            WriteStringOrNull(json, "cmdline", p.Cmdline);
+            json.WriteNumberOrNull("ppid", p.Ppid);
+            json.WriteStringOrNull("comm", p.Comm);
+            json.WriteStringOrNull("cmdline", p.Cmdline);
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
-    }
-
-    private static void WriteStrings(Utf8JsonWriter json, string name, IEnumerable<string> values)
-    {
-        json.WriteStartArray(name);
-        foreach (var value in values)
-        {
-            json.WriteStringValue(value);
-        }
-
-        json.WriteEndArray();
-    }
-
-    private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)
-    {
-        if (value is null)
-        {
-            json.WriteNull(name);
-        }
-        else
-        {
-            json.WriteString(name, value);
-        }
-    }
-
-    private static void WriteNumberOrNull(Utf8JsonWriter json, string name, int? value)
-    {
-        if (value is { } number)
-        {
-            json.WriteNumber(name, number);
-        }
-        else
-        {
-            json.WriteNull(name);
-        }
     }
 }
