@@ -8,6 +8,7 @@ namespace GpuAudit.Linux;
 /// <summary>Writes an inspection as JSON with <see cref="Utf8JsonWriter"/> (no reflection: NativeAOT-safe).</summary>
 public static class ProcessInspectionJson
 {
+    // Every string value passes the redactor once more: the inspection's text came from the process.
     /// <summary>The indented JSON document of an inspection (URLs and shell text left unescaped for reading).</summary>
     public static string ToJson(ProcessInsight inspection, GpuCodeScanResult? scan)
     {
@@ -18,16 +19,16 @@ public static class ProcessInspectionJson
     {
         json.WriteStartObject();
         json.WriteNumber("pid", inspection.Pid);
-        json.WriteStringOrNull("comm", inspection.Comm);
-        json.WriteStringOrNull("exe", inspection.Identity.Exe);
-        json.WriteStringOrNull("cmdline", inspection.Identity.Cmdline);
+        json.WriteStringOrNull("comm", SecretRedactor.RedactOrNull(inspection.Comm));
+        json.WriteStringOrNull("exe", SecretRedactor.RedactOrNull(inspection.Identity.Exe));
+        json.WriteStringOrNull("cmdline", SecretRedactor.RedactOrNull(inspection.Identity.Cmdline));
         json.WriteNumberOrNull("uid", inspection.Uid);
-        json.WriteStringOrNull("user", inspection.User);
-        json.WriteStringOrNull("start_time", inspection.StartTime?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        json.WriteStringOrNull("user", SecretRedactor.RedactOrNull(inspection.User));
+        json.WriteStringOrNull("start_time", SecretRedactor.RedactOrNull(inspection.StartTime?.ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
         WriteJob(json, inspection.Job);
-        json.WriteStringOrNull("container_id", inspection.ContainerId);
-        json.WriteStringOrNull("pod_uid", inspection.PodUid);
-        json.WriteStringOrNull("cgroup", inspection.Identity.Cgroup?.Trim());
+        json.WriteStringOrNull("container_id", SecretRedactor.RedactOrNull(inspection.ContainerId));
+        json.WriteStringOrNull("pod_uid", SecretRedactor.RedactOrNull(inspection.PodUid));
+        json.WriteStringOrNull("cgroup", SecretRedactor.RedactOrNull(inspection.Identity.Cgroup?.Trim()));
 
         json.WritePropertyName("parent_chain");
         WriteProcesses(json, inspection.ParentChain);
@@ -35,11 +36,11 @@ public static class ProcessInspectionJson
         WriteProcesses(json, inspection.Tree);
 
         json.WriteStartObject("libraries");
-        json.WriteStrings("gpu_libs", inspection.Identity.GpuLibs);
-        json.WriteStrings("frameworks", inspection.Libraries.Frameworks);
+        json.WriteStrings("gpu_libs", SecretRedactor.RedactLines(inspection.Identity.GpuLibs));
+        json.WriteStrings("frameworks", SecretRedactor.RedactLines(inspection.Libraries.Frameworks));
         json.WriteBoolean("runtime_compilation", inspection.Libraries.RuntimeCompilation);
         json.WriteBoolean("nvrtc_only", inspection.Libraries.NvrtcOnly);
-        json.WriteStrings("miner_plugins", inspection.Libraries.MinerPlugins);
+        json.WriteStrings("miner_plugins", SecretRedactor.RedactLines(inspection.Libraries.MinerPlugins));
         json.WriteEndObject();
 
         json.WriteStartArray("connections");
@@ -47,7 +48,7 @@ public static class ProcessInspectionJson
         {
             json.WriteStartObject();
             json.WriteNumber("pid", c.Pid);
-            json.WriteStringOrNull("comm", c.Comm);
+            json.WriteStringOrNull("comm", SecretRedactor.RedactOrNull(c.Comm));
             json.WriteString("local_address", c.Local.Address.ToString());
             json.WriteNumber("local_port", c.Local.Port);
             json.WriteString("remote_address", c.Remote.Address.ToString());
@@ -74,12 +75,12 @@ public static class ProcessInspectionJson
         {
             json.WriteStartObject();
             json.WriteString("kind", finding.Kind.Label());
-            json.WriteString("detail", finding.Detail);
+            json.WriteString("detail", SecretRedactor.RedactText(finding.Detail));
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
-        json.WriteStrings("unreadable", (scan is null ? inspection : scan.AddTo(inspection)).Unreadable);
+        json.WriteStrings("unreadable", SecretRedactor.RedactLines((scan is null ? inspection : scan.AddTo(inspection)).Unreadable));
         json.WriteEndObject();
     }
 
@@ -103,14 +104,14 @@ public static class ProcessInspectionJson
             json.WriteString("address", "0x" + image.Address.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
             json.WriteNumber("length", image.Length);
             json.WriteNumber("copies", image.Copies);
-            json.WriteStrings("kernels", image.Kernels);
+            json.WriteStrings("kernels", SecretRedactor.RedactLines(image.Kernels));
             json.WriteNumber("kernels_omitted", image.KernelsOmitted);
             json.WriteStartArray("hash_constants");
             foreach (var hit in image.HashHits)
             {
                 json.WriteStartObject();
                 json.WriteString("algorithm", hit.Algorithm);
-                json.WriteString("evidence", hit.Evidence);
+                json.WriteString("evidence", SecretRedactor.RedactText(hit.Evidence));
                 json.WriteEndObject();
             }
 
@@ -131,9 +132,9 @@ public static class ProcessInspectionJson
         }
 
         json.WriteStartObject("job");
-        json.WriteString("id", job.Id);
+        json.WriteString("id", SecretRedactor.RedactText(job.Id));
         json.WriteString("source", job.Source);
-        json.WriteStringOrNull("user", job.User);
+        json.WriteStringOrNull("user", SecretRedactor.RedactOrNull(job.User));
         json.WriteEndObject();
     }
 
@@ -145,8 +146,8 @@ public static class ProcessInspectionJson
             json.WriteStartObject();
             json.WriteNumber("pid", p.Pid);
             json.WriteNumberOrNull("ppid", p.Ppid);
-            json.WriteStringOrNull("comm", p.Comm);
-            json.WriteStringOrNull("cmdline", p.Cmdline);
+            json.WriteStringOrNull("comm", SecretRedactor.RedactOrNull(p.Comm));
+            json.WriteStringOrNull("cmdline", SecretRedactor.RedactOrNull(p.Cmdline));
             json.WriteEndObject();
         }
 

@@ -44,13 +44,13 @@ public sealed class ProcessInspector : IProcessDescriber
             return null;
         }
 
-        var (stat, identity, argv) = read;
-
-        var insight = ProcessAnalyzer.Analyze(identity, argv);
+        var (stat, identity, raw) = read;
+        var insight = ProcessAnalyzer.Analyze(identity, raw);
         var job = insight.Job;
         if (job is null && proc.ReadText(pid, "environ", unreadable) is { } environ && ProcStat.SlurmJobId(environ) is { } slurmJob)
         {
-            job = new JobRef(slurmJob, "slurm-env");
+            // The environment is the process's own claim: its text is redacted like any other.
+            job = new JobRef(SecretRedactor.RedactText(slurmJob), "slurm-env");
         }
 
         var uid = proc.ReadText(pid, "status", unreadable) is { } status ? ProcStat.RealUid(status) : null;
@@ -60,8 +60,10 @@ public sealed class ProcessInspector : IProcessDescriber
             job = job with { User = user };
         }
 
-        var chain = ParentChain(stat, identity.Cgroup);
-        var tree = JobTree(pid, chain, hasJob: job is not null || insight.ContainerId is not null);
+        // A miner's wrapper scripts pass the same pool login: its options are secrets in the whole tree.
+        var minerContext = MinerContext(raw);
+        var chain = ParentChain(stat, raw.Cgroup, minerContext);
+        var tree = JobTree(pid, chain, hasJob: job is not null || insight.ContainerId is not null, minerContext);
         var findings = new List<ProcessFinding>(insight.Findings);
         AddTreeTunnels(pid, chain.Concat(tree), findings, unreadable);
         var connections = Connections(tree, unreadable);
@@ -81,34 +83,38 @@ public sealed class ProcessInspector : IProcessDescriber
         };
     }
 
-    /// <summary>stat, cgroup, cmdline, exe and maps: the identity a trace records, and the raw argv.</summary>
-    private (ProcStat Stat, ProcessRecord Identity, List<string> Argv)? ReadIdentity(int pid, List<string>? unreadable)
+    /// <summary>
+    /// stat, cgroup, cmdline, exe and maps: the identity a trace records (redacted, as every
+    /// <see cref="ProcessRecord"/> is) and what /proc said before redaction, which the rules read.
+    /// </summary>
+    private (ProcStat Stat, ProcessRecord Identity, RawIdentity Raw)? ReadIdentity(int pid, List<string>? unreadable)
     {
         if (!proc.Exists(pid) || proc.ReadText(pid, "stat", unreadable) is not { } statText || ProcStat.TryParse(statText) is not { } stat)
         {
             return null;
         }
 
-        var cgroup = proc.ReadText(pid, "cgroup", unreadable);
-        var argv = Argv(pid, unreadable);
+        var commandLine = ReadCommandLine(pid, unreadable);
+        var raw = new RawIdentity(stat.Comm, proc.ReadLink(pid, "exe", unreadable), commandLine.Argv, proc.ReadText(pid, "cgroup", unreadable), GpuLibraries(pid, unreadable));
         var identity = new ProcessRecord
         {
             Pid = pid,
             Ppid = stat.ParentPid,
-            Comm = stat.Comm,
-            Exe = proc.ReadLink(pid, "exe", unreadable),
-            Cmdline = Redacted(argv),
-            Cgroup = cgroup,
-            GpuLibs = GpuLibraries(pid, unreadable),
+            Comm = raw.Comm,
+            Exe = raw.Exe,
+            Cmdline = commandLine.Redacted(MinerContext(raw)),
+            Cgroup = raw.Cgroup,
+            GpuLibs = raw.GpuLibs,
         };
-        return (stat, identity, argv);
+        return (stat, identity, raw);
     }
 
-    private static string? Redacted(List<string> argv) => argv.Count > 0 ? CmdlineRedactor.Redact(argv) : null;
+    private static bool MinerContext(RawIdentity raw) =>
+        SecretRedactor.IsMinerCommandLine(raw.Argv) || MinerSignatures.IsMinerExecutable(raw.Exe) || MinerSignatures.IsMinerExecutable(raw.Comm);
 
-    /// <summary>The argv of a process from its NUL-separated cmdline (empty for kernel threads).</summary>
-    private List<string> Argv(int pid, ICollection<string>? unreadable) =>
-        proc.ReadText(pid, "cmdline", unreadable) is { } raw ? raw.Split('\0', StringSplitOptions.RemoveEmptyEntries).ToList() : [];
+    /// <summary>The argv of a process from its NUL-separated cmdline, at most 64 KiB of it (empty for kernel threads).</summary>
+    private CommandLine ReadCommandLine(int pid, ICollection<string>? unreadable) =>
+        CommandLine.Parse(proc.ReadText(pid, "cmdline", unreadable, out var truncated), truncated);
 
     /// <summary>Sorted, distinct basenames of the GPU-related shared objects the process maps.</summary>
     private List<string> GpuLibraries(int pid, ICollection<string>? unreadable)
@@ -142,7 +148,7 @@ public sealed class ProcessInspector : IProcessDescriber
     /// Parents up to the job's root: the chain stops at the first ancestor in another cgroup (the
     /// job's or container's boundary), at pid 1, or after <see cref="MaxChainDepth"/> steps.
     /// </summary>
-    private List<ProcessRecord> ParentChain(ProcStat start, string? cgroupText)
+    private List<ProcessRecord> ParentChain(ProcStat start, string? cgroupText, bool minerContext)
     {
         var chain = new List<ProcessRecord>();
         var parent = start.ParentPid;
@@ -154,7 +160,7 @@ public sealed class ProcessInspector : IProcessDescriber
                 break;
             }
 
-            chain.Add(Summary(stat));
+            chain.Add(Summary(stat, minerContext));
             parent = stat.ParentPid;
         }
 
@@ -166,7 +172,7 @@ public sealed class ProcessInspector : IProcessDescriber
     /// belongs to a job or container, else the process and its own descendants (without a job
     /// boundary the root would be the whole machine).
     /// </summary>
-    private List<ProcessRecord> JobTree(int pid, List<ProcessRecord> chain, bool hasJob)
+    private List<ProcessRecord> JobTree(int pid, List<ProcessRecord> chain, bool hasJob, bool minerContext)
     {
         var root = hasJob && chain.Count > 0 ? chain[^1].Pid : pid;
         var stats = new Dictionary<int, ProcStat>();
@@ -190,7 +196,7 @@ public sealed class ProcessInspector : IProcessDescriber
                 continue;
             }
 
-            tree.Add(Summary(stat));
+            tree.Add(Summary(stat, minerContext));
             foreach (var child in children[next].OrderBy(c => c.Pid))
             {
                 queue.Enqueue(child.Pid);
@@ -200,19 +206,19 @@ public sealed class ProcessInspector : IProcessDescriber
         return tree;
     }
 
-    private ProcessRecord Summary(ProcStat stat) => new()
+    private ProcessRecord Summary(ProcStat stat, bool minerContext) => new()
     {
         Pid = stat.Pid,
         Ppid = stat.ParentPid,
         Comm = stat.Comm,
-        Cmdline = Redacted(Argv(stat.Pid, null)),
+        Cmdline = ReadCommandLine(stat.Pid, null).Redacted(minerContext),
     };
 
     private void AddTreeTunnels(int pid, IEnumerable<ProcessRecord> processes, List<ProcessFinding> findings, ICollection<string> unreadable)
     {
         foreach (var process in processes.DistinctBy(p => p.Pid).Where(p => p.Pid != pid))
         {
-            if (TunnelSignatures.Describe(Argv(process.Pid, unreadable)) is { } tunnel)
+            if (TunnelSignatures.Describe(ReadCommandLine(process.Pid, unreadable).Argv) is { } tunnel)
             {
                 findings.Add(new ProcessFinding(FindingKind.Tunnel, tunnel + " (pid " + process.Pid.ToString(CultureInfo.InvariantCulture) + ")"));
             }

@@ -24,16 +24,16 @@ public static class ProcessAnalyzer
     ];
 
     /// <summary>
-    /// The insight of a process from its identity alone. <paramref name="argv"/> is the raw argument
-    /// vector when it was read live (the identity's command line is redacted and space-joined).
+    /// The insight of a process from its identity alone. <paramref name="raw"/> is what /proc said
+    /// before redaction when it was read live; a replayed identity is read as it was recorded.
     /// </summary>
-    public static ProcessInsight Analyze(ProcessRecord identity, IReadOnlyList<string>? argv = null)
+    public static ProcessInsight Analyze(ProcessRecord identity, RawIdentity? raw = null)
     {
-        var cgroup = CgroupIdentity.Parse(identity.Cgroup);
-        var libraries = GpuLibraryFingerprint.Of(identity.GpuLibs);
+        raw ??= new RawIdentity(identity.Comm, identity.Exe, (identity.Cmdline ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries), identity.Cgroup, identity.GpuLibs);
+        var cgroup = CgroupIdentity.Parse(raw.Cgroup);
+        var libraries = GpuLibraryFingerprint.Of(raw.GpuLibs);
         var findings = new List<ProcessFinding>();
-        argv ??= (identity.Cmdline ?? string.Empty).Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        AddIdentityFindings(identity.Comm, identity.Exe, argv, findings);
+        AddIdentityFindings(raw.Comm, raw.Exe, raw.Argv, findings);
         foreach (var plugin in libraries.MinerPlugins)
         {
             findings.Add(new ProcessFinding(FindingKind.MinerLibrary, plugin + " is mapped"));

@@ -15,7 +15,14 @@ public static class JsonReportRenderer
     public static string Render(JobReport report)
     {
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, JsonWriting.ReadableIndented))
+        Write(report, buffer);
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>Writes the report to <paramref name="output"/>, flushing as it goes: violations are streamed, never all held.</summary>
+    public static void Write(JobReport report, Stream output)
+    {
+        using (var json = new Utf8JsonWriter(output, JsonWriting.ReadableIndented))
         {
             json.WriteStartObject();
             json.WriteNumber("schema_version", 1);
@@ -69,6 +76,10 @@ public static class JsonReportRenderer
             foreach (var v in report.Violations)
             {
                 WriteViolation(json, v);
+                if (json.BytesPending >= 64 * 1024)
+                {
+                    json.Flush();
+                }
             }
 
             json.WriteEndArray();
@@ -97,7 +108,7 @@ public static class JsonReportRenderer
             json.WriteEndObject();
         }
 
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+        output.WriteByte((byte)'\n');
     }
 
     private static void WriteViolation(Utf8JsonWriter json, Violation v)
