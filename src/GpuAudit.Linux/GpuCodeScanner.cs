@@ -403,20 +403,15 @@ public sealed class GpuCodeScanner
 
     private SafeFileHandleReader? OpenMemory(int pid, List<string> unreadable)
     {
+        // Regular file, non-blocking open: a FIFO in place of mem (a fixture tree, another procfs) cannot hang the scan.
         var path = proc.PidPath(pid, "mem");
-        try
+        var handle = BoundedFile.OpenRegular(path, out var outcome);
+        if (BoundedFile.Problem(path, outcome) is { } problem)
         {
-            return new SafeFileHandleReader(File.OpenHandle(path, FileMode.Open, FileAccess.Read));
+            unreadable.Add(problem);
         }
-        catch (UnauthorizedAccessException)
-        {
-            unreadable.Add(ProcFileSystem.Unreadable(path));
-            return null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
+
+        return handle is null ? null : new SafeFileHandleReader(handle);
     }
 
     private readonly record struct FileRegionKey(string Path, ulong Inode, ulong Offset, ulong Length);
