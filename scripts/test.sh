@@ -49,7 +49,7 @@ cuda_tools="$root/.cache/cuda-tools"
 if [ ! -x "$cuda_tools/usr/bin/fatbinary" ]; then
   [ -n "${apt_updated:-}" ] || $sudo_cmd apt-get update -qq >/dev/null
   mkdir -p "$cuda_tools"
-  (cd "$cuda_tools" && apt-get download -qq nvidia-cuda-toolkit 2>/dev/null \
+  (cd "$cuda_tools" && apt-get download -qq -o APT::Sandbox::User=root nvidia-cuda-toolkit >/dev/null \
     && dpkg-deb --fsys-tarfile nvidia-cuda-toolkit_*.deb | tar -x ./usr/bin/fatbinary \
     && rm -f nvidia-cuda-toolkit_*.deb) \
     || { echo "test.sh: could not unpack fatbinary from nvidia-cuda-toolkit"; echo "0 passed, 1 failed"; exit 1; }
