@@ -239,8 +239,10 @@ grep -q '^PASS' <<<"$dashboard_results" || fail "dashboard queries ran against V
 
 # ------------------------------------------------------------------ what the fleet costs
 node_series="$("${SUPPORT[@]}" query-value "$VM" "count({__name__=~\"gpuaudit_.+\", instance=\"$NODE1\"})")"
-samples="$(curl -s "http://127.0.0.1:$PROM_PORT/metrics" | sed -n 's/^prometheus_remote_storage_samples_total{[^}]*} //p' | head -n 1)"
-echo "info: node 1 ($GPUS GPUs x 3 processes, full process metrics): $node_series series; the agent-mode Prometheus remote-wrote $samples samples"
+prom_metrics="$(curl -s "http://127.0.0.1:$PROM_PORT/metrics")"
+samples="$(sed -n 's/^prometheus_remote_storage_samples_total{[^}]*} //p' <<<"$prom_metrics" | head -n 1)"
+bytes="$(sed -n 's/^prometheus_remote_storage_bytes_total{[^}]*} //p' <<<"$prom_metrics" | head -n 1)"
+echo "info: node 1 ($GPUS GPUs x 3 processes, full process metrics): $node_series series; remote write: $samples samples in $bytes bytes"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]
