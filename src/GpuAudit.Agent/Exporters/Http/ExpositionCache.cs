@@ -118,10 +118,11 @@ public sealed class ExpositionCache
 
         public static Body Of(byte[] plain) => new(plain);
 
+        /// <summary>zlib's default level, as Go exporters send: made once per poll at most, it is worth the bytes.</summary>
         private static byte[] Compress(byte[] plain)
         {
             using var output = new MemoryStream(plain.Length / 6);
-            using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+            using (var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true))
             {
                 gzip.Write(plain);
             }
