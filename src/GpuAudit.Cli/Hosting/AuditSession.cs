@@ -40,7 +40,7 @@ internal sealed class AuditSession : IDisposable
         var pipeline = new AuditPipeline(source.Devices, insights, jobMap, new PolicyEngine(PolicyFile.Load(options.PolicyPath), source.Host));
         JournalDirectory = options.JournalDirectory ?? Path.Combine(Path.GetTempPath(), $"gpuaudit-journal-{Environment.ProcessId}");
         _temporaryJournal = options.JournalDirectory is null;
-        Journal = AuditJournal.Open(JournalDirectory);
+        Journal = AuditJournal.Open(JournalDirectory, new JournalOptions { Node = source.Host, Metrics = new JournalMetrics(_registry), Warn = Warn, Time = time });
         _summaries = new MinuteSummarySink(Journal, source.Host, options.JournalRetention);
 
         // The runner calls the journal sink before the others and skips them when it fails:

@@ -95,8 +95,8 @@ public sealed class ExpositionCache
     private byte[] RenderFormat(ExpositionFormat format)
     {
         using var buffer = new MemoryStream(64 * 1024);
-        // The registry writes synchronously into a MemoryStream (no collect callbacks are
-        // registered), so blocking here never waits on anything but the rendering itself.
+        // The registry writes synchronously into a MemoryStream and its before-collect callbacks
+        // are synchronous (the journal's chain head), so blocking here waits on nothing else.
         _registry.CollectAndExportAsTextAsync(buffer, format, CancellationToken.None).GetAwaiter().GetResult();
         return buffer.ToArray();
     }
