@@ -56,7 +56,11 @@ internal static class AgentCommand
 
             var root = parse.GetValue(procRoot)!;
             var period = TimeSpan.FromSeconds(seconds);
-            var source = LiveNvml.Open(period, parse.GetValue(library), new ProcProcessDescriber(root));
+            var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
+            var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30));
+
+            // The insight provider describes new pids for the source: /proc is read once per new process.
+            var source = LiveNvml.Open(period, parse.GetValue(library), insights);
             foreach (var problem in source.StartupProblems)
             {
                 AuditSession.Warn(problem);
@@ -67,10 +71,8 @@ internal static class AgentCommand
                 AuditSession.Warn("NVML found no GPU; serving self-health metrics only (run gpuaudit doctor)");
             }
 
-            var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
             using var stopScans = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var scanLoop = scans is null ? Task.CompletedTask : Task.Run(() => scans.RunAsync(stopScans.Token), CancellationToken.None);
-            var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30));
             using var session = new AuditSession(
                 source,
                 new SessionOptions
