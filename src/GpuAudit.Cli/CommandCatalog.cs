@@ -13,6 +13,7 @@ internal static class CommandCatalog
         ReplayCommand.Create(),
         ClassifyCommand.Create(),
         InspectCommand.Create(),
+        KernelsCommand.Create(),
         DoctorCommand.Create(),
         RecordCommand.Create(),
         ReportCommand.Create(),

@@ -32,8 +32,8 @@ internal sealed class GpuCollector(GpuDevice device, NvmlDevice handle, int nvml
     /// <summary>Set after nvmlDeviceGetTemperatureV answered that it cannot serve this GPU: the old call from then on.</summary>
     public bool TemperatureVUnusable { get; set; }
 
-    /// <summary>True while the process count is above the cap (the warning is given once per episode).</summary>
-    public bool OverProcessCap { get; set; }
+    /// <summary>The kind of problem last warned about (null: fully read), so each episode is warned once.</summary>
+    public string? ReportedProblem { get; set; }
 
     /// <summary>Largest per-process utilization timestamp seen (µs): passed back so only new samples come.</summary>
     public ulong LastSeenUtilizationTimeStamp { get; set; }

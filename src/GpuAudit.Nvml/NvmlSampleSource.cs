@@ -130,6 +130,7 @@ public sealed class NvmlSampleSource : ISampleSource
                 {
                     // Every call failed: there is no sample, whatever the codes were.
                     collectors[i] = new CollectorStatus(collector.Device.Index, false, "no field could be read: " + nothing);
+                    Report(collector, "nothing-read", collectors[i].Error);
                     continue;
                 }
 
@@ -139,6 +140,7 @@ public sealed class NvmlSampleSource : ISampleSource
                     ProcessesVisible = poll.ProcessError is null,
                     FailedCalls = poll.Failures,
                 };
+                Report(collector, poll.ProcessErrorKind, poll.ProcessError);
                 foreach (var process in sample.Procs)
                 {
                     if (_seenPids.Add(process.Pid))
@@ -151,6 +153,7 @@ public sealed class NvmlSampleSource : ISampleSource
             catch (NvmlException e)
             {
                 collectors[i] = new CollectorStatus(collector.Device.Index, false, e.Message);
+                Report(collector, e.Function + ":" + e.Code, e.MessageWithFix);
             }
         }
 
@@ -175,6 +178,24 @@ public sealed class NvmlSampleSource : ISampleSource
         _nvml.Dispose();
     }
 
+    /// <summary>
+    /// One warning when a GPU stops being fully watched (down, or its processes unreadable), again
+    /// only when the reason changes, and one when it is fully watched again: not one per poll.
+    /// </summary>
+    private void Report(GpuCollector collector, string? kind, string? message)
+    {
+        if (kind == collector.ReportedProblem)
+        {
+            return;
+        }
+
+        var device = collector.Device;
+        _warn?.Invoke(kind is null
+            ? $"GPU {device.Index} ({device.Uuid}) is fully read again"
+            : $"GPU {device.Index} ({device.Uuid}): {message}");
+        collector.ReportedProblem = kind;
+    }
+
     private GpuCollector[] Enumerate(List<string> problems)
     {
         var code = _nvml.GetDeviceCount(out var count);
@@ -195,7 +216,7 @@ public sealed class NvmlSampleSource : ISampleSource
             if (!TryDescribe(index, out var handle, out var device, out var problem))
             {
                 problems.Add($"GPU {index} not readable at start-up (exported as down, retried every poll): {problem}");
-                physical.Add(new GpuCollector(Placeholder(index), default, index) { Available = false, UnavailableReason = problem });
+                physical.Add(new GpuCollector(Placeholder(index), default, index) { Available = false, UnavailableReason = problem, ReportedProblem = "start-up" });
                 continue;
             }
 
@@ -269,6 +290,7 @@ public sealed class NvmlSampleSource : ISampleSource
         collector.Handle = handle;
         collector.Available = true;
         collector.UnavailableReason = null;
+        collector.ReportedProblem = null;
         StartGpm(collector, now);
         _warn?.Invoke($"GPU {device.Index} ({device.Uuid}) can be read again after failing at start-up");
         return true;
@@ -514,13 +536,7 @@ public sealed class NvmlSampleSource : ISampleSource
                 needed = count;
                 if (count > MaxProcessesPerGpu)
                 {
-                    if (!collector.OverProcessCap)
-                    {
-                        collector.OverProcessCap = true;
-                        _warn?.Invoke($"GPU {collector.Device.Index} ({collector.Device.Uuid}): NVML reports {count} processes, above the cap of {MaxProcessesPerGpu}: its process list is not read while that lasts");
-                    }
-
-                    poll.ProcessFailed($"{Function}: {count} processes reported, above the cap of {MaxProcessesPerGpu}: processes not read");
+                    poll.ProcessFailed("cap", $"{Function}: {count} processes reported, above the cap of {MaxProcessesPerGpu}: processes not read");
                     return 0;
                 }
 
@@ -536,7 +552,6 @@ public sealed class NvmlSampleSource : ISampleSource
                 continue;
             }
 
-            collector.OverProcessCap = false;
             if (code == NvmlReturn.Success)
             {
                 poll.FieldsRead++;
@@ -548,12 +563,12 @@ public sealed class NvmlSampleSource : ISampleSource
                 throw new NvmlException(code, Function);
             }
 
-            poll.ProcessFailed(new NvmlException(code, Function).MessageWithFix);
+            poll.ProcessFailed(NvmlErrors.Name(code), new NvmlException(code, Function).MessageWithFix);
             poll.Fail(Function, code);
             return 0;
         }
 
-        poll.ProcessFailed($"{Function}: still INSUFFICIENT_SIZE after {MaxGrowAttempts} tries (last count {needed}): processes not read");
+        poll.ProcessFailed("growing", $"{Function}: still INSUFFICIENT_SIZE after {MaxGrowAttempts} tries (last count {needed}): processes not read");
         return 0;
     }
 
@@ -666,6 +681,9 @@ public sealed class NvmlSampleSource : ISampleSource
         /// <summary>Why the process list could not be read (null: it was read).</summary>
         public string? ProcessError { get; private set; }
 
+        /// <summary>A stable key for <see cref="ProcessError"/> (its message may carry changing counts).</summary>
+        public string? ProcessErrorKind { get; private set; }
+
         /// <summary>The first failure, for the message when nothing at all could be read.</summary>
         public string? FirstFailure { get; private set; }
 
@@ -700,8 +718,9 @@ public sealed class NvmlSampleSource : ISampleSource
             FirstFailure ??= function + " failed: " + NvmlErrors.Format(code);
         }
 
-        public void ProcessFailed(string why)
+        public void ProcessFailed(string kind, string why)
         {
+            ProcessErrorKind = "processes:" + kind;
             ProcessError = why;
             FirstFailure ??= why;
         }

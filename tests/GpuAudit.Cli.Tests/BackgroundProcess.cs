@@ -38,9 +38,18 @@ internal sealed class BackgroundProcess : IDisposable
     public static BackgroundProcess StartGpuAudit(string workingDirectory, params string[] args) =>
         Start("dotnet", workingDirectory, [GpuAuditProcess.Dll, .. args]);
 
-    public static BackgroundProcess Start(string fileName, string workingDirectory, IEnumerable<string> args)
+    /// <summary>gpuaudit with extra environment variables (e.g. the NVML stand-in's NVML_STUB_*).</summary>
+    public static BackgroundProcess StartGpuAudit(string workingDirectory, IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        Start("dotnet", workingDirectory, [GpuAuditProcess.Dll, .. args], environment);
+
+    public static BackgroundProcess Start(string fileName, string workingDirectory, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo(fileName) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

@@ -1,4 +1,5 @@
 using GpuAudit.Cli.Commands;
+using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 
@@ -8,34 +9,59 @@ public sealed class DoctorCommandTests : IDisposable
     private readonly string _procRoot = Directory.CreateTempSubdirectory("gpuaudit-proc-").FullName;
 
     [Fact]
-    public void Without_nvml_doctor_prints_the_fix_and_fails()
+    public void Without_nvml_doctor_prints_the_fix_and_the_demo_and_fails()
     {
-        // A /proc fixture where pid 1 is fully readable, so only NVML is missing.
-        Directory.CreateDirectory(Path.Combine(_procRoot, "1"));
-        foreach (var file in new[] { "environ", "maps", "mem" })
+        // Another user's process whose environ, maps and memory are readable, so only NVML is missing.
+        var pid = Process(4321, uid: 54321);
+        File.WriteAllText(Path.Combine(pid, "environ"), "SLURM_JOB_ID=7\0");
+        File.WriteAllText(Path.Combine(pid, "maps"), "00400000-00401000 r-xp 00000000 00:00 0 /usr/bin/python3\n");
+        using (var mem = File.Create(Path.Combine(pid, "mem")))
         {
-            File.WriteAllText(Path.Combine(_procRoot, "1", file), "x");
+            mem.SetLength(0x401000);
         }
 
         using var output = new StringWriter();
         var exitCode = DoctorCommand.Run(output, MissingLibrary, _procRoot);
 
         Assert.Equal(1, exitCode);
-        var golden = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", "doctor-no-nvml.txt"));
-        Assert.Equal(golden, output.ToString().Replace(_procRoot, "PROC", StringComparison.Ordinal));
+        Golden.AssertMatches("tests/GpuAudit.Cli.Tests/Golden/doctor-no-nvml.txt", output.ToString().Replace(_procRoot, "PROC", StringComparison.Ordinal));
     }
 
     [Fact]
-    public void Unreadable_proc_entries_are_problems_with_the_capability_fix()
+    public void Unreadable_proc_entries_of_another_users_process_are_problems_with_the_capability_fix()
     {
+        Process(1, uid: 0); // never tried: pid 1 says nothing about GPU jobs
+        Process(777, uid: 54321);
+
         using var output = new StringWriter();
         DoctorCommand.Run(output, MissingLibrary, _procRoot);
 
         var text = output.ToString();
-        Assert.Contains($"[FAIL] {_procRoot}/1/mem not readable", text, StringComparison.Ordinal);
+        Assert.Contains("[ok]   trying pid 777 (owned by uid 54321, another user)", text, StringComparison.Ordinal);
+        Assert.Contains($"[FAIL] {_procRoot}/777/mem not readable", text, StringComparison.Ordinal);
         Assert.Contains("fix: run gpuaudit as root, or grant CAP_SYS_PTRACE", text, StringComparison.Ordinal);
+        Assert.DoesNotContain($"{_procRoot}/1/", text, StringComparison.Ordinal);
         Assert.EndsWith("doctor: 4 problem(s), 0 warning(s)" + Environment.NewLine, text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void With_no_other_users_process_doctor_says_proc_is_unchecked_instead_of_failing_on_pid_1()
+    {
+        Process(1, uid: 0);
+
+        using var output = new StringWriter();
+        DoctorCommand.Run(output, MissingLibrary, _procRoot);
+
+        Assert.Contains("[warn] no GPU process and no other user's process to try", output.ToString(), StringComparison.Ordinal);
+    }
+
     public void Dispose() => Directory.Delete(_procRoot, recursive: true);
+
+    private string Process(int pid, int uid)
+    {
+        var dir = Path.Combine(_procRoot, pid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "status"), $"Name:\tpython3\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n");
+        return dir;
+    }
 }

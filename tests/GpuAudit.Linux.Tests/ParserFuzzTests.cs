@@ -53,7 +53,7 @@ public class ParserFuzzTests
                 _ = ProcStat.RealUid(t);
                 _ = ProcStat.SlurmJobId(t);
                 _ = CgroupIdentity.Parse(t);
-                _ = CmdlineRedactor.Redact(t);
+                _ = SecretRedactor.RedactText(t);
                 _ = TunnelSignatures.Describe(t.Split(' '));
                 _ = MinerSignatures.CommandLineMarkers(t.Split('\0'));
             },
@@ -67,7 +67,7 @@ public class ParserFuzzTests
             (user, password) =>
             {
                 var url = "stratum+tcp://" + new string(user) + ":" + new string(password) + "@pool.example:3333";
-                var redacted = CmdlineRedactor.Redact(["miner", "-o", url]);
+                var redacted = SecretRedactor.Redact(["miner", "-o", url]);
 
                 Assert.DoesNotContain(":" + new string(password) + "@", redacted, StringComparison.Ordinal);
                 Assert.Contains("stratum+tcp://***@pool.example:3333", redacted, StringComparison.Ordinal);

@@ -10,32 +10,26 @@ namespace GpuAudit.Agent.Pipeline;
 /// process tree) when a process is first seen and again every <c>refresh</c> — a tunnel or a pool
 /// connection can open long after the process started — merged with the latest result of the
 /// background GPU code scan. The poll thread only reads caches and enqueues scan requests.
+/// It is also the live source's <see cref="IProcessDescriber"/>: a new pid's /proc is read once,
+/// for its trace identity and its insight together.
 /// </summary>
-public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanService? scans, TimeProvider time, TimeSpan refresh) : IProcessInsightProvider
+public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanService? scans, TimeProvider time, TimeSpan refresh) : IProcessInsightProvider, IProcessDescriber
 {
     private readonly Dictionary<int, Entry> _entries = [];
 
+    public ProcessRecord? Describe(int pid) => Current(pid)?.Inspection.Identity;
+
     public ProcessInsight? GetInsight(int pid, ProcessRecord? identity)
     {
-        var now = time.GetTimestamp();
-        if (!_entries.TryGetValue(pid, out var entry) || time.GetElapsedTime(entry.InspectedAt, now) >= refresh)
+        if (Current(pid) is not { } entry)
         {
-            var inspection = inspector.Inspect(pid);
-            if (inspection is null)
-            {
-                // Gone between the NVML poll and now: keep what was known, if anything.
-                return entry?.Insight;
-            }
-
-            entry = new Entry(inspection, now);
-            _entries[pid] = entry;
-            scans?.Request(pid);
+            return null;
         }
 
         if (scans?.Latest(pid) is { } scan && !ReferenceEquals(scan, entry.Scan))
         {
             entry.Scan = scan;
-            entry.Insight = entry.Inspection.WithScan(scan).ToInsight();
+            entry.Insight = scan.AddTo(entry.Inspection);
         }
 
         return entry.Insight;
@@ -47,14 +41,35 @@ public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanS
         scans?.Forget(pid);
     }
 
-    private sealed class Entry(ProcessInspection inspection, long inspectedAt)
+    /// <summary>The cached inspection, read again when it is older than the refresh period.</summary>
+    private Entry? Current(int pid)
     {
-        public ProcessInspection Inspection { get; } = inspection;
+        var now = time.GetTimestamp();
+        if (_entries.TryGetValue(pid, out var entry) && time.GetElapsedTime(entry.InspectedAt, now) < refresh)
+        {
+            return entry;
+        }
+
+        if (inspector.Inspect(pid) is not { } inspection)
+        {
+            // Gone between the NVML poll and now: keep what was known, if anything.
+            return entry;
+        }
+
+        entry = new Entry(inspection, now);
+        _entries[pid] = entry;
+        scans?.Request(pid);
+        return entry;
+    }
+
+    private sealed class Entry(ProcessInsight inspection, long inspectedAt)
+    {
+        public ProcessInsight Inspection { get; } = inspection;
 
         public long InspectedAt { get; } = inspectedAt;
 
         public GpuCodeScanResult? Scan { get; set; }
 
-        public ProcessInsight Insight { get; set; } = inspection.ToInsight();
+        public ProcessInsight Insight { get; set; } = inspection;
     }
 }

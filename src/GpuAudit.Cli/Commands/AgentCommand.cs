@@ -30,6 +30,12 @@ internal static class AgentCommand
         var journal = SessionOptions.JournalOption("/var/lib/gpuaudit");
         var retention = SessionOptions.RetentionOption();
         var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, jobMap, policy, journal, retention };
+        var metricsOptions = SessionOptions.MetricsOptions();
+        foreach (var option in metricsOptions.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction((parse, ct) => CliRunner.RunAsync(async () =>
         {
             var seconds = parse.GetValue(interval);
@@ -50,7 +56,11 @@ internal static class AgentCommand
 
             var root = parse.GetValue(procRoot)!;
             var period = TimeSpan.FromSeconds(seconds);
-            var source = LiveNvml.Open(period, parse.GetValue(library), new ProcProcessDescriber(root));
+            var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
+            var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30));
+
+            // The insight provider describes new pids for the source: /proc is read once per new process.
+            var source = LiveNvml.Open(period, parse.GetValue(library), insights);
             foreach (var problem in source.StartupProblems)
             {
                 AuditSession.Warn(problem);
@@ -61,10 +71,8 @@ internal static class AgentCommand
                 AuditSession.Warn("NVML found no GPU; serving self-health metrics only (run gpuaudit doctor)");
             }
 
-            var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
             using var stopScans = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var scanLoop = scans is null ? Task.CompletedTask : Task.Run(() => scans.RunAsync(stopScans.Token), CancellationToken.None);
-            var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30));
             using var session = new AuditSession(
                 source,
                 new SessionOptions
@@ -75,6 +83,8 @@ internal static class AgentCommand
                     PolicyPath = parse.GetValue(policy),
                     JournalDirectory = parse.GetValue(journal),
                     JournalRetention = SessionOptions.Retention(parse.GetValue(retention)),
+                    Exporter = metricsOptions.Exporter(parse),
+                    WebConfigPath = parse.GetValue(metricsOptions.WebConfig),
                 },
                 insights,
                 SessionOptions.JobMap(parse.GetValue(jobMap)),

@@ -2,13 +2,16 @@ using System.CommandLine;
 using GpuAudit.Core;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Classification.Evaluation;
-using GpuAudit.Core.Trace;
+using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Replay;
 
 namespace GpuAudit.Cli.Commands;
 
 /// <summary>
-/// <c>gpuaudit classify TRACE... [--json] [--eval]</c>: replays recorded traces through the
-/// classifier. The classifier never sees truth fields; only <c>--eval</c> compares with them.
+/// <c>gpuaudit classify TRACE... [--json] [--eval]</c>: runs recorded traces through the agent's
+/// pipeline (<see cref="TracePipeline"/>, the same path as `replay`), one file at a time, and
+/// prints the verdicts as they are made. The pipeline never sees truth fields; only <c>--eval</c>
+/// compares with them.
 /// </summary>
 internal static class ClassifyCommand
 {
@@ -25,14 +28,18 @@ internal static class ClassifyCommand
         {
             traces, json, eval,
         };
-        command.SetAction((parse, _) => CliRunner.Run(() => Run(parse.GetValue(traces) ?? [], parse.GetValue(json), parse.GetValue(eval), Console.OpenStandardOutput())));
+        command.SetAction((parse, ct) => CliRunner.RunAsync(() => RunAsync(parse.GetValue(traces) ?? [], parse.GetValue(json), parse.GetValue(eval), Console.OpenStandardOutput(), ct)));
         return command;
     }
 
-    public static int Run(IReadOnlyList<string> files, bool json, bool eval, Stream output)
+    public static async Task<int> RunAsync(IReadOnlyList<string> files, bool json, bool eval, Stream output, CancellationToken cancellationToken)
     {
         var evaluations = new List<TraceEvaluation>();
-        using var text = new StreamWriter(output, leaveOpen: true) { NewLine = "\n" };
+
+        // One verdict line is a few hundred bytes: buffered, not a write per line.
+        // Not disposed: that would close the caller's stream (stdout).
+        var buffered = new BufferedStream(output, 1 << 16);
+        await using var text = new StreamWriter(buffered, leaveOpen: true) { NewLine = "\n" };
         foreach (var path in files)
         {
             if (!File.Exists(path))
@@ -40,31 +47,42 @@ internal static class ClassifyCommand
                 throw new UserInputException($"{path}: no such trace file; pass paths of trace files (format v1, JSON Lines), e.g. data/traces/mixed.jsonl");
             }
 
-            var trace = RecordedTrace.Load(path);
-            var verdicts = TraceClassification.Run(trace);
             var name = Path.GetFileName(path);
-            if (json)
+            var sinks = new List<IAnalysisSink>();
+            using var verdictJson = json ? new VerdictJson(buffered, name) : null;
+            var summary = json || eval ? null : new VerdictSummary();
+            using var evaluator = eval ? TraceEvaluator.Open(name, path) : null;
+            sinks.AddIfNotNull(verdictJson);
+            sinks.AddIfNotNull(summary);
+            sinks.AddIfNotNull(evaluator);
+            await text.FlushAsync(cancellationToken);
+            await TracePipeline.RunAsync(path, sinks, cancellationToken: cancellationToken);
+            if (summary is not null)
             {
-                text.Flush();
-                VerdictJson.Write(output, name, verdicts);
-            }
-            else if (!eval)
-            {
-                text.Write(ClassifyReport.Summary(name, verdicts));
+                await text.WriteAsync(summary.Render(name));
             }
 
-            if (eval)
+            if (evaluator is not null)
             {
-                evaluations.Add(TraceEvaluation.Evaluate(name, trace, verdicts));
+                evaluations.Add(evaluator.Finish());
             }
         }
 
         if (eval)
         {
-            text.Write(ClassifyReport.Evaluation(evaluations));
+            await text.WriteAsync(ClassifyReport.Evaluation(evaluations));
         }
 
-        text.Flush();
+        await text.FlushAsync(cancellationToken);
+        await buffered.FlushAsync(cancellationToken);
         return 0;
+    }
+
+    private static void AddIfNotNull(this List<IAnalysisSink> sinks, IAnalysisSink? sink)
+    {
+        if (sink is not null)
+        {
+            sinks.Add(sink);
+        }
     }
 }

@@ -1,10 +1,10 @@
 using GpuAudit.Agent.Journal;
 using System.CommandLine;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Agent.Replay;
 using GpuAudit.Agent.Reporting;
 using GpuAudit.Cli.Hosting;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Replay;
 using GpuAudit.Core.Reporting;
 
 namespace GpuAudit.Cli.Commands;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GpuAudit.Cli.Hosting;
 using GpuAudit.Nvml;
 using GpuAudit.Nvml.Interop;
 
@@ -6,13 +7,12 @@ namespace GpuAudit.Cli.Commands;
 
 /// <summary>
 /// <c>gpuaudit doctor</c>: can this machine be audited, and if not, what to change. Checks NVML
-/// (loads, from where, driver, GPUs, GPM, per-process utilization) and whether other users'
-/// /proc entries are readable. Every problem comes with its fix; exit 1 when any check failed.
+/// with the calls the agent makes (loads, from where, its exports, driver, GPUs, MIG instances,
+/// GPM, the process list, per-process utilization) and whether /proc of a GPU process or another
+/// user's process is readable. Every problem comes with its fix; exit 1 when any check failed.
 /// </summary>
 internal static class DoctorCommand
 {
-    private const string ProcFix = "run gpuaudit as root, or grant CAP_SYS_PTRACE (sudo setcap cap_sys_ptrace,cap_dac_read_search+ep $(command -v gpuaudit))";
-
     public static Command Create()
     {
         var library = NvmlLibraryOption.Create();
@@ -25,59 +25,70 @@ internal static class DoctorCommand
     {
         var report = new DoctorReport(output);
         output.WriteLine("NVML");
-        CheckNvml(report, library);
+        var gpuPids = new HashSet<int>();
+        CheckNvml(report, library, gpuPids);
         output.WriteLine("/proc (identity and memory of other users' GPU processes)");
-        CheckProc(report, procRoot);
+        DoctorProcChecks.Run(report, procRoot, gpuPids);
         output.WriteLine(report.Failures == 0
             ? "doctor: all checks passed" + (report.Warnings > 0 ? $" ({report.Warnings} warning(s))" : string.Empty)
             : $"doctor: {report.Failures} problem(s), {report.Warnings} warning(s)");
         return report.Failures == 0 ? 0 : 1;
     }
 
-    private static void CheckNvml(DoctorReport report, string? library)
+    private static void CheckNvml(DoctorReport report, string? library, HashSet<int> gpuPids)
     {
         NvmlApi nvml;
         try
         {
-            nvml = NvmlApi.Open(library);
+            var loaded = NvmlApi.Load(library);
+            report.Ok($"library {loaded.Name} loaded from {NvmlLibrary.LoadedFile() ?? "(path unknown)"}");
+            if (loaded.MissingOptionalFunctions.Count > 0)
+            {
+                report.Warn("this driver lacks " + string.Join(", ", loaded.MissingOptionalFunctions) + ": the binding falls back or leaves those readings missing", null);
+            }
+
+            nvml = loaded.Initialize();
         }
         catch (NvmlException e)
         {
-            report.Fail(e.Message, e.Fix);
+            NoGpu(report, e.Message, e.Code);
             return;
         }
 
         using (nvml)
         {
-            report.Ok($"library {nvml.LibraryName} loaded from {NvmlLibrary.LoadedFile() ?? "(path unknown)"}");
             var driver = nvml.GetDriverVersion(out var version) == NvmlReturn.Success ? version : "unknown";
             var code = nvml.GetDeviceCount(out var count);
             if (code != NvmlReturn.Success)
             {
-                report.Fail("nvmlDeviceGetCount_v2 failed: " + NvmlErrors.Format(code), NvmlErrors.Fix(code));
+                NoGpu(report, "nvmlDeviceGetCount_v2 failed: " + NvmlErrors.Format(code), code);
                 return;
             }
 
             if (count == 0)
             {
-                report.Fail($"driver {driver}: no GPU visible", NvmlErrors.Fix(NvmlReturn.GpuNotFound));
+                NoGpu(report, $"driver {driver}: no GPU visible", NvmlReturn.GpuNotFound);
                 return;
             }
 
             report.Ok($"driver {driver}, {count} GPU(s)");
-            if (nvml.MissingOptionalFunctions.Count > 0)
+            for (var index = 0; index < Math.Min(count, NvmlSampleSource.MaxGpus); index++)
             {
-                report.Warn("this driver lacks " + string.Join(", ", nvml.MissingOptionalFunctions) + ": those readings will be missing", NvmlErrors.Fix(NvmlReturn.FunctionNotFound));
-            }
-
-            for (var index = 0; index < count; index++)
-            {
-                CheckGpu(report, nvml, index);
+                CheckGpu(report, nvml, index, gpuPids);
             }
         }
     }
 
-    private static void CheckGpu(DoctorReport report, NvmlApi nvml, int index)
+    private static void NoGpu(DoctorReport report, string message, NvmlReturn code)
+    {
+        report.Fail(message, NvmlErrors.Fix(code));
+        if (NoGpuHint.Applies(code))
+        {
+            report.Note(NoGpuHint.Text);
+        }
+    }
+
+    private static void CheckGpu(DoctorReport report, NvmlApi nvml, int index, HashSet<int> gpuPids)
     {
         var code = nvml.GetDeviceHandle(index, out var device);
         var uuid = string.Empty;
@@ -97,98 +108,112 @@ internal static class DoctorCommand
         var mig = nvml.GetMigMode(device, out var migEnabled) == NvmlReturn.Success && migEnabled;
         report.Ok($"GPU {index}: {name} {uuid} {pci}{(mig ? " (MIG on)" : string.Empty)}");
 
-        code = nvml.GpmQuerySupport(device, out var gpm);
-        if (code == NvmlReturn.Success && gpm && !mig)
+        if (mig)
         {
-            report.Ok($"GPU {index}: GPM metrics supported (tensor/integer/FP pipe utilization)");
+            CheckMigInstances(report, nvml, index, device, gpuPids);
         }
         else
         {
-            report.Warn(
-                $"GPU {index}: no GPM metrics ({(mig ? "MIG on" : code == NvmlReturn.Success ? "needs Hopper or newer" : NvmlErrors.Format(code))}): classification falls back to utilization, power and clocks",
-                code == NvmlReturn.FunctionNotFound ? NvmlErrors.Fix(code) : null);
+            code = nvml.GpmQuerySupport(device, out var gpm);
+            if (code == NvmlReturn.Success && gpm)
+            {
+                report.Ok($"GPU {index}: GPM metrics supported (tensor/integer/FP pipe utilization)");
+            }
+            else
+            {
+                report.Warn(
+                    $"GPU {index}: no GPM metrics ({(code == NvmlReturn.Success ? "needs Hopper or newer" : NvmlErrors.Format(code))}): classification falls back to utilization, power and clocks",
+                    code == NvmlReturn.FunctionNotFound ? NvmlErrors.Fix(code) : null);
+            }
+
+            CheckProcessList(report, nvml, $"GPU {index}", device, gpuPids);
         }
 
-        Span<NvmlProcessUtilizationSample> samples = stackalloc NvmlProcessUtilizationSample[1];
-        code = nvml.GetProcessUtilization(device, samples, 0, out _);
-        if (code is NvmlReturn.Success or NvmlReturn.NotFound or NvmlReturn.InsufficientSize)
+        CheckProcessUtilization(report, nvml, index, device, mig);
+    }
+
+    private static void CheckMigInstances(DoctorReport report, NvmlApi nvml, int index, NvmlDevice parent, HashSet<int> gpuPids)
+    {
+        var code = nvml.GetMaxMigDeviceCount(parent, out var slots);
+        if (code != NvmlReturn.Success)
         {
-            report.Ok($"GPU {index}: per-process utilization works");
+            report.Fail($"GPU {index}: MIG is on but its instances cannot be listed: nvmlDeviceGetMaxMigDeviceCount failed: {NvmlErrors.Format(code)}", NvmlErrors.Fix(code));
+            return;
+        }
+
+        var found = 0;
+        var gpm = nvml.GpmQuerySupport(parent, out var supported) == NvmlReturn.Success && supported;
+        for (var slot = 0; slot < Math.Min(slots, 64); slot++)
+        {
+            if (nvml.GetMigDeviceHandle(parent, slot, out var mig) != NvmlReturn.Success || nvml.GetUuid(mig, out var uuid) != NvmlReturn.Success)
+            {
+                continue;
+            }
+
+            found++;
+            var gi = nvml.GetGpuInstanceId(mig, out var g) == NvmlReturn.Success ? g.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?";
+            var ci = nvml.GetComputeInstanceId(mig, out var c) == NvmlReturn.Success ? c.ToString(System.Globalization.CultureInfo.InvariantCulture) : "?";
+            report.Ok($"GPU {index}: MIG instance {uuid} (GPU instance {gi}, compute instance {ci}){(gpm ? ", GPM per GPU instance" : string.Empty)}");
+            CheckProcessList(report, nvml, $"GPU {index} MIG {gi}/{ci}", mig, gpuPids);
+        }
+
+        if (found == 0)
+        {
+            report.Warn($"GPU {index}: MIG is on but no instance exists: nothing can run on it", null);
+        }
+    }
+
+    /// <summary>The call the agent makes every poll; NO_PERMISSION here blinds it to every process of the GPU.</summary>
+    private static void CheckProcessList(DoctorReport report, NvmlApi nvml, string what, NvmlDevice device, HashSet<int> gpuPids)
+    {
+        var buffer = new NvmlProcessInfo[64];
+        var code = nvml.GetComputeProcesses(device, buffer, out var count);
+        if (code == NvmlReturn.InsufficientSize && count is > 0 and <= NvmlSampleSource.MaxProcessesPerGpu)
+        {
+            buffer = new NvmlProcessInfo[count * 2];
+            code = nvml.GetComputeProcesses(device, buffer, out count);
+        }
+
+        if (code == NvmlReturn.Success)
+        {
+            count = Math.Clamp(count, 0, buffer.Length);
+            foreach (var info in buffer.AsSpan(0, count))
+            {
+                gpuPids.Add((int)info.Pid);
+            }
+
+            report.Ok($"{what}: {count} compute process(es) listed");
+        }
+        else
+        {
+            report.Fail($"{what}: the compute-process list cannot be read: {NvmlErrors.Format(code)}: its processes would be invisible", NvmlErrors.Fix(code));
+        }
+    }
+
+    /// <summary>A real call with the buffer the agent uses (R535 refuses fewer than 72 entries), from the start of the driver's buffer.</summary>
+    private static void CheckProcessUtilization(DoctorReport report, NvmlApi nvml, int index, NvmlDevice device, bool mig)
+    {
+        var samples = new NvmlProcessUtilizationSample[128];
+        var code = nvml.GetProcessUtilization(device, samples, 0, out var count);
+        if (code == NvmlReturn.InsufficientSize && count is > 0 and <= NvmlSampleSource.MaxProcessesPerGpu)
+        {
+            samples = new NvmlProcessUtilizationSample[count * 2];
+            code = nvml.GetProcessUtilization(device, samples, 0, out count);
+        }
+
+        if (code == NvmlReturn.Success)
+        {
+            report.Ok($"GPU {index}: per-process utilization works ({Math.Clamp(count, 0, samples.Length)} sample(s) from the driver's buffer)");
+        }
+        else if (code == NvmlReturn.NotFound)
+        {
+            report.Ok($"GPU {index}: per-process utilization works (no process used the GPU in the driver's buffer)");
         }
         else
         {
             report.Warn(
                 $"GPU {index}: per-process utilization unavailable: {NvmlErrors.Format(code)}: per-process SM% will be missing",
-                mig ? "per-process utilization is not available with MIG on; disable MIG (nvidia-smi -mig 0) to get it" : NvmlErrors.Fix(code));
-        }
-    }
-
-    private static void CheckProc(DoctorReport report, string procRoot)
-    {
-        // pid 1 belongs to root: if it is readable, every user's processes are.
-        foreach (var (file, purpose) in new[] { ("environ", "job ids from the environment"), ("maps", "GPU libraries and code regions"), ("mem", "memory scan for GPU code and hash constants") })
-        {
-            var path = Path.Combine(procRoot, "1", file);
-            var problem = TryRead(path);
-            if (problem is null)
-            {
-                report.Ok($"{path} readable ({purpose})");
-            }
-            else
-            {
-                report.Fail($"{path} not readable ({problem}): no {purpose} for other users' processes", ProcFix);
-            }
-        }
-    }
-
-    /// <summary>Null when the file opens and (except mem, whose offset 0 is never mapped) yields a byte; else why not.</summary>
-    private static string? TryRead(string path)
-    {
-        try
-        {
-            using var handle = File.OpenHandle(path);
-            if (!path.EndsWith("/mem", StringComparison.Ordinal))
-            {
-                Span<byte> one = stackalloc byte[1];
-                RandomAccess.Read(handle, one, 0);
-            }
-
-            return null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return e is UnauthorizedAccessException ? "permission denied" : e.Message;
-        }
-    }
-
-    /// <summary>Prints one line per check and counts the outcomes.</summary>
-    private sealed class DoctorReport(TextWriter output)
-    {
-        public int Failures { get; private set; }
-
-        public int Warnings { get; private set; }
-
-        public void Ok(string message) => output.WriteLine("  [ok]   " + message);
-
-        public void Warn(string message, string? fix)
-        {
-            Warnings++;
-            Write("  [warn] ", message, fix);
-        }
-
-        public void Fail(string message, string? fix)
-        {
-            Failures++;
-            Write("  [FAIL] ", message, fix);
-        }
-
-        private void Write(string mark, string message, string? fix)
-        {
-            output.WriteLine(mark + message);
-            if (fix is not null)
-            {
-                output.WriteLine("         fix: " + fix);
-            }
+                mig ? "per-process utilization is not available with MIG on (each instance is classified on its own instead)" : NvmlErrors.Fix(code));
         }
     }
 }

@@ -1,7 +1,9 @@
 using GpuAudit.Agent.Configuration;
 using GpuAudit.Agent.Exporters;
+using GpuAudit.Agent.Exporters.Http;
 using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Violations;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;
 using GpuAudit.Core.Samples;
@@ -18,6 +20,9 @@ internal sealed class AuditSession : IDisposable
     private readonly ISampleSource _source;
     private readonly SessionOptions _options;
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
+    private readonly GpuAuditMetrics _metrics;
+    private readonly ExpositionCache? _exposition;
+    private readonly WebConfig? _webConfig;
     private readonly AuditRunner _runner;
     private readonly ConsoleSummary? _summary;
     private readonly OpenTelemetryExporter? _otlp = OpenTelemetryExporter.FromEnvironment();
@@ -29,7 +34,9 @@ internal sealed class AuditSession : IDisposable
     {
         _source = source;
         _options = options;
-        var metrics = new GpuAuditMetrics(_registry);
+        // Read before anything starts: a bad file is one line and exit 2, not a half-started agent.
+        _webConfig = options.WebConfigPath is { } web ? WebConfigFile.Load(web) : null;
+        var metrics = _metrics = new GpuAuditMetrics(_registry);
         var pipeline = new AuditPipeline(source.Devices, insights, jobMap, new PolicyEngine(PolicyFile.Load(options.PolicyPath), source.Host));
         JournalDirectory = options.JournalDirectory ?? Path.Combine(Path.GetTempPath(), $"gpuaudit-journal-{Environment.ProcessId}");
         _temporaryJournal = options.JournalDirectory is null;
@@ -43,7 +50,7 @@ internal sealed class AuditSession : IDisposable
             new ViolationJournalSink(Journal, source.Host),
             _summaries,
             new ViolationMetrics(metrics),
-            new PrometheusExporter(metrics, source.Devices, options.PollInterval, time),
+            new PrometheusExporter(metrics, source.Devices, options.PollInterval, time, options.Exporter),
         };
         if (_otlp is not null)
         {
@@ -54,6 +61,14 @@ internal sealed class AuditSession : IDisposable
         {
             _summary = new ConsoleSummary(Console.Out, !Console.IsOutputRedirected);
             sinks.Add(_summary);
+        }
+
+        // Last: the exposition is rendered once every sink has published the tick; only when
+        // /metrics is served (a --fast replay to a dump renders nothing per tick).
+        if (options.Listen is not null)
+        {
+            _exposition = new ExpositionCache(_registry);
+            sinks.Add(new ExpositionSink(_exposition));
         }
 
         _runner = new AuditRunner(source, pipeline, sinks, Warn);
@@ -70,13 +85,14 @@ internal sealed class AuditSession : IDisposable
 
     public string? MetricsUrl => _endpoint?.Url;
 
-    public static void Warn(string message) => Console.Error.WriteLine("gpuaudit: warning: " + message);
+    /// <summary>One warning line on stderr; redacted, since a failing sink's message can quote process text.</summary>
+    public static void Warn(string message) => Console.Error.WriteLine("gpuaudit: warning: " + SecretRedactor.RedactText(message));
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        if (_options.Listen is { } listen)
+        if (_options.Listen is { } listen && _exposition is not null)
         {
-            _endpoint = MetricsEndpoint.Start(listen, _registry);
+            _endpoint = await MetricsEndpoint.StartAsync(listen, _exposition, _webConfig, MetricsServerLimits.Default, reason => _metrics.HttpRejected.WithLabels(reason).Inc(), Warn);
             await Console.Error.WriteLineAsync($"gpuaudit: serving metrics on {_endpoint.Url}");
         }
 
@@ -105,7 +121,7 @@ internal sealed class AuditSession : IDisposable
         // Writes the current minute's summaries, then flushes the last OTLP export.
         _summaries.Dispose();
         _otlp?.Dispose();
-        _endpoint?.Dispose();
+        _endpoint?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Journal.Dispose();
         if (_temporaryJournal)
         {

@@ -16,7 +16,7 @@ internal static class LiveNvml
         }
         catch (NvmlException e)
         {
-            throw new UserInputException(e.MessageWithFix, e);
+            throw new UserInputException(OneLine(e), e);
         }
 
         try
@@ -26,7 +26,10 @@ internal static class LiveNvml
         catch (NvmlException e)
         {
             nvml.Dispose();
-            throw new UserInputException(e.MessageWithFix, e);
+            throw new UserInputException(OneLine(e), e);
         }
     }
+
+    /// <summary>The failure, its fix, and where there is no GPU at all, the pointer to the demo.</summary>
+    private static string OneLine(NvmlException e) => e.MessageWithFix + (NoGpuHint.Applies(e.Code) ? "; " + NoGpuHint.Text : string.Empty);
 }

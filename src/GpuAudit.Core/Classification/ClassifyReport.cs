@@ -4,53 +4,9 @@ using GpuAudit.Core.Classification.Evaluation;
 
 namespace GpuAudit.Core.Classification;
 
-/// <summary>The readable text of <c>gpuaudit classify</c>: a per-file summary and the <c>--eval</c> report.</summary>
+/// <summary>The readable <c>--eval</c> report of <c>gpuaudit classify</c> (the per-file text is <see cref="VerdictSummary"/>).</summary>
 public static class ClassifyReport
 {
-    /// <summary>Per GPU and per process: how many windows got each class, and the strongest reason for the most serious one.</summary>
-    public static string Summary(string file, IReadOnlyList<GpuVerdicts> verdicts)
-    {
-        var sb = new StringBuilder();
-        sb.Append(Inv($"{file}: {verdicts.Count} verdicts\n"));
-        var subjects = new SortedDictionary<(int Gpu, int Pid), List<Verdict>>();
-        foreach (var v in verdicts)
-        {
-            Collect(subjects, v.Gpu);
-            foreach (var p in v.Processes)
-            {
-                Collect(subjects, p);
-            }
-        }
-
-        foreach (var ((gpu, pid), list) in subjects)
-        {
-            var name = pid < 0 ? Inv($"GPU {gpu}") : Inv($"  pid {pid}");
-            var counts = new int[WorkloadClassNames.All.Count];
-            foreach (var v in list)
-            {
-                counts[(int)v.Class]++;
-            }
-
-            var parts = new List<string>();
-            for (var c = 0; c < counts.Length; c++)
-            {
-                if (counts[c] > 0)
-                {
-                    parts.Add(Inv($"{((WorkloadClass)c).Label()} {counts[c]}"));
-                }
-            }
-
-            sb.Append(Inv($"  {name}: {string.Join(", ", parts)}\n"));
-            var worst = Serious(list);
-            if (worst is not null)
-            {
-                sb.Append(Inv($"      {worst.Class.Label()} {worst.Confidence:0.00} at t={worst.Time:0.###}: {string.Join(" | ", worst.Evidence)}\n"));
-            }
-        }
-
-        return sb.ToString();
-    }
-
     public static string Evaluation(IReadOnlyList<TraceEvaluation> evaluations)
     {
         var sb = new StringBuilder();
@@ -96,38 +52,6 @@ public static class ClassifyReport
         }
 
         return sb.ToString();
-    }
-
-    private static void Collect(SortedDictionary<(int Gpu, int Pid), List<Verdict>> subjects, Verdict v)
-    {
-        var key = (v.Gpu, v.Pid ?? -1);
-        if (!subjects.TryGetValue(key, out var list))
-        {
-            subjects[key] = list = [];
-        }
-
-        list.Add(v);
-    }
-
-    // The verdict a reader most needs to see: the first hash, else the most confident non-idle one.
-    private static Verdict? Serious(List<Verdict> list)
-    {
-        var hash = list.Find(v => v.Class == WorkloadClass.Hash);
-        if (hash is not null)
-        {
-            return hash;
-        }
-
-        Verdict? best = null;
-        foreach (var v in list)
-        {
-            if (v.Class != WorkloadClass.Idle && (best is null || v.Confidence > best.Confidence))
-            {
-                best = v;
-            }
-        }
-
-        return best;
     }
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);

@@ -1,55 +1,54 @@
 using System.Text.Json;
+using GpuAudit.Core.Json;
+using GpuAudit.Core.Pipeline;
 
 namespace GpuAudit.Core.Classification;
 
 /// <summary>
-/// Writes verdicts as JSON Lines: <c>{"file","t","gpu","pid","class","confidence","evidence":[...]}</c>,
-/// pid null for the whole GPU. Utf8JsonWriter keeps it NativeAOT-safe.
+/// Writes each verdict as it is made, as JSON Lines:
+/// <c>{"file","t","gpu","pid","class","confidence","evidence":[...]}</c>, pid null for the whole
+/// GPU, the GPU's line before its processes'. Utf8JsonWriter keeps it NativeAOT-safe.
 /// </summary>
-public static class VerdictJson
+public sealed class VerdictJson(Stream output, string file) : IAnalysisSink, IDisposable
 {
-    private static readonly JsonWriterOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private readonly Utf8JsonWriter _writer = new(output, JsonWriting.Readable);
 
-    public static void Write(Stream output, string file, IEnumerable<GpuVerdicts> verdicts)
+    public void OnTick(TickAnalysis analysis, TimeSpan pollDuration)
     {
-        using var writer = new Utf8JsonWriter(output, Options);
-        foreach (var v in verdicts)
+        foreach (var gpu in analysis.Gpus)
         {
-            WriteOne(writer, output, file, v.Gpu);
-            foreach (var p in v.Processes)
+            if (gpu.NewVerdicts is { } verdicts)
             {
-                WriteOne(writer, output, file, p);
+                Write(verdicts);
             }
         }
     }
 
-    private static void WriteOne(Utf8JsonWriter writer, Stream output, string file, Verdict v)
+    public void Write(GpuVerdicts verdicts)
     {
-        writer.WriteStartObject();
-        writer.WriteString("file", file);
-        writer.WriteNumber("t", Math.Round(v.Time, 3));
-        writer.WriteNumber("gpu", v.Gpu);
-        if (v.Pid is { } pid)
+        WriteOne(verdicts.Gpu);
+        foreach (var p in verdicts.Processes)
         {
-            writer.WriteNumber("pid", pid);
+            WriteOne(p);
         }
-        else
-        {
-            writer.WriteNull("pid");
-        }
+    }
 
-        writer.WriteString("class", v.Class.Label());
-        writer.WriteNumber("confidence", Math.Round(v.Confidence, 2));
-        writer.WriteStartArray("evidence");
-        foreach (var e in v.Evidence)
-        {
-            writer.WriteStringValue(e);
-        }
+    public void Dispose() => _writer.Dispose();
 
-        writer.WriteEndArray();
-        writer.WriteEndObject();
-        writer.Flush();
-        writer.Reset();
+    private void WriteOne(Verdict v)
+    {
+        _writer.WriteStartObject();
+        _writer.WriteString("file", file);
+        _writer.WriteNumber("t", Math.Round(v.Time, 3));
+        _writer.WriteNumber("gpu", v.Gpu);
+        _writer.WriteNumberOrNull("pid", v.Pid);
+
+        _writer.WriteString("class", v.Class.Label());
+        _writer.WriteNumber("confidence", Math.Round(v.Confidence, 2));
+        _writer.WriteStrings("evidence", v.Evidence);
+        _writer.WriteEndObject();
+        _writer.Flush();
+        _writer.Reset();
         output.WriteByte((byte)'\n');
     }
 }

@@ -34,8 +34,15 @@ public enum FindingKind
     HashConstantInAnonymousMemory,
 }
 
-/// <summary>One piece of evidence about a process, with a readable detail ("ssh -R 9000:localhost:22 (pid 812)").</summary>
-public sealed record ProcessFinding(FindingKind Kind, string Detail);
+/// <summary>
+/// One piece of evidence about a process, with a readable detail ("ssh -R 9000:localhost:22 (pid 812)").
+/// The detail quotes what the process controls (names, arguments, kernel names) and is stored and
+/// exported, so it is redacted whenever it is set.
+/// </summary>
+public sealed record ProcessFinding(FindingKind Kind, string Detail)
+{
+    public string Detail { get; init => field = SecretRedactor.RedactText(value); } = SecretRedactor.RedactText(Detail);
+}
 
 public static class FindingKindNames
 {

@@ -63,13 +63,15 @@ public static class TunnelSignatures
                 }
 
                 var value = c + 1 < arg.Length ? arg[(c + 1)..] : (i + 1 < argv.Count ? argv[++i] : string.Empty);
+                // The description is evidence that is stored and exported: values are redacted
+                // (ProxyCommand=sshpass -p SECRET, -J token@host) while the forward itself stays.
                 if (SshForwardFlags.Contains(flag, StringComparison.Ordinal))
                 {
-                    forwards.Add("-" + flag + " " + value);
+                    forwards.Add("-" + flag + " " + SecretRedactor.RedactSshValue(flag, value));
                 }
                 else if (flag == 'o' && SshForwardOptions.Any(o => value.StartsWith(o, StringComparison.OrdinalIgnoreCase)))
                 {
-                    forwards.Add("-o " + value);
+                    forwards.Add("-o " + SecretRedactor.RedactSshValue(flag, value));
                 }
                 else if (flag == 'p')
                 {
@@ -85,6 +87,6 @@ public static class TunnelSignatures
             return "ssh " + string.Join(' ', forwards);
         }
 
-        return port is not null && port != "22" ? "ssh to port " + port : null;
+        return port is not null && port != "22" ? "ssh to port " + SecretRedactor.RedactText(port) : null;
     }
 }

@@ -47,6 +47,12 @@ public sealed class AuditRunner
         _sinks = [.. ordered];
     }
 
+    /// <summary>
+    /// Let a sink's exception end the run instead of reporting it and going on: for offline
+    /// analysis (`classify`), where a half-written result is worse than an error.
+    /// </summary>
+    public bool StopOnSinkFailure { get; init; }
+
     /// <summary>The latest analysis, for readers on other threads (console summary, health).</summary>
     public TickAnalysis? Latest => Volatile.Read(ref _latest);
 
@@ -88,7 +94,7 @@ public sealed class AuditRunner
             {
                 _sinks[i].OnTick(analysis, duration);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (e is not OperationCanceledException && !StopOnSinkFailure)
             {
                 if (i < _journalSinks)
                 {

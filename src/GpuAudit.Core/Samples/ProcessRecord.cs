@@ -1,8 +1,11 @@
+using GpuAudit.Core.Inspection;
+
 namespace GpuAudit.Core.Samples;
 
 /// <summary>
-/// Identity of a GPU process as captured when it was first seen (trace <c>process</c> line).
-/// <see cref="Cmdline"/> is already redacted by whoever captured it.
+/// Identity of a GPU process as captured when it was first seen (trace <c>process</c> line). The
+/// text a process controls (comm, exe, cmdline, cgroup, library names) is redacted whenever it is
+/// set, so a record read from a hostile or old trace carries no secret into any output either.
 /// </summary>
 public sealed record ProcessRecord
 {
@@ -10,17 +13,17 @@ public sealed record ProcessRecord
 
     public int? Ppid { get; init; }
 
-    public string? Comm { get; init; }
+    public string? Comm { get; init => field = SecretRedactor.RedactOrNull(value); }
 
-    public string? Exe { get; init; }
+    public string? Exe { get; init => field = SecretRedactor.RedactOrNull(value); }
 
-    public string? Cmdline { get; init; }
+    public string? Cmdline { get; init => field = SecretRedactor.RedactOrNull(value); }
 
-    /// <summary>Raw /proc/PID/cgroup text.</summary>
-    public string? Cgroup { get; init; }
+    /// <summary>/proc/PID/cgroup text (paths under a delegated cgroup are named by the job).</summary>
+    public string? Cgroup { get; init => field = SecretRedactor.RedactOrNull(value); }
 
     /// <summary>Basenames of GPU-related shared objects mapped by the process.</summary>
-    public IReadOnlyList<string> GpuLibs { get; init; } = [];
+    public IReadOnlyList<string> GpuLibs { get; init => field = SecretRedactor.RedactLines(value); } = [];
 
     public MemoryScanSummary? MemoryScan { get; init; }
 
@@ -34,7 +37,8 @@ public sealed record MemoryScanSummary
     /// <summary>Pattern name → hit counts in anonymous and file-backed memory.</summary>
     public IReadOnlyDictionary<string, ScanHitCount> Hits { get; init; } = new Dictionary<string, ScanHitCount>();
 
-    public IReadOnlyList<string> PtxEntries { get; init; } = [];
+    /// <summary>PTX entry (kernel) names: chosen by whoever wrote the GPU code, so redacted like any process text.</summary>
+    public IReadOnlyList<string> PtxEntries { get; init => field = SecretRedactor.RedactLines(value); } = [];
 
     public long? BytesScanned { get; init; }
 

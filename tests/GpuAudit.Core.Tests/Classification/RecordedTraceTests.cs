@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Classification.Evaluation;
@@ -18,18 +17,13 @@ public partial class RecordedTraceTests
         "train_transformer", "train_cnn", "train_fp32_mlp", "train_input_bound", "infer_bf16", "infer_int8", "sort_ints", "idle",
     };
 
-    private static (RecordedTrace Trace, IReadOnlyList<GpuVerdicts> Verdicts) Classify(string name)
-    {
-        var trace = RecordedTrace.Load(RepoPaths.Trace(name));
-        return (trace, TraceClassification.Run(trace));
-    }
+    private static IReadOnlyList<GpuVerdicts> Classify(string name) => RecordingRuns.Verdicts(RepoPaths.Trace(name));
 
     [Theory]
     [MemberData(nameof(HashTraces))]
     public void Hash_work_is_detected_within_10_s_of_its_first_busy_sample(string name)
     {
-        var (trace, verdicts) = Classify(name);
-        var evaluation = TraceEvaluation.Evaluate(name, trace, verdicts);
+        var evaluation = RecordingRuns.Evaluate(RepoPaths.Trace(name));
         var detection = Assert.Single(evaluation.HashDetections);
         Assert.True(detection.Detected);
         Assert.InRange(detection.LatencySeconds!.Value, 0, 10);
@@ -39,7 +33,7 @@ public partial class RecordedTraceTests
     [Fact]
     public void In_mixed_the_hash_pid_is_hash_and_the_training_pid_never_is()
     {
-        var (_, verdicts) = Classify("mixed");
+        var verdicts = Classify("mixed");
         var processes = verdicts.SelectMany(v => v.Processes).ToList();
         Assert.Contains(processes, p => p.Pid == 776 && p.Class == WorkloadClass.Hash);
         Assert.DoesNotContain(processes, p => p.Pid == 775 && p.Class == WorkloadClass.Hash);
@@ -51,7 +45,7 @@ public partial class RecordedTraceTests
     [MemberData(nameof(LegitimateTraces))]
     public void No_window_of_legitimate_work_is_classified_hash(string name)
     {
-        var (_, verdicts) = Classify(name);
+        var verdicts = Classify(name);
         Assert.NotEmpty(verdicts);
         Assert.DoesNotContain(verdicts, v => v.Gpu.Class == WorkloadClass.Hash);
         Assert.DoesNotContain(verdicts.SelectMany(v => v.Processes), p => p.Class == WorkloadClass.Hash);
@@ -70,7 +64,7 @@ public partial class RecordedTraceTests
     [InlineData("hash_throttled", WorkloadClass.Hash)]
     public void Busy_windows_of_a_single_workload_get_its_class(string name, WorkloadClass expected)
     {
-        var (_, verdicts) = Classify(name);
+        var verdicts = Classify(name);
         var busy = verdicts.Where(v => v.Gpu.Class is not WorkloadClass.Idle).ToList();
         Assert.NotEmpty(busy);
         Assert.All(busy, v => Assert.Equal(expected, v.Gpu.Class));
@@ -79,7 +73,7 @@ public partial class RecordedTraceTests
     [Fact]
     public void Idle_trace_is_idle_throughout_despite_tails_of_earlier_jobs()
     {
-        var (_, verdicts) = Classify("idle");
+        var verdicts = Classify("idle");
         Assert.All(verdicts, v => Assert.Equal(WorkloadClass.Idle, v.Gpu.Class));
     }
 
@@ -97,7 +91,7 @@ public partial class RecordedTraceTests
             var withoutTruth = TruthField().Replace(text, string.Empty);
             Assert.DoesNotContain("truth_", withoutTruth, StringComparison.Ordinal);
             File.WriteAllText(stripped, withoutTruth);
-            Assert.Equal(Json(original), Json(stripped));
+            Assert.Equal(RecordingRuns.Json(original), RecordingRuns.Json(stripped));
         }
         finally
         {
@@ -109,8 +103,7 @@ public partial class RecordedTraceTests
     public void Without_gpm_the_classifier_is_never_confident_and_says_why()
     {
         var trace = RecordedTrace.Load(RepoPaths.Trace("hash_sha256"));
-        var noGpm = trace with { Samples = [.. trace.Samples.Select(WithoutGpm)] };
-        var verdicts = TraceClassification.Run(noGpm);
+        var verdicts = ClassifyWithoutGpm(trace);
         var all = verdicts.SelectMany(v => v.Processes.Prepend(v.Gpu)).ToList();
         var busy = all.Where(v => v.Class is not WorkloadClass.Idle).ToList();
         Assert.NotEmpty(busy);
@@ -121,7 +114,7 @@ public partial class RecordedTraceTests
         });
         Assert.DoesNotContain(all, v => v.Class == WorkloadClass.Hash && v.Confidence >= 0.5);
 
-        var withGpm = TraceClassification.Run(trace).SelectMany(v => v.Processes).Max(v => v.Confidence);
+        var withGpm = Classify("hash_sha256").SelectMany(v => v.Processes).Max(v => v.Confidence);
         Assert.True(busy.Max(v => v.Confidence) < withGpm);
     }
 
@@ -129,8 +122,7 @@ public partial class RecordedTraceTests
     public void Without_gpm_or_identity_evidence_busy_work_is_unknown()
     {
         var trace = RecordedTrace.Load(RepoPaths.Trace("train_transformer"));
-        var noGpm = trace with { Samples = [.. trace.Samples.Select(WithoutGpm)] };
-        var busy = TraceClassification.Run(noGpm).Select(v => v.Gpu).Where(v => v.Class != WorkloadClass.Idle).ToList();
+        var busy = ClassifyWithoutGpm(trace).Select(v => v.Gpu).Where(v => v.Class != WorkloadClass.Idle).ToList();
         Assert.NotEmpty(busy);
         Assert.All(busy, v => Assert.Equal(WorkloadClass.Unknown, v.Class));
     }
@@ -139,29 +131,30 @@ public partial class RecordedTraceTests
     public void Eval_report_on_all_recordings_matches_the_golden_file()
     {
         var names = Directory.GetFiles(RepoPaths.File("data", "traces"), "*.jsonl").Order(StringComparer.Ordinal).ToList();
-        var evaluations = names.Select(path =>
-        {
-            var trace = RecordedTrace.Load(path);
-            return TraceEvaluation.Evaluate(Path.GetFileName(path), trace, TraceClassification.Run(trace));
-        }).ToList();
+        var evaluations = names.Select(RecordingRuns.Evaluate).ToList();
         Golden.AssertMatches(Path.Combine("tests", "GpuAudit.Core.Tests", "Classification", "Golden", "eval-h100.txt"), ClassifyReport.Evaluation(evaluations));
     }
 
     [Fact]
     public void Summary_of_mixed_matches_the_golden_file()
     {
-        var (_, verdicts) = Classify("mixed");
-        Golden.AssertMatches(Path.Combine("tests", "GpuAudit.Core.Tests", "Classification", "Golden", "summary-mixed.txt"), ClassifyReport.Summary("mixed.jsonl", verdicts));
+        Golden.AssertMatches(Path.Combine("tests", "GpuAudit.Core.Tests", "Classification", "Golden", "summary-mixed.txt"), RecordingRuns.Summary(RepoPaths.Trace("mixed")));
     }
 
     // Truth stays on the sample: only the evaluation reads it.
     private static GpuSample WithoutGpm(GpuSample s) => s with { Gpm = null, GpmIntervalS = null, MemClockMhz = null };
 
-    private static string Json(string path)
+    private static List<GpuVerdicts> ClassifyWithoutGpm(RecordedTrace trace)
     {
-        using var stream = new MemoryStream();
-        VerdictJson.Write(stream, Path.GetFileName(path), TraceClassification.Run(RecordedTrace.Load(path)));
-        return Encoding.UTF8.GetString(stream.ToArray());
+        var directory = Directory.CreateTempSubdirectory("gpuaudit-nogpm-").FullName;
+        try
+        {
+            return RecordingRuns.Verdicts(RecordingRuns.Write(trace with { Samples = [.. trace.Samples.Select(WithoutGpm)] }, directory));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [GeneratedRegex("""\s*"truth_(class|workload)":\s*("[^"]*"|null),?""")]

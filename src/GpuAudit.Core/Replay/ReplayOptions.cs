@@ -1,0 +1,20 @@
+namespace GpuAudit.Core.Replay;
+
+/// <summary>How a <see cref="TraceReplaySource"/> plays its traces.</summary>
+public sealed record ReplayOptions
+{
+    /// <summary>As fast as possible instead of at recorded speed.</summary>
+    public bool Fast { get; init; }
+
+    /// <summary>Stop after this many seconds of trace time (from the first sample).</summary>
+    public double? UntilSeconds { get; init; }
+
+    /// <summary>Start over at the end, with times (and energy counters) continuing forward.</summary>
+    public bool Loop { get; init; }
+
+    /// <summary>Skip malformed lines with a warning instead of failing.</summary>
+    public bool SkipMalformed { get; init; }
+
+    /// <summary>Receives warnings (skipped lines, remapped pids and uuids).</summary>
+    public Action<string>? Warn { get; init; }
+}

@@ -1,0 +1,24 @@
+using GpuAudit.Core.Classification;
+using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
+using GpuAudit.Core.Trace;
+
+namespace GpuAudit.Core.Replay;
+
+/// <summary>
+/// One trace file through the agent's own path, as fast as it reads: <see cref="TraceReplaySource"/>
+/// → <see cref="AuditPipeline"/> (classifier, attribution, the built-in policy) →
+/// <see cref="AuditRunner"/> → the given sinks. What `classify`, `classify --eval` and the tests on
+/// the recordings run, so they check exactly what `replay` and the agent do. Streams: memory does
+/// not grow with the trace's length.
+/// </summary>
+public static class TracePipeline
+{
+    public static async Task RunAsync(string path, IReadOnlyList<IAnalysisSink> sinks, TraceReadOptions? readOptions = null, ClassifierOptions? classifierOptions = null, CancellationToken cancellationToken = default)
+    {
+        var replay = new ReplayOptions { Fast = true, SkipMalformed = readOptions?.SkipMalformed ?? false, Warn = readOptions?.Warn };
+        using var source = new TraceReplaySource([path], replay, TimeProvider.System);
+        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Host), classifierOptions);
+        await new AuditRunner(source, pipeline, sinks) { StopOnSinkFailure = true }.RunAsync(cancellationToken).ConfigureAwait(false);
+    }
+}
