@@ -4,8 +4,11 @@ using GpuAudit.Core.Samples;
 namespace GpuAudit.Linux;
 
 /// <summary>
-/// Captures a GPU process's identity for trace <c>process</c> lines (<c>gpuaudit record</c>):
-/// pid, parent, comm, exe, cmdline, cgroup text and GPU library basenames (all redacted).
+/// Captures a GPU process's identity for trace <c>process</c> lines and the pipeline: pid, parent,
+/// start time, comm, exe, cmdline, cgroup text and GPU library basenames (all redacted). Runs on
+/// the poll thread once per new process, so it reads only bounded files (stat, cmdline up to
+/// 64 KiB, cgroup, maps) and parses them in linear time; the job tree, sockets and memory are the
+/// background inspection's.
 /// </summary>
 public sealed class ProcProcessDescriber(string procRoot = ProcFileSystem.DefaultRoot) : IProcessDescriber
 {
@@ -24,6 +27,7 @@ public sealed class ProcProcessDescriber(string procRoot = ProcFileSystem.Defaul
         {
             Pid = pid,
             Ppid = stat.ParentPid,
+            StartTicks = (long)stat.StartTicks,
             Comm = stat.Comm,
             Exe = proc.ReadLink(pid, "exe"),
             // Redacted as argv here (the record's own redaction only sees the joined text).
@@ -32,4 +36,8 @@ public sealed class ProcProcessDescriber(string procRoot = ProcFileSystem.Defaul
             GpuLibs = inspector.GpuLibraries(pid, null),
         };
     }
+
+    /// <summary>Start ticks from /proc/PID/stat alone (one read of at most 4 KiB): asked for every GPU process every poll.</summary>
+    public long? StartTicks(int pid) =>
+        proc.ReadText(pid, "stat") is { } statText && ProcStat.TryParse(statText) is { } stat ? (long)stat.StartTicks : null;
 }

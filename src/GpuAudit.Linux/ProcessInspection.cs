@@ -30,6 +30,9 @@ public sealed record ProcessInspection
 
     public DateTimeOffset? StartTime { get; init; }
 
+    /// <summary>Start in clock ticks since boot (/proc/PID/stat): with the pid, which process this is.</summary>
+    public long? StartTicks { get; init; }
+
     /// <summary>Parents from the direct one up to the job's root process (same cgroup).</summary>
     public IReadOnlyList<ProcessSummary> ParentChain { get; init; } = [];
 

@@ -12,7 +12,7 @@ namespace GpuAudit.Linux;
 public sealed class ProcessInspector
 {
     // Linux reports start times in clock ticks; USER_HZ is 100 on every mainstream architecture.
-    private const long ClockTicksPerSecond = 100;
+    private const uint ClockTicksPerSecond = 100;
     private const int MaxChainDepth = 64;
     private const int MaxTreeProcesses = 4096;
 
@@ -84,6 +84,7 @@ public sealed class ProcessInspector
             Uid = uid,
             User = user,
             StartTime = StartTime(stat),
+            StartTicks = (long)stat.StartTicks,
             ParentChain = chain,
             Job = job,
             ContainerId = cgroup.ContainerId,
@@ -123,6 +124,13 @@ public sealed class ProcessInspector
     {
         var bootLine = proc.ReadRootText("stat")?.Split('\n').FirstOrDefault(l => l.StartsWith("btime ", StringComparison.Ordinal));
         if (bootLine is null || !long.TryParse(bootLine.AsSpan(6).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var bootSeconds))
+        {
+            return null;
+        }
+
+        // A forged tree can name any boot time and start: outside a thousand years, no time at all.
+        const long MaxSeconds = 1000L * 366 * 86400;
+        if (bootSeconds > MaxSeconds || stat.StartTicks / ClockTicksPerSecond > MaxSeconds)
         {
             return null;
         }

@@ -1,4 +1,5 @@
 using GpuAudit.Core.Inspection;
+using GpuAudit.Tests;
 using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Linux.Tests;

@@ -64,7 +64,11 @@ internal static class AgentCommand
             var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
             using var stopScans = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var scanLoop = scans is null ? Task.CompletedTask : Task.Run(() => scans.RunAsync(stopScans.Token), CancellationToken.None);
-            var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30));
+
+            // /proc inspection runs beside the scans, off the poll thread.
+            var inspections = new BackgroundInspector(new ProcessInspector(root, inspectorOptions), TimeProvider.System);
+            var inspectionLoop = Task.Run(() => inspections.RunAsync(stopScans.Token), CancellationToken.None);
+            var insights = new LiveInsightProvider(inspections, scans, TimeProvider.System, TimeSpan.FromSeconds(30));
             using var session = new AuditSession(
                 source,
                 new SessionOptions
@@ -87,6 +91,7 @@ internal static class AgentCommand
             {
                 await stopScans.CancelAsync();
                 await scanLoop.ContinueWith(_ => { }, TaskScheduler.Default);
+                await inspectionLoop.ContinueWith(_ => { }, TaskScheduler.Default);
             }
 
             return 0;

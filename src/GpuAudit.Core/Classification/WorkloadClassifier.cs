@@ -31,19 +31,25 @@ public sealed class WorkloadClassifier
     public void ObserveProcess(ProcessRecord process)
     {
         var identity = ProcessIdentity.From(process);
-        if (_identities.TryGetValue(process.Pid, out var known) && known.Findings.Count > 0)
+        if (_identities.TryGetValue(process.Pid, out var known) && known.StartTicks is { } before && process.StartTicks is { } now && before != now)
+        {
+            // The pid was reused: the findings were the previous process's.
+            known = null;
+        }
+
+        if (known is { Findings.Count: > 0 })
         {
             identity = identity.WithFindings(known.Findings);
         }
 
-        _identities[process.Pid] = new IdentityEntry(identity, known?.Findings ?? [], LastTime());
+        _identities[process.Pid] = new IdentityEntry(identity, known?.Findings ?? [], LastTime()) { StartTicks = process.StartTicks };
     }
 
     /// <summary>Inspector findings for a process; hash constants in GPU code and miner kernels support a hash verdict.</summary>
     public void ObserveFindings(int pid, IReadOnlyList<ProcessFinding> findings)
     {
         var baseIdentity = _identities.TryGetValue(pid, out var known) ? known.Identity : ProcessIdentity.Unknown;
-        _identities[pid] = new IdentityEntry(baseIdentity.WithFindings(findings), findings, LastTime());
+        _identities[pid] = new IdentityEntry(baseIdentity.WithFindings(findings), findings, LastTime()) { StartTicks = known?.StartTicks };
     }
 
     /// <summary>Feeds the next sample (time order); returns the verdicts when one is due, else null.</summary>
@@ -197,6 +203,9 @@ public sealed class WorkloadClassifier
         public ProcessIdentity Identity { get; } = identity;
 
         public IReadOnlyList<ProcessFinding> Findings { get; } = findings;
+
+        /// <summary>Start of the process the identity was taken from (tells a reused pid apart).</summary>
+        public long? StartTicks { get; init; }
 
         public double LastSeen { get; set; } = lastSeen;
     }

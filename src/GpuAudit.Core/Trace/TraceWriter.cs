@@ -72,6 +72,11 @@ public sealed class TraceWriter : IDisposable
         _json.WriteString("kind", "process");
         _json.WriteNumber("pid", process.Pid);
         WriteNumberOrNull("ppid", process.Ppid);
+        if (process.StartTicks is { } startTicks)
+        {
+            _json.WriteNumber("start_ticks", startTicks);
+        }
+
         WriteStringOrNull("comm", process.Comm);
         WriteStringOrNull("exe", process.Exe);
         WriteStringOrNull("cmdline", process.Cmdline);

@@ -17,6 +17,7 @@
  *
  * Environment (read at nvmlInit_v2):
  *   NVML_STUB_GPUS=n        GPUs (default 1). GPU 0 runs pids 4242 and 4243; others run nothing.
+ *   NVML_STUB_PIDS=a,b      the pids GPU 0 runs instead of 4242 and 4243 (live processes of a test).
  *   NVML_STUB_MIG=1         GPU 0 in MIG mode: GI 1/CI 0 runs pid 5001 (a hash-like integer-bound
  *                           load), GI 2/CI 0 runs pid 5002 (training-like tensor load), slot 1 empty.
  *   NVML_STUB_FAULTS=a,b    fault injection: driver_not_loaded, procs_no_permission,
@@ -82,6 +83,7 @@ static stub_device gpus[MAX_GPUS];
 static char gpuUuids[MAX_GPUS][32];
 static stub_device migDevices[2] = { { 0, 1, 0, "MIG-stub-gi1-ci0" }, { 0, 2, 0, "MIG-stub-gi2-ci0" } };
 static int initialized, gpuCount = 1, migMode, driverNotLoaded, procsNoPermission, procsGrow, energyUnknown;
+static unsigned stubPids[2] = { 4242, 4243 };
 static int procUtilUnknown, gpmUnknown, powerUnknown, gpu1HandleFailures;
 static long long procsCount = -1;
 static const char *logPath;
@@ -126,6 +128,8 @@ static int has_fault(const char *faults, const char *name, long long *value)
 nvmlReturn_t nvmlInit_v2(void)
 {
     const char *faults = getenv("NVML_STUB_FAULTS");
+    const char *pids = getenv("NVML_STUB_PIDS");
+    if (pids) sscanf(pids, "%u,%u", &stubPids[0], &stubPids[1]);
     const char *count = getenv("NVML_STUB_GPUS");
     long long v = 0;
     gpuCount = count ? atoi(count) : 1;
@@ -281,8 +285,8 @@ nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(void *d, unsigned *count, n
         list[n++] = (nvmlProcessInfo_t){ 5000 + DEVICE(d)->gi, (unsigned long long)DEVICE(d)->gi << 30, DEVICE(d)->gi, DEVICE(d)->ci };
     else if (DEVICE(d)->gpu == 0 && !migMode)
     {
-        list[n++] = (nvmlProcessInfo_t){ 4242, 1ULL << 30, 0xFFFFFFFFu, 0xFFFFFFFFu };
-        list[n++] = (nvmlProcessInfo_t){ 4243, ~0ULL, 0xFFFFFFFFu, 0xFFFFFFFFu };
+        list[n++] = (nvmlProcessInfo_t){ stubPids[0], 1ULL << 30, 0xFFFFFFFFu, 0xFFFFFFFFu };
+        list[n++] = (nvmlProcessInfo_t){ stubPids[1], ~0ULL, 0xFFFFFFFFu, 0xFFFFFFFFu };
     }
     if (*count < n || (n > 0 && !p)) { *count = n; return n == 0 ? NVML_SUCCESS : NVML_ERROR_INSUFFICIENT_SIZE; }
     memcpy(p, list, n * sizeof *list);
@@ -308,7 +312,7 @@ nvmlReturn_t nvmlDeviceGetProcessUtilization(void *d, nvmlProcessUtilizationSamp
     unsigned long long oldest = now - 10000000ULL;
     if (lastSeen > oldest) oldest = lastSeen;
     if (DEVICE(d)->gpu != 0 || newest <= oldest) return NVML_ERROR_NOT_FOUND;
-    s[0] = (nvmlProcessUtilizationSample_t){ 4242, newest, 91, 12, 0, 0 };
+    s[0] = (nvmlProcessUtilizationSample_t){ stubPids[0], newest, 91, 12, 0, 0 };
     *count = 1;
     return NVML_SUCCESS;
 }
