@@ -151,7 +151,7 @@ public sealed class HostileProcessTests(NvmlStubLibrary stub, ITestOutputHelper 
         var miner = Path.Combine(_dir, "xmrig");
         File.Copy("/bin/sleep", miner); // File.Copy keeps the mode: executable
         using var trainer = Process.Start(new ProcessStartInfo("sleep") { ArgumentList = { "600" } })!;
-        using var impostor = Process.Start(new ProcessStartInfo(miner) { ArgumentList = { "600" } })!;
+        Process? impostor = null;
         var proc = Directory.CreateDirectory(Path.Combine(_dir, "proc")).FullName;
         File.CreateSymbolicLink(Path.Combine(proc, "stat"), "/proc/stat");
         var gpuPid = Path.Combine(proc, "4242");
@@ -167,7 +167,9 @@ public sealed class HostileProcessTests(NvmlStubLibrary stub, ITestOutputHelper 
                 using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
                 await WaitForAsync(agent, http, port, body => body.Contains("gpuaudit_process_info{", StringComparison.Ordinal) && body.Contains("/sleep", StringComparison.Ordinal) ? body : null);
 
-                // The trainer's pid now belongs to a miner.
+                // The trainer's pid now belongs to a miner, started after it (start times have a 10 ms
+                // resolution: a real reuse comes after the old process exited, never in the same tick).
+                impostor = Process.Start(new ProcessStartInfo(miner) { ArgumentList = { "600" } })!;
                 File.Delete(gpuPid);
                 File.CreateSymbolicLink(gpuPid, "/proc/" + impostor.Id.ToString(CultureInfo.InvariantCulture));
                 await WaitForAsync(agent, http, port, body => body.Contains("gpuaudit_violation_active{rule=\"miner_identity\"", StringComparison.Ordinal) ? body : null);
@@ -184,7 +186,8 @@ public sealed class HostileProcessTests(NvmlStubLibrary stub, ITestOutputHelper 
         finally
         {
             trainer.Kill();
-            impostor.Kill();
+            impostor?.Kill();
+            impostor?.Dispose();
         }
     }
 
