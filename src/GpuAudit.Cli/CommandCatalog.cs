@@ -13,8 +13,10 @@ internal static class CommandCatalog
         ReplayCommand.Create(),
         ClassifyCommand.Create(),
         InspectCommand.Create(),
+        KernelsCommand.Create(),
         DoctorCommand.Create(),
         RecordCommand.Create(),
         ReportCommand.Create(),
+        VerifyCommand.Create(),
     ];
 }

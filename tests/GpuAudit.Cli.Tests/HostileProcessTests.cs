@@ -11,7 +11,8 @@ namespace GpuAudit.Cli.Tests;
 /// make a backtracking redactor quadratic must not slow `inspect` or the agent's polls; secrets in
 /// a dozen shapes across a process tree (and an `ssh -R` child with a secret in ProxyCommand) reach
 /// no output while the tunnel is still reported; a pid reused by another process is a new process.
-/// The agent runs against the NVML stand-in, which lists the test's live processes as GPU processes.
+/// The agent runs against the NVML stand-in, which lists the test's live processes as GPU 0's
+/// (NVML_STUB_PROCESSES).
 /// </summary>
 [Trait("Category", "Integration")]
 public sealed class HostileProcessTests(NvmlStubLibrary stub, ITestOutputHelper output) : IClassFixture<NvmlStubLibrary>, IDisposable
@@ -48,7 +49,7 @@ public sealed class HostileProcessTests(NvmlStubLibrary stub, ITestOutputHelper 
     {
         using var hostile = LiveProcess.Start(["worker", UrlShaped(), UrlShaped(), UrlShaped(), UrlShaped()]);
         using var other = LiveProcess.Start(["sleeper"]);
-        var environment = new Dictionary<string, string> { ["NVML_STUB_PIDS"] = hostile.PidText + "," + other.PidText };
+        var environment = GpuProcesses(hostile.Pid, other.Pid);
         var (agent, port) = await StartAgentAsync(environment, "--journal", Path.Combine(_dir, "journal"), "--job-map", Path.Combine(_dir, "jobmap"), "--interval", "1");
         using var running = agent;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
@@ -92,7 +93,7 @@ public sealed class HostileProcessTests(NvmlStubLibrary stub, ITestOutputHelper 
         Assert.Contains("tunnel: ssh -R 9000:localhost:22 -o ProxyCommand=*** -J ***@bastion", outputs[1].Text, StringComparison.Ordinal);
 
         // record: the trace's process lines.
-        var environment = new Dictionary<string, string> { ["NVML_STUB_PIDS"] = tree.PidText + "," + ssh.Pid.ToString(CultureInfo.InvariantCulture) };
+        var environment = GpuProcesses(tree.Pid, ssh.Pid);
         var trace = Path.Combine(_dir, "hostile.jsonl");
         var recorded = await GpuAuditProcess.RunWithEnvironmentAsync(_dir, environment, "record", "-o", trace, "--duration", "2", "--interval", "0.5", "--nvml-library", stub.Path);
         Assert.True(recorded.ExitCode == 0, recorded.Stderr);
@@ -192,6 +193,14 @@ public sealed class HostileProcessTests(NvmlStubLibrary stub, ITestOutputHelper 
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>The stand-in's environment for GPU 0 running these live processes (as training work).</summary>
+    private Dictionary<string, string> GpuProcesses(params int[] pids)
+    {
+        var list = Path.Combine(_dir, "gpu-processes");
+        File.WriteAllLines(list, pids.Select(pid => pid.ToString(CultureInfo.InvariantCulture) + " train"));
+        return new Dictionary<string, string> { ["NVML_STUB_PROCESSES"] = list };
+    }
 
     private static string UrlShaped() => new string('x', 65_000) + "://" + new string('y', LongestArgument - 65_003);
 
