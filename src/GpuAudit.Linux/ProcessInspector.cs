@@ -217,6 +217,11 @@ public sealed class ProcessInspector
     private List<OutboundConnection> Connections(List<ProcessSummary> tree, ICollection<string> unreadable)
     {
         var connections = new List<OutboundConnection>();
+
+        // Processes of one network namespace share one table: read it once per inspection (a tree of
+        // thousands of processes over a namespace with a hundred thousand sockets would otherwise read
+        // gigabytes).
+        var tables = new Dictionary<string, IReadOnlyList<TcpSocket>>(StringComparer.Ordinal);
         foreach (var process in tree)
         {
             var inodes = sockets.SocketInodes(process.Pid, unreadable);
@@ -225,7 +230,9 @@ public sealed class ProcessInspector
                 continue;
             }
 
-            var table = sockets.Table(process.Pid, unreadable);
+            var table = proc.ReadLink(process.Pid, "ns/net") is { } ns
+                ? tables.TryGetValue(ns, out var shared) ? shared : tables[ns] = sockets.Table(process.Pid, unreadable)
+                : sockets.Table(process.Pid, unreadable);
 
             // Outbound: established, and the local port is not one this namespace listens on.
             var listening = table.Where(s => s.State == TcpSocketState.Listen).Select(s => s.Local.Port).ToHashSet();
