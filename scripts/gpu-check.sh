@@ -125,7 +125,11 @@ jobmap=$out/jobmap
 mkdir -p "$jobmap"
 index=0
 while [ $index -lt 8 ]; do echo "gpucheck 0" > "$jobmap/$index"; index=$((index + 1)); done # every GPU belongs to one job: no unattributed noise
-"${gpuaudit[@]}" agent --listen "127.0.0.1:$port" --interval 1 --journal "$out/journal" --job-map "$jobmap" > "$out/agent.log" 2>&1 &
+# Violations are keyed by GPU and job, not pid: one left open by a scenario would absorb the next
+# scenario's. They close 3 s after their evidence ends here (30 s by default), and scenarios are
+# 6 s apart, so each scenario's hash work opens its own.
+printf '{ "rules": { "hash_compute": { "close_after_seconds": 3 }, "miner_identity": { "close_after_seconds": 3 }, "gpu_job_egress": { "close_after_seconds": 3 } } }\n' > "$out/policy.json"
+"${gpuaudit[@]}" agent --listen "127.0.0.1:$port" --interval 1 --journal "$out/journal" --job-map "$jobmap" --policy "$out/policy.json" > "$out/agent.log" 2>&1 &
 agent=$!
 children+=("$agent")
 for _ in $(seq 1 30); do metrics | grep -q '^gpuaudit_polls_total' && break; sleep 1; done
@@ -156,6 +160,7 @@ scenario() {
   wait "$recorder" 2>/dev/null
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   [ $dry_run = 1 ] && : > "$procs_file"
+  sleep 6 # the scenario's violations close (policy.json) before the next one starts
 
   local after
   after=$(critical_opened)

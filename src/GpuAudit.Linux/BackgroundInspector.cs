@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Threading.Channels;
+using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Samples;
 
 namespace GpuAudit.Linux;
 
@@ -13,13 +15,13 @@ namespace GpuAudit.Linux;
 /// finish on its own, that pid is not inspected again, and another worker carries on with the
 /// rest, up to <see cref="MaxWorkers"/>.
 /// </summary>
-public sealed class BackgroundInspector(Func<int, ProcessInspection?> inspect, TimeProvider? time = null)
+public sealed class BackgroundInspector(Func<int, ProcessInsight?> inspect, TimeProvider? time = null)
 {
     private readonly TimeProvider time = time ?? TimeProvider.System;
     private readonly Channel<int> urgent = Channel.CreateUnbounded<int>();
     private readonly Channel<int> routine = Channel.CreateUnbounded<int>();
     private readonly ConcurrentDictionary<int, byte> queued = new();
-    private readonly ConcurrentDictionary<int, ProcessInspection> latest = new();
+    private readonly ConcurrentDictionary<int, ProcessInsight> latest = new();
     private readonly ConcurrentDictionary<int, byte> stalled = new();
     private readonly List<Worker> workers = [];
     private long completed;
@@ -46,7 +48,7 @@ public sealed class BackgroundInspector(Func<int, ProcessInspection?> inspect, T
     }
 
     /// <summary>The latest finished inspection of <paramref name="pid"/> (of whichever process had that pid then).</summary>
-    public ProcessInspection? Latest(int pid) => latest.GetValueOrDefault(pid);
+    public ProcessInsight? Latest(int pid) => latest.GetValueOrDefault(pid);
 
     /// <summary>Forgets a pid (exited, or reused: its inspection described another process).</summary>
     public void Forget(int pid)
@@ -77,9 +79,9 @@ public sealed class BackgroundInspector(Func<int, ProcessInspection?> inspect, T
                     {
                         if (worker.IsStuck(now, time, StallTimeout, out var pid) && stalled.TryAdd(pid, 0))
                         {
-                            latest[pid] = new ProcessInspection
+                            latest[pid] = new ProcessInsight
                             {
-                                Pid = pid,
+                                Identity = new ProcessRecord { Pid = pid },
                                 Unreadable = ["inspection of pid " + pid.ToString(CultureInfo.InvariantCulture) + " did not finish within " + StallTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture) + " s (a /proc read held by the kernel); not inspected again"],
                             };
                         }
@@ -135,7 +137,7 @@ public sealed class BackgroundInspector(Func<int, ProcessInspection?> inspect, T
     }
 
     // Whatever a process's /proc makes a parser do, the worker goes on to the next process.
-    private ProcessInspection? InspectSafely(int pid)
+    private ProcessInsight? InspectSafely(int pid)
     {
         try
         {
@@ -143,9 +145,9 @@ public sealed class BackgroundInspector(Func<int, ProcessInspection?> inspect, T
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return new ProcessInspection
+            return new ProcessInsight
             {
-                Pid = pid,
+                Identity = new ProcessRecord { Pid = pid },
                 Unreadable = ["inspection of pid " + pid.ToString(CultureInfo.InvariantCulture) + " failed: " + e.GetType().Name + ": " + e.Message],
             };
         }

@@ -13,11 +13,14 @@ namespace GpuAudit.Agent.Pipeline;
 /// only reads their latest results and asks for new ones, so what a process does to /proc (a huge
 /// tree, a million descriptors, a held read) never delays a poll. A process seen for the first
 /// time, or a pid whose start time changed (the kernel reused it for another process), is
-/// inspected at once; until then it has no insight, never the previous process's.
+/// inspected at once; until then its insight is what its identity alone says (the record the source
+/// captured with <see cref="ProcessInspector.Describe"/>'s bounded read, analysed as on replay),
+/// never the previous process's.
 /// </summary>
 public sealed class LiveInsightProvider(BackgroundInspector inspections, GpuCodeScanService? scans, TimeProvider time, TimeSpan refresh) : IProcessInsightProvider
 {
     private readonly Dictionary<int, Entry> _entries = [];
+    private readonly Dictionary<int, (ProcessRecord Identity, ProcessInsight Insight)> _fromIdentity = [];
 
     public ProcessInsight? GetInsight(int pid, ProcessRecord? identity)
     {
@@ -34,13 +37,14 @@ public sealed class LiveInsightProvider(BackgroundInspector inspections, GpuCode
         {
             entry = new Entry(latest, now);
             _entries[pid] = entry;
+            _fromIdentity.Remove(pid);
             scans?.Request(pid);
         }
 
         if (entry is null)
         {
             inspections.Request(pid, urgent: true);
-            return null;
+            return FromIdentity(pid, identity);
         }
 
         if (time.GetElapsedTime(entry.InspectedAt, now) >= refresh)
@@ -51,7 +55,7 @@ public sealed class LiveInsightProvider(BackgroundInspector inspections, GpuCode
         if (scans?.Latest(pid) is { } scan && !ReferenceEquals(scan, entry.Scan))
         {
             entry.Scan = scan;
-            entry.Insight = entry.Inspection.WithScan(scan).ToInsight();
+            entry.Insight = scan.AddTo(entry.Inspection);
         }
 
         return entry.Insight;
@@ -60,22 +64,42 @@ public sealed class LiveInsightProvider(BackgroundInspector inspections, GpuCode
     public void Forget(int pid)
     {
         _entries.Remove(pid);
+        _fromIdentity.Remove(pid);
         inspections.Forget(pid);
         scans?.Forget(pid);
     }
 
-    // Unknown start times (a source that cannot tell) count as the same process.
-    private static bool SameProcess(ProcessInspection inspection, ProcessRecord? identity) =>
-        identity?.StartTicks is not { } start || inspection.StartTicks is not { } inspected || start == inspected;
-
-    private sealed class Entry(ProcessInspection inspection, long inspectedAt)
+    // Until the inspection is in: the identity's own evidence, one object per identity (the
+    // classifier re-reads an insight only when it is a new one).
+    private ProcessInsight? FromIdentity(int pid, ProcessRecord? identity)
     {
-        public ProcessInspection Inspection { get; } = inspection;
+        if (identity is null)
+        {
+            return null;
+        }
+
+        if (_fromIdentity.TryGetValue(pid, out var known) && ReferenceEquals(known.Identity, identity))
+        {
+            return known.Insight;
+        }
+
+        var insight = ProcessAnalyzer.Analyze(identity);
+        _fromIdentity[pid] = (identity, insight);
+        return insight;
+    }
+
+    // Unknown start times (a source that cannot tell) count as the same process.
+    private static bool SameProcess(ProcessInsight inspection, ProcessRecord? identity) =>
+        identity?.StartTicks is not { } start || inspection.Identity.StartTicks is not { } inspected || start == inspected;
+
+    private sealed class Entry(ProcessInsight inspection, long inspectedAt)
+    {
+        public ProcessInsight Inspection { get; } = inspection;
 
         public long InspectedAt { get; } = inspectedAt;
 
         public GpuCodeScanResult? Scan { get; set; }
 
-        public ProcessInsight Insight { get; set; } = inspection.ToInsight();
+        public ProcessInsight Insight { get; set; } = inspection;
     }
 }

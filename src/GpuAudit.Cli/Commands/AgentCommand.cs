@@ -56,7 +56,14 @@ internal static class AgentCommand
 
             var root = parse.GetValue(procRoot)!;
             var period = TimeSpan.FromSeconds(seconds);
-            var source = LiveNvml.Open(period, parse.GetValue(library), new ProcProcessDescriber(root));
+            var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
+            var inspector = new ProcessInspector(root, inspectorOptions);
+
+            // /proc inspection (tree, sockets) runs beside the scans, off the poll thread; the source
+            // describes new processes itself with the bounded identity read only.
+            var inspections = new BackgroundInspector(inspector, TimeProvider.System);
+            var insights = new LiveInsightProvider(inspections, scans, TimeProvider.System, TimeSpan.FromSeconds(30));
+            var source = LiveNvml.Open(period, parse.GetValue(library), inspector);
             foreach (var problem in source.StartupProblems)
             {
                 AuditSession.Warn(problem);
@@ -67,14 +74,9 @@ internal static class AgentCommand
                 AuditSession.Warn("NVML found no GPU; serving self-health metrics only (run gpuaudit doctor)");
             }
 
-            var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
             using var stopScans = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var scanLoop = scans is null ? Task.CompletedTask : Task.Run(() => scans.RunAsync(stopScans.Token), CancellationToken.None);
-
-            // /proc inspection runs beside the scans, off the poll thread.
-            var inspections = new BackgroundInspector(new ProcessInspector(root, inspectorOptions), TimeProvider.System);
             var inspectionLoop = Task.Run(() => inspections.RunAsync(stopScans.Token), CancellationToken.None);
-            var insights = new LiveInsightProvider(inspections, scans, TimeProvider.System, TimeSpan.FromSeconds(30));
             using var session = new AuditSession(
                 source,
                 new SessionOptions

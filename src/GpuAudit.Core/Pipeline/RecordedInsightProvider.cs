@@ -23,7 +23,7 @@ public sealed class RecordedInsightProvider : IProcessInsightProvider
             return null;
         }
 
-        var insight = ProcessRecordAnalyzer.Analyze(identity);
+        var insight = ProcessAnalyzer.Analyze(identity);
         _cache[pid] = (identity, insight);
         return insight;
     }
