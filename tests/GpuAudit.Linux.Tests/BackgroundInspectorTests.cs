@@ -1,3 +1,5 @@
+using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Samples;
 using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Linux.Tests;
@@ -26,7 +28,7 @@ public sealed class BackgroundInspectorTests
                     order.Add(pid);
                 }
 
-                return new ProcessInspection { Pid = pid };
+                return new ProcessInsight { Identity = new ProcessRecord { Pid = pid } };
             },
             new FakeTimeProvider());
         using var stop = new CancellationTokenSource();
@@ -59,7 +61,7 @@ public sealed class BackgroundInspectorTests
                     held.Wait();
                 }
 
-                return new ProcessInspection { Pid = pid };
+                return new ProcessInsight { Identity = new ProcessRecord { Pid = pid } };
             },
             time);
         using var stop = new CancellationTokenSource();
