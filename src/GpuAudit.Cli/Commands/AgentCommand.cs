@@ -57,10 +57,13 @@ internal static class AgentCommand
             var root = parse.GetValue(procRoot)!;
             var period = TimeSpan.FromSeconds(seconds);
             var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
-            var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30));
+            var inspector = new ProcessInspector(root, inspectorOptions);
 
-            // The insight provider describes new pids for the source: /proc is read once per new process.
-            var source = LiveNvml.Open(period, parse.GetValue(library), insights);
+            // /proc inspection (tree, sockets) runs beside the scans, off the poll thread; the source
+            // describes new processes itself with the bounded identity read only.
+            var inspections = new BackgroundInspector(inspector, TimeProvider.System);
+            var insights = new LiveInsightProvider(inspections, scans, TimeProvider.System, TimeSpan.FromSeconds(30));
+            var source = LiveNvml.Open(period, parse.GetValue(library), inspector);
             foreach (var problem in source.StartupProblems)
             {
                 AuditSession.Warn(problem);
@@ -73,6 +76,7 @@ internal static class AgentCommand
 
             using var stopScans = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var scanLoop = scans is null ? Task.CompletedTask : Task.Run(() => scans.RunAsync(stopScans.Token), CancellationToken.None);
+            var inspectionLoop = Task.Run(() => inspections.RunAsync(stopScans.Token), CancellationToken.None);
             using var session = new AuditSession(
                 source,
                 new SessionOptions
@@ -97,6 +101,7 @@ internal static class AgentCommand
             {
                 await stopScans.CancelAsync();
                 await scanLoop.ContinueWith(_ => { }, TaskScheduler.Default);
+                await inspectionLoop.ContinueWith(_ => { }, TaskScheduler.Default);
             }
 
             return 0;
