@@ -121,6 +121,50 @@ public sealed class AuditJournal : IDisposable
     }
 
     /// <summary>
+    /// Writes processes' top kernels (the kernel ledger's running totals): a row per node, pid, job
+    /// and kernel, its launches only growing. Job "" is a process of no job.
+    /// </summary>
+    public void RecordKernels(IReadOnlyList<KernelLaunchRow> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        using var transaction = _connection.BeginTransaction();
+        foreach (var row in rows)
+        {
+            Execute(
+                _connection,
+                "INSERT INTO process_kernels (node, pid, job, kernel, comm, launches, first_t, last_t, hash_constants) VALUES ($node, $pid, $job, $kernel, $comm, $launches, $first, $last, $hash) " +
+                "ON CONFLICT (node, pid, job, kernel) DO UPDATE SET launches = max(launches, excluded.launches), first_t = min(first_t, excluded.first_t), " +
+                "last_t = max(last_t, excluded.last_t), comm = coalesce(excluded.comm, comm), hash_constants = coalesce(excluded.hash_constants, hash_constants)",
+                transaction,
+                ("$node", row.Node), ("$pid", row.Pid), ("$job", row.Job ?? string.Empty), ("$kernel", row.Kernel), ("$comm", row.Comm),
+                ("$launches", row.Launches), ("$first", row.FirstSeen), ("$last", row.LastSeen), ("$hash", row.HashConstants));
+        }
+
+        transaction.Commit();
+    }
+
+    /// <summary>The kernels a job's processes launched in [from, to], most launched first.</summary>
+    public IReadOnlyList<KernelLaunchRow> ProcessKernels(string job, double from, double to)
+    {
+        using var command = Command(
+            "SELECT node, pid, job, comm, kernel, launches, first_t, last_t, hash_constants FROM process_kernels " +
+            "WHERE job = $job AND last_t >= $from AND first_t <= $to ORDER BY launches DESC, node, pid, kernel",
+            ("$job", job), ("$from", from), ("$to", to));
+        using var reader = command.ExecuteReader();
+        var rows = new List<KernelLaunchRow>();
+        while (reader.Read())
+        {
+            rows.Add(new KernelLaunchRow(reader.GetString(0), reader.GetInt32(1), Text(reader, 2) is { Length: > 0 } j ? j : null, Text(reader, 3), reader.GetString(4), reader.GetInt64(5), reader.GetDouble(6), reader.GetDouble(7), Text(reader, 8)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>
     /// Closes the violations of <paramref name="node"/> that a previous run left open (it crashed
     /// or was stopped while they were active). Their end is the last time that run wrote a minute
     /// summary for the node: the last moment the evidence was known to hold. A violation that
@@ -153,6 +197,7 @@ public sealed class AuditJournal : IDisposable
             deleted += Execute(_connection, $"DELETE FROM {table} WHERE minute + 60 <= $before", transaction, ("$before", before));
         }
 
+        deleted += Execute(_connection, "DELETE FROM process_kernels WHERE last_t < $before", transaction, ("$before", before));
         deleted += Execute(_connection, "DELETE FROM violations WHERE end_t IS NOT NULL AND end_t < $before", transaction, ("$before", before));
         transaction.Commit();
         return deleted;

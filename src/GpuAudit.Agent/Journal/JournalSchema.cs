@@ -44,6 +44,10 @@ internal static class JournalSchema
             {Totals},
             PRIMARY KEY (node, uuid, pid, minute));
         CREATE INDEX IF NOT EXISTS process_minutes_by_job ON process_minutes (job, minute);
+        CREATE TABLE IF NOT EXISTS process_kernels (
+            node TEXT NOT NULL, pid INTEGER NOT NULL, job TEXT NOT NULL, kernel TEXT NOT NULL,
+            comm TEXT, launches INTEGER NOT NULL, first_t REAL NOT NULL, last_t REAL NOT NULL, hash_constants TEXT,
+            PRIMARY KEY (node, pid, job, kernel));
         CREATE TABLE IF NOT EXISTS job_minutes (
             node TEXT NOT NULL, job TEXT NOT NULL, uuid TEXT NOT NULL, gpu INTEGER NOT NULL, minute REAL NOT NULL,
             user TEXT,

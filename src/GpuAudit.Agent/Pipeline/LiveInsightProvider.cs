@@ -1,4 +1,5 @@
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Kernels;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
 using GpuAudit.Linux;
@@ -9,11 +10,17 @@ namespace GpuAudit.Agent.Pipeline;
 /// Insight on a live node: /proc inspection (identity, job, libraries, sockets and tunnels in the
 /// process tree) when a process is first seen and again every <c>refresh</c> — a tunnel or a pool
 /// connection can open long after the process started — merged with the latest result of the
-/// background GPU code scan. The poll thread only reads caches and enqueues scan requests.
+/// background GPU code scan and, when the kernel ledger runs, with what the process launched
+/// (its kernels, and the evidence they carry). The poll thread only reads caches and enqueues
+/// scan and watch requests.
 /// </summary>
-public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanService? scans, TimeProvider time, TimeSpan refresh) : IProcessInsightProvider
+public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanService? scans, TimeProvider time, TimeSpan refresh, IKernelLedgerView? ledger = null) : IProcessInsightProvider
 {
     private readonly Dictionary<int, Entry> _entries = [];
+    private readonly Dictionary<int, ProcessUsage> _usage = [];
+    private readonly DriverBypassRule _bypass = new();
+
+    public void ObserveUsage(ProcessUsage usage) => _usage[usage.Pid] = usage;
 
     public ProcessInsight? GetInsight(int pid, ProcessRecord? identity)
     {
@@ -24,10 +31,10 @@ public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanS
             if (inspection is null)
             {
                 // Gone between the NVML poll and now: keep what was known, if anything.
-                return entry?.Insight;
+                return entry?.Insight is null ? null : ledger is null ? entry.Insight : WithKernels(pid, entry);
             }
 
-            entry = new Entry(inspection, now);
+            entry = new Entry(inspection, now) { Scan = entry?.Scan };
             _entries[pid] = entry;
             scans?.Request(pid);
         }
@@ -35,16 +42,50 @@ public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanS
         if (scans?.Latest(pid) is { } scan && !ReferenceEquals(scan, entry.Scan))
         {
             entry.Scan = scan;
-            entry.Insight = entry.Inspection.WithScan(scan).ToInsight();
+            entry.Insight = null;
         }
 
-        return entry.Insight;
+        entry.Insight ??= (entry.Scan is { } s ? entry.Inspection.WithScan(s) : entry.Inspection).ToInsight();
+        return ledger is null ? entry.Insight : WithKernels(pid, entry);
     }
 
     public void Forget(int pid)
     {
         _entries.Remove(pid);
+        _usage.Remove(pid);
+        _bypass.Forget(pid);
         scans?.Forget(pid);
+    }
+
+    /// <summary>The insight with the process's kernels and their evidence, rebuilt when the ledger publishes a new snapshot.</summary>
+    private ProcessInsight WithKernels(int pid, Entry entry)
+    {
+        ledger!.Watch(pid);
+        var snapshot = ledger.Snapshot;
+        var kernels = snapshot.Processes.GetValueOrDefault(pid);
+        var usage = _usage.GetValueOrDefault(pid);
+        var bypass = _bypass.Observe(pid, time.GetUtcNow(), usage.Pid == pid ? usage.SmPct : null, snapshot.CoveredSince.TryGetValue(pid, out var since) ? since : null, kernels, entry.Insight!.Comm);
+        if (ReferenceEquals(entry.LedgerSnapshot, snapshot) && ReferenceEquals(entry.LedgerBase, entry.Insight) && entry.Bypass == bypass)
+        {
+            return entry.WithLedger!;
+        }
+
+        List<ProcessFinding> findings = [.. entry.Insight.Findings];
+        if (kernels is not null)
+        {
+            findings.AddRange(KernelEvidence.Findings(kernels));
+        }
+
+        if (bypass is not null)
+        {
+            findings.Add(bypass);
+        }
+
+        entry.LedgerSnapshot = snapshot;
+        entry.LedgerBase = entry.Insight;
+        entry.Bypass = bypass;
+        entry.WithLedger = entry.Insight with { Kernels = kernels, Findings = findings };
+        return entry.WithLedger;
     }
 
     private sealed class Entry(ProcessInspection inspection, long inspectedAt)
@@ -55,6 +96,14 @@ public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanS
 
         public GpuCodeScanResult? Scan { get; set; }
 
-        public ProcessInsight Insight { get; set; } = inspection.ToInsight();
+        public ProcessInsight? Insight { get; set; }
+
+        public KernelLedgerSnapshot? LedgerSnapshot { get; set; }
+
+        public ProcessInsight? LedgerBase { get; set; }
+
+        public ProcessFinding? Bypass { get; set; }
+
+        public ProcessInsight? WithLedger { get; set; }
     }
 }

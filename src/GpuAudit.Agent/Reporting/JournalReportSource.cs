@@ -76,6 +76,7 @@ public sealed class JournalReportSource(AuditJournal journal)
             Processes = processes,
             Violations = violations,
             Timelines = timelines,
+            Kernels = journal.ProcessKernels(job, queryFrom, queryTo),
             Notes = ["one node's journal: GPUs of this job on other nodes are not included (use --prometheus for the whole job)", "timeline resolution: one minute"],
         };
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using GpuAudit.Agent.Pipeline;
 using GpuAudit.Agent.Journal;
+using GpuAudit.Core.Kernels;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Linux;
 
@@ -24,6 +25,14 @@ internal sealed record SessionOptions
     public string? JournalDirectory { get; init; }
 
     public TimeSpan JournalRetention { get; init; } = MinuteSummarySink.DefaultRetention;
+
+    /// <summary>
+    /// Live agent only: the kernel ledger (null when it is off; then <see cref="KernelLedgerOff"/> says why).
+    /// Replay and demo leave both null and export no ledger series.
+    /// </summary>
+    public IKernelLedgerView? KernelLedger { get; init; }
+
+    public string? KernelLedgerOff { get; init; }
 
     public static Option<string?> PolicyOption() => new("--policy") { Description = "Policy file (JSON with comments; docs/policy.md). Default: the built-in rules." };
 

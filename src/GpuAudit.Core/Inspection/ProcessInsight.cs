@@ -23,4 +23,7 @@ public sealed record ProcessInsight
     public string? PodUid { get; init; }
 
     public IReadOnlyList<ProcessFinding> Findings { get; init; } = [];
+
+    /// <summary>What the kernel ledger saw the process launch (live node with the ledger on; null otherwise).</summary>
+    public Kernels.ProcessKernels? Kernels { get; init; }
 }

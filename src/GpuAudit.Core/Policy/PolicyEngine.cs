@@ -18,7 +18,7 @@ public sealed class PolicyEngine
     private const int MaxEvidenceLines = 8;
 
     private static readonly FindingKind[] MinerFindings =
-        [FindingKind.MinerExecutable, FindingKind.MinerCommandLine, FindingKind.MinerLibrary, FindingKind.MinerKernel];
+        [FindingKind.MinerExecutable, FindingKind.MinerCommandLine, FindingKind.MinerLibrary, FindingKind.MinerKernel, FindingKind.MinerKernelLaunched];
 
     private static readonly FindingKind[] EgressFindings =
         [FindingKind.Tunnel, FindingKind.NonAllowlistedEgress, FindingKind.PoolPortConnection];
@@ -109,7 +109,7 @@ public sealed class PolicyEngine
         var user = attribution.User(process.Insight?.User);
         var findings = process.Insight?.Findings ?? [];
 
-        var hashConstants = findings.Where(f => f.Kind == FindingKind.HashConstantInGpuCode).Select(FindingLine).ToList();
+        var hashConstants = findings.Where(f => f.Kind is FindingKind.HashConstantInGpuCode or FindingKind.HashKernelLaunched).Select(FindingLine).ToList();
         if (process.Verdict is { Class: WorkloadClass.Hash } verdict)
         {
             Add(observations, PolicyRule.HashCompute, gpu, process, job, user, attribution,

@@ -17,6 +17,7 @@
  *
  * Environment (read at nvmlInit_v2):
  *   NVML_STUB_GPUS=n        GPUs (default 1). GPU 0 runs pids 4242 and 4243; others run nothing.
+ *   NVML_STUB_PIDS=a[,b]    the pids GPU 0 runs instead of 4242 (and 4243): a live process in tests.
  *   NVML_STUB_MIG=1         GPU 0 in MIG mode: GI 1/CI 0 runs pid 5001 (a hash-like integer-bound
  *                           load), GI 2/CI 0 runs pid 5002 (training-like tensor load), slot 1 empty.
  *   NVML_STUB_FAULTS=a,b    fault injection: driver_not_loaded, procs_no_permission,
@@ -84,6 +85,7 @@ static stub_device migDevices[2] = { { 0, 1, 0, "MIG-stub-gi1-ci0" }, { 0, 2, 0,
 static int initialized, gpuCount = 1, migMode, driverNotLoaded, procsNoPermission, procsGrow, energyUnknown;
 static int procUtilUnknown, gpmUnknown, powerUnknown, gpu1HandleFailures;
 static long long procsCount = -1;
+static unsigned gpu0Pids[2] = { 4242, 4243 };
 static const char *logPath;
 
 static void logf_(const char *format, ...) __attribute__((format(printf, 1, 2)));
@@ -132,6 +134,12 @@ nvmlReturn_t nvmlInit_v2(void)
     if (gpuCount < 1 || gpuCount > MAX_GPUS) gpuCount = 1;
     migMode = getenv("NVML_STUB_MIG") && strcmp(getenv("NVML_STUB_MIG"), "1") == 0;
     logPath = getenv("NVML_STUB_LOG");
+    if (getenv("NVML_STUB_PIDS"))
+    {
+        const char *pids = getenv("NVML_STUB_PIDS");
+        gpu0Pids[0] = (unsigned)strtoul(pids, NULL, 10);
+        if (strchr(pids, ',')) gpu0Pids[1] = (unsigned)strtoul(strchr(pids, ',') + 1, NULL, 10);
+    }
     driverNotLoaded = has_fault(faults, "driver_not_loaded", NULL);
     procsNoPermission = has_fault(faults, "procs_no_permission", NULL);
     procsGrow = has_fault(faults, "procs_grow", NULL);
@@ -281,8 +289,8 @@ nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(void *d, unsigned *count, n
         list[n++] = (nvmlProcessInfo_t){ 5000 + DEVICE(d)->gi, (unsigned long long)DEVICE(d)->gi << 30, DEVICE(d)->gi, DEVICE(d)->ci };
     else if (DEVICE(d)->gpu == 0 && !migMode)
     {
-        list[n++] = (nvmlProcessInfo_t){ 4242, 1ULL << 30, 0xFFFFFFFFu, 0xFFFFFFFFu };
-        list[n++] = (nvmlProcessInfo_t){ 4243, ~0ULL, 0xFFFFFFFFu, 0xFFFFFFFFu };
+        list[n++] = (nvmlProcessInfo_t){ gpu0Pids[0], 1ULL << 30, 0xFFFFFFFFu, 0xFFFFFFFFu };
+        list[n++] = (nvmlProcessInfo_t){ gpu0Pids[1], ~0ULL, 0xFFFFFFFFu, 0xFFFFFFFFu };
     }
     if (*count < n || (n > 0 && !p)) { *count = n; return n == 0 ? NVML_SUCCESS : NVML_ERROR_INSUFFICIENT_SIZE; }
     memcpy(p, list, n * sizeof *list);
@@ -308,7 +316,7 @@ nvmlReturn_t nvmlDeviceGetProcessUtilization(void *d, nvmlProcessUtilizationSamp
     unsigned long long oldest = now - 10000000ULL;
     if (lastSeen > oldest) oldest = lastSeen;
     if (DEVICE(d)->gpu != 0 || newest <= oldest) return NVML_ERROR_NOT_FOUND;
-    s[0] = (nvmlProcessUtilizationSample_t){ 4242, newest, 91, 12, 0, 0 };
+    s[0] = (nvmlProcessUtilizationSample_t){ gpu0Pids[0], newest, 91, 12, 0, 0 };
     *count = 1;
     return NVML_SUCCESS;
 }
