@@ -28,7 +28,9 @@ public sealed class ModuleImageReader(string procRoot)
         }
 
         address = FollowWrapper(pid, address);
-        var scan = _scanner.ScanRange(pid, address, GpuCodeSearch.CandidateHeaderBytes);
+        // A cubin or fatbin at the address is read whole from its header; PTX text runs to its NUL,
+        // so the range must cover the longest PTX the scanner reads.
+        var scan = _scanner.ScanRange(pid, address, (ulong)PtxText.MaxBodyBytes);
         return scan?.Images.FirstOrDefault(i => (ulong)i.Address == address);
     }
 
