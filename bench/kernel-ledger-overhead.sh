@@ -38,6 +38,23 @@ run() {
   awk '/^rate/ {print $2}' "$out"
 }
 
+# The kernel's own uprobe cost, without any BPF program: a bare tracefs uprobe on cuLaunchKernel
+# (the same trap the ledger's probe takes). Separates the platform's trap cost from the program's.
+bare_uprobe_rate() {
+  local tracefs=/sys/kernel/tracing mounted=""
+  if [ ! -e "$tracefs/uprobe_events" ]; then
+    mount -t tracefs nodev "$tracefs" 2>/dev/null && mounted=1 || { echo "n/a"; return; }
+  fi
+  local offset
+  offset=$(nm -D "$work/libcuda.so.1" | awk '$3 == "cuLaunchKernel" { print $1 }')
+  echo "p:gpuaudit_bench $work/libcuda.so.1:0x$offset" >> "$tracefs/uprobe_events"
+  echo 1 > "$tracefs/events/uprobes/gpuaudit_bench/enable"
+  GPUAUDIT_STUB_LAUNCH_NS=0 LD_LIBRARY_PATH="$work" "$work/launcher" --seconds "$seconds" --rate 0 module:bench_kernel | awk '/^rate/ { print $2 }'
+  echo 0 > "$tracefs/events/uprobes/gpuaudit_bench/enable"
+  echo "-:gpuaudit_bench" >> "$tracefs/uprobe_events"
+  [ -z "$mounted" ] || umount "$tracefs"
+}
+
 # Calibrate the driver-paced loop to about 100k launches/s without the ledger.
 ns=8000
 for _ in 1 2 3; do
@@ -62,3 +79,6 @@ for loop in driver-paced bare; do
   median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
   printf '%-14s median ratio with/without: %s (launch spends %s ns in the driver)\n' "$loop" "$median" "$launch_ns"
 done
+control=$(bare_uprobe_rate)
+printf 'control: bare loop under a tracefs uprobe with no BPF program: %s launches/s\n' "$control"
+

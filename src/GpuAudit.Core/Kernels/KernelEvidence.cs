@@ -55,10 +55,10 @@ public static class KernelEvidence
 
     private static ProcessFinding? IntegerOnly(List<KernelLaunches> named, long total)
     {
-        var integer = named.Where(k => IsIntegerOp(k.RawName!)).ToList();
+        var integer = named.Where(k => IsIntegerOp(k.RawName!) && IsIntegerOp(k.Name!)).ToList();
         var integerLaunches = integer.Sum(k => k.Launches);
         // Unnamed launches (looked up before the ledger attached) could be anything: the rule needs them to be a minority.
-        if (integerLaunches < IntegerOnlyMinLaunches || integerLaunches * 2 < total || named.Any(k => IsFloatingPoint(k.RawName!)))
+        if (integerLaunches < IntegerOnlyMinLaunches || integerLaunches * 2 < total || named.Any(k => IsFloatingPoint(k.RawName!) || IsFloatingPoint(k.Name!)))
         {
             return null;
         }
@@ -67,6 +67,7 @@ public static class KernelEvidence
             $"most launches are integer bit-operation kernels (at least {IntegerOnlyMinLaunches.ToString(CultureInfo.InvariantCulture)}) and no floating-point kernel was launched: " + Names(integer));
     }
 
+    /// <summary>Judged on the mangled and the demangled name: types show as words only once demangled (FillFunctor&lt;float&gt;).</summary>
     public static bool IsIntegerOp(string name) => Contains(name, IntegerOps) && !IsFloatingPoint(name);
 
     public static bool IsFloatingPoint(string name) => Contains(name, FloatingPoint);
