@@ -71,8 +71,8 @@ for block in re.split(r"\n(?=      - alert: )", rules)[1:]:
     for field in ("for:", "severity:", "summary:", "description:", "runbook_url:"):
         if field not in block:
             print(f"{name}: no {field}"); bad = 1
-    # Agent-down is about a whole node: it has no GPU to name.
-    labels = ("instance",) if "expr: up{" in block else ("instance", "uuid")
+    # Agent-down and the journal alerts are about a whole node: they have no GPU to name.
+    labels = ("instance",) if "expr: up{" in block or "# node-wide" in block else ("instance", "uuid")
     for label in labels:
         if "{{ $labels.%s }}" % label not in block:
             print(f"{name}: description does not name {label}"); bad = 1
@@ -122,7 +122,7 @@ for _ in range(100):
 else:
     sys.exit("prometheus did not become ready")
 lines = subprocess.run([sys.executable, "config/tools/dashboard-queries.py", "--var", "instance=node:9477",
-                        "--var", "uuid=GPU-x", "--var", "job_id=4242", "dashboards"],
+                        "--var", "uuid=GPU-x", "--var", "job_id=4242", "--var", "cluster=.*", "dashboards"],
                        check=True, capture_output=True, text=True).stdout.splitlines()
 bad = 0
 for line in lines:
@@ -157,7 +157,7 @@ fi
 # run_slurm SCRIPT VAR=VALUE...: run a prolog/epilog against a temporary job map.
 run_slurm() {
   local script="$1"; shift
-  env -i PATH="$PATH" GPUAUDIT_JOBMAP="$WORK/jobmap" "$@" bash "deploy/slurm/$script"
+  env -i PATH="$PATH" GPUAUDIT_JOBMAP="$WORK/jobmap" GPUAUDIT_DEFAULTS="$WORK/defaults" "$@" bash "deploy/slurm/$script"
 }
 prolog_writes_map() {
   rm -rf "$WORK/jobmap"
@@ -182,7 +182,25 @@ epilog_removes_only_its_job() {
     [[ ! -e "$WORK/jobmap/0" && "$(cat "$WORK/jobmap/1")" == "4343 1002" ]] &&
     run_slurm gpuaudit-epilog.sh SLURM_JOB_ID=4343 && [[ -z "$(ls -A "$WORK/jobmap")" ]]
 }
+prolog_writes_purpose_partition_account() {
+  rm -rf "$WORK/jobmap"
+  printf '#!/bin/sh\necho training\n' >"$WORK/purpose-hook" && chmod +x "$WORK/purpose-hook" &&
+    echo "GPUAUDIT_PURPOSE_HOOK=$WORK/purpose-hook" >"$WORK/defaults" &&
+    run_slurm gpuaudit-prolog.sh SLURM_JOB_ID=4242 SLURM_JOB_UID=1000 SLURM_JOB_GPUS=1 SLURM_JOB_PARTITION=train 'SLURM_JOB_ACCOUNT=bad name' &&
+    rm -f "$WORK/defaults" &&
+    [[ "$(cat "$WORK/jobmap/1")" == "4242 1000 purpose=training partition=train" ]]
+}
+prolog_ignores_a_hook_that_prints_no_purpose() {
+  rm -rf "$WORK/jobmap"
+  printf '#!/bin/sh\necho mining\n' >"$WORK/purpose-hook" && chmod +x "$WORK/purpose-hook" &&
+    echo "GPUAUDIT_PURPOSE_HOOK=$WORK/purpose-hook" >"$WORK/defaults" &&
+    run_slurm gpuaudit-prolog.sh SLURM_JOB_ID=4242 SLURM_JOB_UID=1000 SLURM_JOB_GPUS=0 SLURM_JOB_ACCOUNT=lab &&
+    rm -f "$WORK/defaults" &&
+    [[ "$(cat "$WORK/jobmap/0")" == "4242 1000 account=lab" ]]
+}
 check "Slurm prolog writes <jobid> <uid> per GPU index from SLURM_JOB_GPUS" prolog_writes_map
+check "Slurm prolog adds purpose= from the site's hook and partition= (a malformed account is left out)" prolog_writes_purpose_partition_account
+check "Slurm prolog leaves out a purpose the hook got wrong" prolog_ignores_a_hook_that_prints_no_purpose
 check "Slurm prolog falls back to CUDA_VISIBLE_DEVICES" prolog_reads_cuda_visible_devices
 check "Slurm prolog of a job without GPUs writes nothing" prolog_without_gpus_writes_nothing
 check "Slurm epilog removes its job's entries, not a later job's" epilog_removes_only_its_job

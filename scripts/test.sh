@@ -14,6 +14,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
+command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 # The kernel ledger (eBPF): clang -target bpf and the libbpf headers build its program, llvm-strip
 # trims it, libbpf1 loads it at run time, bpftool is there to inspect its maps when a test fails.
@@ -28,7 +29,7 @@ sudo_cmd=""
 [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
 # NVIDIA's packages live in Debian's non-free component: add it beside the machine's sources.
 nonfree=/etc/apt/sources.list.d/gpuaudit-non-free.sources
-if [ ! -e "$nonfree" ] && ! grep -rqs 'non-free\b' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+if [ ! -e "$nonfree" ] && ! grep -rqsE '^(Components:|deb ).*[[:space:]]non-free([[:space:]]|$)' /etc/apt/sources.list /etc/apt/sources.list.d/; then
   codename=$(. /etc/os-release && echo "$VERSION_CODENAME")
   printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s %s-updates\nComponents: non-free\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
     "$codename" "$codename" | $sudo_cmd tee "$nonfree" >/dev/null

@@ -14,7 +14,10 @@
       `datasource` variable of type datasource (query prometheus), every panel and target
       using ${datasource}, every panel with at least one target with an expression, every
       variable an expression uses defined on the dashboard, unique panel ids and dashboard
-      uids. Prints one line per dashboard, exits 1 if any fails.
+      uids; a multi-select `cluster` variable on every dashboard and `$cluster` in every query
+      (one Grafana over several clusters' data); the node, GPU and cluster variables
+      multi-select with an "All" of `.*`; a unit and thresholds on every panel. Prints one line
+      per dashboard, exits 1 if any fails.
 
 Without paths it reads dashboards/*.json of this repository. Python 3 standard library only
 (it runs on CI machines and in the end-to-end test).
@@ -43,6 +46,8 @@ BUILTIN_NAMES = set(BUILTIN_DEFAULTS) | {"__dashboard", "__org", "__user", "__na
 # $name, ${name}, ${name:format}, [[name]], [[name:format]]
 VARIABLE = re.compile(r"\$\{(\w+)(?::[^}]*)?\}|\[\[(\w+)(?::[^\]]*)?\]\]|\$(\w+)")
 MIN_SCHEMA_VERSION = 39
+# Variables a reader compares several values of (several nodes, GPUs, clusters at once).
+MULTI_SELECT = ("cluster", "instance", "uuid")
 
 
 def dashboard_files(paths):
@@ -135,6 +140,10 @@ def problems_of(dashboard):
     for name, variable in variables.items():
         if variable.get("type") == "query" and not uses_datasource_variable(variable.get("datasource")):
             problems.append(f"variable {name} does not query ${{datasource}}")
+        if name in MULTI_SELECT and not (variable.get("multi") and variable.get("includeAll") and variable.get("allValue") == ".*"):
+            problems.append(f"variable {name} is not multi-select with an All of .*")
+    if "cluster" not in variables:
+        problems.append("no `cluster` variable")
     defined = set(variables) | BUILTIN_NAMES
     ids = set()
     panels = list(panels_of(dashboard))
@@ -152,11 +161,18 @@ def problems_of(dashboard):
         targets = [t for t in panel.get("targets", []) if t.get("expr")]
         if not targets:
             problems.append(f"panel {title!r}: no target with an expression")
+        defaults = panel.get("fieldConfig", {}).get("defaults", {})
+        if not defaults.get("unit"):
+            problems.append(f"panel {title!r}: no unit (fieldConfig.defaults.unit; \"none\" for counts and tables)")
+        if not defaults.get("thresholds", {}).get("steps"):
+            problems.append(f"panel {title!r}: no thresholds (fieldConfig.defaults.thresholds)")
         for target in targets:
             if not uses_datasource_variable(target.get("datasource")):
                 problems.append(f"panel {title!r} target {target.get('refId')}: datasource is not ${{datasource}}")
             for name in sorted(variables_in(target["expr"]) - defined):
                 problems.append(f"panel {title!r}: expression uses undefined variable ${name}")
+            if "cluster" not in variables_in(target["expr"]):
+                problems.append(f"panel {title!r} target {target.get('refId')}: does not select cluster=~\"$cluster\"")
     return problems
 
 

@@ -17,5 +17,6 @@ internal static class CommandCatalog
         DoctorCommand.Create(),
         RecordCommand.Create(),
         ReportCommand.Create(),
+        VerifyCommand.Create(),
     ];
 }

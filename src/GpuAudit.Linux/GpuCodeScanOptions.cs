@@ -31,10 +31,10 @@ public sealed record GpuCodeScanOptions
     /// </summary>
     public long WorkingSetBytes { get; init; } = 64L << 20;
 
-    /// <summary>Distinct images kept per region (identical ones count as copies of one); images carrying evidence get as many again.</summary>
+    /// <summary>Distinct images kept per region (identical ones count as copies of one); images carrying evidence have as many again of their own.</summary>
     public int MaxImagesPerRegion { get; init; } = 256;
 
-    /// <summary>Distinct images kept across all regions and processes; images carrying evidence get as many again.</summary>
+    /// <summary>Distinct images kept across all regions and processes; images carrying evidence have as many again of their own.</summary>
     public int MaxKeptImages { get; init; } = 8192;
 
     /// <summary>The decoded-entry buffer: the working set less the chunk and the image buffer.</summary>

@@ -35,6 +35,23 @@ public sealed class GpuCodeScanService(GpuCodeScanner scanner, TimeProvider? tim
         queued.TryRemove(pid, out _);
     }
 
+    /// <summary>
+    /// One scan. Whatever a process's memory or maps make a parser do, the loop goes on: a scan that
+    /// throws is reported for that process (in its result's unreadable list) and the next one runs.
+    /// </summary>
+    private GpuCodeScanResult? ScanSafely(int pid, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return scanner.Scan(pid, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            scanner.Forget(pid);
+            return new GpuCodeScanResult { Pid = pid, Unreadable = ["memory scan of pid " + pid.ToString(System.Globalization.CultureInfo.InvariantCulture) + " failed: " + e.GetType().Name + ": " + e.Message] };
+        }
+    }
+
     /// <summary>The background loop; returns when <paramref name="cancellationToken"/> fires.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -49,7 +66,7 @@ public sealed class GpuCodeScanService(GpuCodeScanner scanner, TimeProvider? tim
                 }
 
                 queued.TryRemove(pid, out _);
-                var result = scanner.Scan(pid, cancellationToken);
+                var result = ScanSafely(pid, cancellationToken);
                 if (result is null)
                 {
                     scanner.Forget(pid);

@@ -289,7 +289,9 @@ public sealed class GpuCodeScanner
             }
 
             var claimed = GpuCodeSearch.ClaimedLength(candidate.Kind, chunk[candidate.Offset..]);
-            var length = (int)Math.Min((ulong)Math.Clamp(claimed, 0, options.MaxImageBytes), progress.Length - relative);
+            // A region's images end with the region; an exact range's may run past its end.
+            var room = progress.Untracked ? (ulong)options.MaxImageBytes : progress.Length - relative;
+            var length = (int)Math.Min((ulong)Math.Clamp(claimed, 0, options.MaxImageBytes), room);
             if (length <= 0)
             {
                 continue;
@@ -400,28 +402,27 @@ public sealed class GpuCodeScanner
 
     private SafeFileHandleReader? OpenMemory(int pid, List<string> unreadable)
     {
+        // Regular file, non-blocking open: a FIFO in place of mem (a fixture tree, another procfs) cannot hang the scan.
         var path = proc.PidPath(pid, "mem");
-        try
+        var handle = BoundedFile.OpenRegular(path, out var outcome);
+        if (BoundedFile.Problem(path, outcome) is { } problem)
         {
-            return new SafeFileHandleReader(File.OpenHandle(path, FileMode.Open, FileAccess.Read));
+            unreadable.Add(problem);
         }
-        catch (UnauthorizedAccessException)
-        {
-            unreadable.Add(ProcFileSystem.Unreadable(path));
-            return null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
+
+        return handle is null ? null : new SafeFileHandleReader(handle);
     }
 
     private readonly record struct FileRegionKey(string Path, ulong Inode, ulong Offset, ulong Length);
 
-    /// <summary>Distinct images kept by all regions together.</summary>
+    /// <summary>Distinct images kept by all regions together: plain ones, and those carrying evidence (each with its own cap).</summary>
     private sealed class ImageCount
     {
-        public int Value { get; set; }
+        public int Plain { get; set; }
+
+        public int Evidence { get; set; }
+
+        public int Value => Plain + Evidence;
     }
 
     /// <summary>One distinct image of a region: its content hash, what it holds, how many copies the region has.</summary>
@@ -439,8 +440,13 @@ public sealed class GpuCodeScanner
     {
         private readonly Dictionary<UInt128, KeptImage> byHash = [];
         private readonly Queue<(ulong Start, ulong End)> ptxPayloads = new();
+        private int plainImages;
+        private int evidenceImages;
 
         public ulong Length { get; } = length;
+
+        /// <summary>An exact range (<see cref="ScanRange"/>): not cached, not counted in the scanner's kept images.</summary>
+        public bool Untracked { get; } = untracked;
 
         public ulong ScannedUpTo { get; private set; }
 
@@ -511,8 +517,9 @@ public sealed class GpuCodeScanner
             }
 
             var evidence = image.HashHits.Count > 0 || image.Kernels.Any(MinerSignatures.IsMinerKernel);
-            var factor = evidence ? 2 : 1;
-            if (byHash.Count >= options.MaxImagesPerRegion * factor || (!untracked && kept.Value >= options.MaxKeptImages * factor))
+            var here = evidence ? evidenceImages : plainImages;
+            var everywhere = evidence ? kept.Evidence : kept.Plain;
+            if (here >= options.MaxImagesPerRegion || (!Untracked && everywhere >= options.MaxKeptImages))
             {
                 NotKept++;
                 return;
@@ -521,21 +528,29 @@ public sealed class GpuCodeScanner
             var entry = new KeptImage(hash, image);
             byHash[hash] = entry;
             Images.Add(entry);
-            if (!untracked)
-            {
-                kept.Value++;
-            }
+            Count(kept, evidence, 1);
         }
 
         public void Release(ImageCount kept)
         {
-            if (!untracked)
-            {
-                kept.Value -= Images.Count;
-            }
-
+            Count(kept, evidence: false, -plainImages);
+            Count(kept, evidence: true, -evidenceImages);
             Images.Clear();
             byHash.Clear();
+        }
+
+        private void Count(ImageCount kept, bool evidence, int change)
+        {
+            if (evidence)
+            {
+                evidenceImages += change;
+                kept.Evidence += Untracked ? 0 : change;
+            }
+            else
+            {
+                plainImages += change;
+                kept.Plain += Untracked ? 0 : change;
+            }
         }
 
         public void Advance(ulong bytes, DateTimeOffset now)

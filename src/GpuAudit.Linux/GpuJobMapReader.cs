@@ -1,12 +1,14 @@
 using System.Globalization;
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Policy;
 
 namespace GpuAudit.Linux;
 
 /// <summary>
 /// Reads the GPU→job allocation files a scheduler prolog writes (jobstats style,
-/// <c>/run/gpuaudit/jobmap//// <c>/run/gpustat/&lt;gpu&gt;</c>)lt;gpu/// <c>/run/gpustat/&lt;gpu&gt;</c>)gt;</c>, jobstats uses /run/gpustat): one file per GPU, named by its index or UUID, holding
-/// "&lt;jobid&gt; &lt;uid&gt;". A GPU without a file is unallocated.
+/// <c>/run/gpuaudit/jobmap/&lt;gpu&gt;</c>; jobstats uses <c>/run/gpustat</c>): one file per GPU, named by its index or UUID, holding
+/// "&lt;jobid&gt; &lt;uid&gt;", optionally followed by <c>purpose=</c>, <c>partition=</c> and
+/// <c>account=</c> fields (deploy/slurm/gpuaudit-prolog.sh). A GPU without a file is unallocated.
 /// </summary>
 public sealed class GpuJobMapReader(string directory = GpuJobMapReader.DefaultDirectory, PasswdFile? users = null)
 {
@@ -42,15 +44,8 @@ public sealed class GpuJobMapReader(string directory = GpuJobMapReader.DefaultDi
 
     private JobRef? TryReadFile(string file)
     {
-        string text;
-        try
-        {
-            using var stream = File.OpenRead(file);
-            var buffer = new byte[MaxFileBytes];
-            var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
-            text = System.Text.Encoding.UTF8.GetString(buffer, 0, read);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        // A FIFO or a huge file dropped into the directory must not hang or bloat the poll.
+        if (BoundedFile.ReadText(file, MaxFileBytes, out var text, out _) != FileReadOutcome.Read || text is null)
         {
             return null;
         }
@@ -67,6 +62,32 @@ public sealed class GpuJobMapReader(string directory = GpuJobMapReader.DefaultDi
             user = users?.Name(uid) ?? fields[1];
         }
 
-        return new JobRef(fields[0], "gpu-map", user);
+        var job = new JobRef(fields[0], JobSources.GpuMap, user);
+        for (var i = 2; i < fields.Length; i++)
+        {
+            job = WithField(job, fields[i]);
+        }
+
+        return job;
+    }
+
+    // Optional "key=value" fields the prolog adds; an unknown key or a malformed value is left out,
+    // so a newer prolog never breaks an older agent.
+    private static JobRef WithField(JobRef job, string field)
+    {
+        var eq = field.IndexOf('=', StringComparison.Ordinal);
+        if (eq <= 0 || eq == field.Length - 1 || field.Length - eq - 1 > 64)
+        {
+            return job;
+        }
+
+        var value = field[(eq + 1)..];
+        return field[..eq] switch
+        {
+            "purpose" when JobPurposes.TryParse(value, out var purpose) => job with { Purpose = purpose },
+            "partition" => job with { Partition = value },
+            "account" => job with { Account = value },
+            _ => job,
+        };
     }
 }

@@ -19,7 +19,7 @@ public sealed class ProcProcessDescriber(string procRoot = ProcFileSystem.Defaul
             return null;
         }
 
-        var argv = inspector.Argv(pid, null);
+        var commandLine = inspector.ReadCommandLine(pid, null);
         return new ProcessRecord
         {
             Pid = pid,
@@ -27,7 +27,7 @@ public sealed class ProcProcessDescriber(string procRoot = ProcFileSystem.Defaul
             Comm = stat.Comm,
             Exe = proc.ReadLink(pid, "exe"),
             // Redacted as argv here (the record's own redaction only sees the joined text).
-            Cmdline = argv.Count > 0 ? SecretRedactor.Redact(argv) : null,
+            Cmdline = commandLine.Redacted(),
             Cgroup = proc.ReadText(pid, "cgroup"),
             GpuLibs = inspector.GpuLibraries(pid, null),
         };

@@ -54,7 +54,8 @@ public sealed class ProcessInspector
             job = job with { User = user };
         }
 
-        var argv = Argv(pid, unreadable);
+        var commandLine = ReadCommandLine(pid, unreadable);
+        var argv = commandLine.Argv;
         var exe = proc.ReadLink(pid, "exe", unreadable);
         var libraries = GpuLibraries(pid, unreadable);
 
@@ -79,7 +80,7 @@ public sealed class ProcessInspector
             Pid = pid,
             Comm = SecretRedactor.RedactText(stat.Comm),
             Exe = SecretRedactor.RedactOrNull(exe),
-            Cmdline = argv.Count > 0 ? SecretRedactor.Redact(argv, minerContext) : null,
+            Cmdline = commandLine.Redacted(minerContext),
             Uid = uid,
             User = user,
             StartTime = StartTime(stat),
@@ -97,9 +98,9 @@ public sealed class ProcessInspector
         };
     }
 
-    /// <summary>The argv of a process from its NUL-separated cmdline (empty for kernel threads).</summary>
-    internal List<string> Argv(int pid, ICollection<string>? unreadable) =>
-        proc.ReadText(pid, "cmdline", unreadable) is { } raw ? raw.Split('\0', StringSplitOptions.RemoveEmptyEntries).ToList() : [];
+    /// <summary>The argv of a process from its NUL-separated cmdline, at most 64 KiB of it (empty for kernel threads).</summary>
+    internal CommandLine ReadCommandLine(int pid, ICollection<string>? unreadable) =>
+        CommandLine.Parse(proc.ReadText(pid, "cmdline", unreadable, out var truncated), truncated);
 
     /// <summary>Sorted, distinct basenames of the GPU-related shared objects the process maps.</summary>
     internal List<string> GpuLibraries(int pid, ICollection<string>? unreadable)
@@ -191,17 +192,14 @@ public sealed class ProcessInspector
         return tree;
     }
 
-    private ProcessSummary Summary(ProcStat stat, bool minerContext)
-    {
-        var argv = Argv(stat.Pid, null);
-        return new ProcessSummary(stat.Pid, stat.ParentPid, SecretRedactor.RedactText(stat.Comm), argv.Count > 0 ? SecretRedactor.Redact(argv, minerContext) : null);
-    }
+    private ProcessSummary Summary(ProcStat stat, bool minerContext) =>
+        new(stat.Pid, stat.ParentPid, SecretRedactor.RedactText(stat.Comm), ReadCommandLine(stat.Pid, null).Redacted(minerContext));
 
     private void AddTreeTunnels(int pid, IEnumerable<ProcessSummary> processes, List<ProcessFinding> findings, ICollection<string> unreadable)
     {
         foreach (var process in processes.DistinctBy(p => p.Pid).Where(p => p.Pid != pid))
         {
-            if (TunnelSignatures.Describe(Argv(process.Pid, unreadable)) is { } tunnel)
+            if (TunnelSignatures.Describe(ReadCommandLine(process.Pid, unreadable).Argv) is { } tunnel)
             {
                 findings.Add(new ProcessFinding(FindingKind.Tunnel, tunnel + " (pid " + process.Pid.ToString(CultureInfo.InvariantCulture) + ")"));
             }

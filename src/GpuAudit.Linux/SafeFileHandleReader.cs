@@ -7,6 +7,13 @@ internal sealed class SafeFileHandleReader(SafeFileHandle handle) : IDisposable
 {
     public int Read(Span<byte> into, long address)
     {
+        // Addresses at or above 2^63 (only a forged maps line can name one) wrap to negative offsets,
+        // which pread cannot take: read as unreadable instead of throwing out of the scan.
+        if (address < 0)
+        {
+            return 0;
+        }
+
         try
         {
             return RandomAccess.Read(handle, into, address);

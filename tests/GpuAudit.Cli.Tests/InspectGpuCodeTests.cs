@@ -113,7 +113,7 @@ public sealed class InspectGpuCodeTests
     private static HolderProcess Holder(params string[] arguments) => new(Path.Combine(Scripts, "gpu_code_holder.py"), arguments);
 
     /// <summary>The holder script, running until disposed (its stdin closes).</summary>
-    private sealed class HolderProcess : IDisposable
+    internal sealed class HolderProcess : IDisposable
     {
         private readonly Process process;
 

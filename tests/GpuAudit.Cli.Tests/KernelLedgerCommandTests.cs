@@ -53,9 +53,11 @@ public sealed class KernelLedgerCommandTests : IDisposable
         var go = Path.Combine(_dir, "go");
         using var launcher = CudaStubPrograms.Start(["--go", go, "--count", "4000", "--rate", "1000", "module:ethash_search", "library:_Z9sgemm_f32PfS_S_i"]);
         var port = BackgroundProcess.FreePort();
+        var processes = Path.Combine(_dir, "gpu0-processes");
+        File.WriteAllText(processes, launcher.Pid.ToString(CultureInfo.InvariantCulture) + " train\n");
         using var agent = BackgroundProcess.StartGpuAudit(
             _dir,
-            new Dictionary<string, string> { ["NVML_STUB_PIDS"] = launcher.Pid.ToString(CultureInfo.InvariantCulture) },
+            new Dictionary<string, string> { ["NVML_STUB_PROCESSES"] = processes },
             "agent", "--nvml-library", nvml, "--listen", $"127.0.0.1:{port}", "--interval", "0.5", "--journal", journal, "--job-map", jobMap);
         Assert.True(await BackgroundProcess.WaitForAsync(() => Task.FromResult(agent.Output.Contains($"seen in pid {launcher.Pid}", StringComparison.Ordinal) ? "attached" : null), Timeout) is not null, "the agent's ledger never attached:\n" + agent.Output);
         File.WriteAllText(go, string.Empty);

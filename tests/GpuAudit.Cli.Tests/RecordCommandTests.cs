@@ -13,7 +13,7 @@ public class RecordCommandTests
         var e = await Assert.ThrowsAsync<UserInputException>(() =>
             RecordCommand.RunAsync(output, 1, 1, "/nonexistent/libnvidia-ml.so.1", CancellationToken.None));
 
-        Assert.Equal("NVML not found (could not load /nonexistent/libnvidia-ml.so.1): install the NVIDIA driver or set GPUAUDIT_NVML_LIBRARY=/path/libnvidia-ml.so.1", e.Message);
+        Assert.Equal("NVML not found (could not load /nonexistent/libnvidia-ml.so.1): install the NVIDIA driver or set GPUAUDIT_NVML_LIBRARY=/path/libnvidia-ml.so.1; on a machine without a GPU, `gpuaudit demo` shows the auditor on real H100 recordings", e.Message);
         Assert.False(File.Exists(output)); // nothing half-written
     }
 

@@ -128,6 +128,37 @@ public sealed class GpuCodeScannerLiveTests
     }
 
     [Fact]
+    public void Scan_range_finds_the_image_in_exactly_that_range_and_nothing_outside_it()
+    {
+        var inside = Pin(TestImages.Elf(CudaElfImage.MachineCuda, ["scale_rows"], TestImages.Sha256Table()));
+        var outside = Pin(TestImages.Elf(CudaElfImage.MachineCuda, ["outside_range"], TestImages.Sha256Table()));
+        var address = (ulong)System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(inside, 0).ToInt64();
+
+        var scan = new GpuCodeScanner(options: Generous, time: new FakeTimeProvider()).ScanRange(Environment.ProcessId, address, (ulong)inside.Length)!;
+
+        var image = Assert.Single(scan.Images);
+        Assert.Equal((long)address, image.Address);
+        Assert.Equal(["scale_rows"], image.Kernels);
+        Assert.Equal([HashConstants.Sha256], image.HashHits.Select(h => h.Algorithm));
+        Assert.Equal(inside.Length, scan.BytesScanned);
+        Assert.False(scan.Truncated);
+        GC.KeepAlive(outside);
+    }
+
+    [Fact]
+    public void Scan_range_reads_an_image_that_starts_in_the_range_whole_and_gives_nothing_for_a_gone_process()
+    {
+        var cubin = Pin(TestImages.Elf(CudaElfImage.MachineCuda, ["scale_rows"], TestImages.Sha256Table()));
+        var address = (ulong)System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(cubin, 0).ToInt64();
+        var scanner = new GpuCodeScanner(options: Generous, time: new FakeTimeProvider());
+
+        var header = scanner.ScanRange(Environment.ProcessId, address, GpuCodeSearch.CandidateHeaderBytes)!;
+
+        Assert.Equal(cubin.Length, Assert.Single(header.Images).Length);
+        Assert.Null(new GpuCodeScanner(Fixtures.ProcRoot).ScanRange(99999, address, 4096));
+    }
+
+    [Fact]
     public void Gone_process_gives_no_result()
     {
         Assert.Null(new GpuCodeScanner(Fixtures.ProcRoot).Scan(99999));

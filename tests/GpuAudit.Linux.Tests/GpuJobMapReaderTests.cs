@@ -24,6 +24,19 @@ public sealed class GpuJobMapReaderTests : IDisposable
     }
 
     [Fact]
+    public void Optional_fields_give_purpose_partition_and_account_and_bad_ones_are_left_out()
+    {
+        File.WriteAllText(Path.Combine(directory, "0"), "4242 1000 purpose=training partition=train account=lab\n");
+        File.WriteAllText(Path.Combine(directory, "1"), "4343 1000 purpose=mining colour=blue account=\n");
+
+        var map = new GpuJobMapReader(directory, new PasswdFile(Fixtures.Passwd)).Read();
+
+        var job = map["0"];
+        Assert.Equal((GpuAudit.Core.Policy.JobPurpose.Training, "train", "lab", true), (job.Purpose!.Value, job.Partition, job.Account, job.IsTrusted));
+        Assert.Equal(new JobRef("4343", "gpu-map", "alice"), map["1"]);
+    }
+
+    [Fact]
     public void Unknown_uid_stays_numeric_and_missing_directory_is_an_empty_map()
     {
         File.WriteAllText(Path.Combine(directory, "3"), "9 4321");

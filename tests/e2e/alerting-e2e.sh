@@ -138,9 +138,11 @@ PIDS+=($!)
 "${SUPPORT[@]}" wait-http "http://127.0.0.1:$WEBHOOK_PORT/" 10 || abort "webhook receiver ready"
 pass "Prometheus, Alertmanager and the webhook receiver are up"
 
-# start_agent TRACE LOG: replay TRACE in a loop, serving /metrics on the agent port.
+# start_agent LOG TRACE...: replay the traces (the GPUs of one node) in a loop, serving /metrics
+# on the agent port.
 start_agent() {
-  "${GPUAUDIT[@]}" replay "$1" --loop --listen "$AGENT" --job-map "$WORK/jobmap" >"$WORK/$2" 2>&1 &
+  local log="$1"; shift
+  "${GPUAUDIT[@]}" replay "$@" --loop --listen "$AGENT" --job-map "$WORK/jobmap" >"$WORK/$log" 2>&1 &
   AGENT_PID=$!
   PIDS+=("$AGENT_PID")
 }
@@ -161,7 +163,9 @@ wait_agent() {
 TEST_START=$(date +%s)
 
 # ------------------------------------------------------------------ phase 1: hash trace
-start_agent "$HASH_TRACE" agent-hash.log
+# Two GPUs hash: GPU 0 inside job 4242, GPU 1 (the same recording, uuid suffixed -replay1) in
+# no job at all, the case a safety team most needs to see.
+start_agent agent-hash.log "$HASH_TRACE" "$HASH_TRACE"
 wait_agent || abort "gpuaudit replay serves http://$AGENT/metrics (see agent-hash.log below)"
 pass "gpuaudit replay serves /metrics"
 check "exposition passes promtool check metrics" exposition_is_valid
@@ -172,7 +176,7 @@ pass "Prometheus scrapes the agent"
 
 # The trace is ~17 s long and loops; the agent's hysteresis, the scaled `for` and group_wait
 # all fit well inside 120 s.
-if delivery="$("${SUPPORT[@]}" wait-webhook "$WORK/webhook.jsonl" GpuAuditHashCompute 120 2>&1)"; then
+if delivery="$("${SUPPORT[@]}" wait-webhook "$WORK/webhook.jsonl" GpuAuditHashCompute 120 "job_id=$JOB_ID" 2>&1)"; then
   pass "GpuAuditHashCompute delivered to the webhook"
 else
   abort "GpuAuditHashCompute delivered to the webhook: $delivery"
@@ -200,11 +204,18 @@ if [[ "$summary" == *"pid $HASH_PID"* && "$summary" == *"$JOB_ID"* && "$summary"
 else
   fail "summary names GPU, pid and job" "$summary"
 fi
+if outside="$("${SUPPORT[@]}" wait-webhook "$WORK/webhook.jsonl" GpuAuditHashCompute 60 "uuid=$UUID-replay1" "job_id=" 2>&1)" &&
+  echo "$outside" >"$WORK/outside-alert.json" &&
+  [[ "$("${SUPPORT[@]}" json-get "$WORK/outside-alert.json" alert.annotations.summary)" == *"job none"* ]]; then
+  pass "hash on a GPU outside any job pages too, without job_id, saying job none"
+else
+  fail "hash on a GPU outside any job pages too, without job_id, saying job none" "$outside"
+fi
 
 # ------------------------------------------------------------------ phase 2: training trace
 stop "$AGENT_PID"
 TRAIN_START=$(date +%s)
-start_agent "$TRAIN_TRACE" agent-train.log
+start_agent agent-train.log "$TRAIN_TRACE"
 wait_agent || abort "gpuaudit replay (training) serves /metrics (see agent-train.log below)"
 check "hash alert resolves once the hashing process is gone" \
   "${SUPPORT[@]}" wait-alert-gone "$PROM" GpuAuditHashCompute 30
@@ -231,7 +242,7 @@ expect "no critical alert about the training job reached the webhook" "$fresh_fi
 # ------------------------------------------------------------------ dashboards
 ELAPSED=$(( $(date +%s) - TEST_START + 1 ))
 dashboard_results="$("${SUPPORT[@]}" dashboards "$PROM" "$TEST_START" \
-  --var "instance=$AGENT" --var "uuid=$UUID" --var "job_id=$JOB_ID" \
+  --var "instance=$AGENT" --var "uuid=$UUID" --var "job_id=$JOB_ID" --var "cluster=.*" \
   --var "__range=${ELAPSED}s" --var "__range_s=$ELAPSED" --var "__range_ms=${ELAPSED}000" \
   --var "__rate_interval=10s" --var "__interval=1s" --var "__interval_ms=1000" "$ROOT/dashboards" 2>&1)"
 while IFS= read -r line; do

@@ -15,7 +15,9 @@ Subcommands (all waits are bounded by a timeout in seconds):
                                         group_wait/group_interval divided by DIVISOR (>= 1s)
   wait-http URL TIMEOUT                 until URL answers 2xx
   wait-query PROM EXPR TIMEOUT          until the instant query returns a sample
-  wait-webhook FILE ALERTNAME TIMEOUT   until the receiver got ALERTNAME firing; prints
+  wait-webhook FILE ALERTNAME TIMEOUT [LABEL=VALUE...]
+                                        until the receiver got ALERTNAME firing with those
+                                        labels (VALUE empty: label absent); prints
                                         {"path", "alert"} of the first such alert
   json-get FILE DOTTED.KEY...           print values of a JSON file, one per line (empty line
                                         if absent)
@@ -152,20 +154,23 @@ def wait_query(prometheus, expr, timeout):
         raise SystemExit(f"no sample for {expr} within {timeout}s")
 
 
-def firing_alerts(path, alertname):
+def firing_alerts(path, alertname, wanted):
     if not pathlib.Path(path).exists():
         return []
     found = []
     for line in pathlib.Path(path).read_text(encoding="utf-8").splitlines():
         delivery = json.loads(line)
         for alert in delivery["body"].get("alerts", []):
-            if alert.get("status") == "firing" and alert.get("labels", {}).get("alertname") == alertname:
+            labels = alert.get("labels", {})
+            if alert.get("status") == "firing" and labels.get("alertname") == alertname \
+                    and all(labels.get(name, "") == value for name, value in wanted.items()):
                 found.append({"path": delivery["path"], "alert": alert})
     return found
 
 
-def wait_webhook(path, alertname, timeout):
-    found = wait_until(timeout, lambda: firing_alerts(path, alertname))
+def wait_webhook(path, alertname, timeout, *label_filters):
+    wanted = dict(f.split("=", 1) for f in label_filters)
+    found = wait_until(timeout, lambda: firing_alerts(path, alertname, wanted))
     if not found:
         received = []
         if pathlib.Path(path).exists():

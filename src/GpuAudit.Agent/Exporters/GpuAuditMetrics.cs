@@ -53,7 +53,20 @@ public sealed class GpuAuditMetrics
         PollDuration = f.CreateGauge("gpuaudit_poll_duration_seconds", "Duration of the last poll of all GPUs, sampling and analysis.", new GaugeConfiguration { SuppressInitialValue = true });
         PollInterval = f.CreateGauge("gpuaudit_poll_interval_seconds", "Configured poll interval.", new GaugeConfiguration { SuppressInitialValue = true });
         Polls = f.CreateCounter("gpuaudit_polls_total", "Polls done.", new CounterConfiguration { SuppressInitialValue = true });
+        ProcessSeriesDropped = f.CreateCounter("gpuaudit_process_series_dropped_total", "Per-process series not exported because of --max-process-series (each withheld process counted once, with the series it would have had).", new CounterConfiguration { SuppressInitialValue = true });
+        HttpRejected = f.CreateCounter("gpuaudit_http_rejected_total", "Connections and requests to /metrics refused, by reason.", new CounterConfiguration { LabelNames = ["reason"], SuppressInitialValue = true });
+        BuildInfo = f.CreateGauge("gpuaudit_build_info", "Version, git revision and .NET runtime of this agent; always 1.", new GaugeConfiguration { LabelNames = ["version", "revision", "dotnet_version"], SuppressInitialValue = true });
+
+        BuildInfo.WithLabels(Exporters.BuildInfo.Version, Exporters.BuildInfo.Revision, Exporters.BuildInfo.DotnetVersion).Set(1);
+        ProcessSeriesDropped.Publish();
+        foreach (var reason in HttpRejectReasons)
+        {
+            HttpRejected.WithLabels(reason).Publish();
+        }
     }
+
+    /// <summary>Why /metrics refused a connection or request (the reason label).</summary>
+    public static IReadOnlyList<string> HttpRejectReasons { get; } = ["connection_limit", "client_connection_limit", "unauthorized", "rate_limited"];
 
     public CollectorRegistry Registry { get; }
 
@@ -130,4 +143,10 @@ public sealed class GpuAuditMetrics
     public Gauge PollInterval { get; }
 
     public Counter Polls { get; }
+
+    public Counter ProcessSeriesDropped { get; }
+
+    public Counter HttpRejected { get; }
+
+    public Gauge BuildInfo { get; }
 }

@@ -5,15 +5,19 @@ using Prometheus;
 
 namespace GpuAudit.Agent.Exporters;
 
-/// <summary>The series of one process on one GPU; removed together when the process leaves.</summary>
+/// <summary>
+/// The series of one process on one GPU; removed together when the process leaves (or is
+/// withheld by the cardinality cap). In minimal mode only identity and class are exported.
+/// </summary>
 internal sealed class ProcessSeries
 {
     private readonly GpuAuditMetrics _m;
     private readonly string _uuid;
     private readonly string _pid;
     private readonly string _comm;
-    private readonly Gauge.Child _memory;
-    private readonly Gauge.Child _confidence;
+    private readonly bool _full;
+    private Gauge.Child? _memory;
+    private Gauge.Child? _confidence;
     private Gauge.Child? _sm;
     private Counter.Child? _launches;
     private Gauge.Child? _class;
@@ -21,26 +25,26 @@ internal sealed class ProcessSeries
     private string[]? _infoLabels;
     private WorkloadClass? _currentClass;
 
-    public ProcessSeries(GpuAuditMetrics metrics, string uuid, int pid, string comm)
+    public ProcessSeries(GpuAuditMetrics metrics, string uuid, int pid, string comm, ProcessMetricsMode mode)
     {
         _m = metrics;
         _uuid = uuid;
         _pid = pid.ToString(CultureInfo.InvariantCulture);
         _comm = comm;
-        _memory = metrics.ProcessMemory.WithLabels(uuid, _pid, comm);
-        _confidence = metrics.ProcessClassConfidence.WithLabels(uuid, _pid, comm);
+        _full = mode == ProcessMetricsMode.Full;
     }
 
     public long LastSeenPoll { get; set; }
 
     public void Publish(ProcessView view, string job)
     {
-        if (view.Usage.UsedMemBytes is { } mem)
+        if (_full && view.Usage.UsedMemBytes is { } mem)
         {
+            _memory ??= _m.ProcessMemory.WithLabels(_uuid, _pid, _comm);
             _memory.Set(mem);
         }
 
-        if (view.Usage.SmPct is { } sm)
+        if (_full && view.Usage.SmPct is { } sm)
         {
             // Null means "no new per-process sample since the last poll": keep the last value.
             _sm ??= _m.ProcessSm.WithLabels(_uuid, _pid, _comm);
@@ -57,7 +61,11 @@ internal sealed class ProcessSeries
                 _currentClass = verdict.Class;
             }
 
-            _confidence.Set(verdict.Confidence);
+            if (_full)
+            {
+                _confidence ??= _m.ProcessClassConfidence.WithLabels(_uuid, _pid, _comm);
+                _confidence.Set(verdict.Confidence);
+            }
         }
 
         if (view.Insight?.Kernels is { } kernels)
@@ -72,8 +80,8 @@ internal sealed class ProcessSeries
 
     public void Remove()
     {
-        _memory.Remove();
-        _confidence.Remove();
+        _memory?.Remove();
+        _confidence?.Remove();
         _sm?.Remove();
         _launches?.Remove();
         _class?.Remove();

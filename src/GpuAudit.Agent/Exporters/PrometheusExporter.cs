@@ -1,3 +1,4 @@
+using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
@@ -7,9 +8,10 @@ namespace GpuAudit.Agent.Exporters;
 
 /// <summary>
 /// Turns each <see cref="TickAnalysis"/> into Prometheus series. Called on the poll loop after
-/// the analysis; a scrape reads the library's current values concurrently and never waits for a
-/// poll (nor a poll for a scrape). Per-process and per-job series are removed when their process
-/// or job goes away, so label cardinality stays bounded.
+/// the analysis; scrapes are served the exposition rendered at the end of the tick
+/// (<see cref="Http.ExpositionCache"/>), so neither waits for the other. Per-process and per-job series are removed when their process
+/// or job goes away, and per-process series are capped (<see cref="PrometheusExporterOptions"/>),
+/// so label cardinality stays bounded whatever a workload spawns.
 /// </summary>
 public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 {
@@ -18,13 +20,16 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     private readonly Dictionary<(string Uuid, int Pid), ProcessSeries> _processes = [];
     private readonly Dictionary<string, (JobRef Job, Gauge.Child Series)> _jobInfo = new(StringComparer.Ordinal);
     private readonly HashSet<(int Pid, FindingKind Kind, string Detail)> _countedFindings = [];
+    private readonly HashSet<(string Uuid, int Pid)> _withheld = [];
+    private readonly PrometheusExporterOptions _options;
     private readonly TimeProvider _time;
     private readonly double _pollInterval;
     private long _poll;
 
-    public PrometheusExporter(GpuAuditMetrics metrics, IReadOnlyList<GpuDevice> devices, TimeSpan pollInterval, TimeProvider time)
+    public PrometheusExporter(GpuAuditMetrics metrics, IReadOnlyList<GpuDevice> devices, TimeSpan pollInterval, TimeProvider time, PrometheusExporterOptions? options = null)
     {
         _m = metrics;
+        _options = options ?? new PrometheusExporterOptions();
         _time = time;
         _pollInterval = pollInterval.TotalSeconds;
         metrics.PollInterval.Set(_pollInterval);
@@ -70,19 +75,30 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 
     private void PublishProcesses(TickAnalysis analysis)
     {
+        var exported = ExportedProcesses(analysis);
         foreach (var view in analysis.Processes)
         {
+            CountFindings(view);
             var key = (view.Uuid, view.Pid);
+            if (exported is not null && !exported.Contains(key))
+            {
+                if (_withheld.Add(key))
+                {
+                    _m.ProcessSeriesDropped.Inc(_options.SeriesPerProcess);
+                }
+
+                continue;
+            }
+
             if (!_processes.TryGetValue(key, out var series))
             {
-                series = new ProcessSeries(_m, view.Uuid, view.Pid, view.Identity?.Comm ?? string.Empty);
+                series = new ProcessSeries(_m, view.Uuid, view.Pid, view.Identity?.Comm ?? string.Empty, _options.ProcessMetrics);
                 _processes[key] = series;
             }
 
             series.LastSeenPoll = _poll;
             var allocated = AllocatedJob(analysis, view.Gpu);
             series.Publish(view, (view.Insight?.Job ?? allocated)?.Id ?? string.Empty);
-            CountFindings(view);
         }
 
         List<(string, int)>? gone = null;
@@ -100,9 +116,61 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
             foreach (var key in gone)
             {
                 _processes.Remove(key);
-                _countedFindings.RemoveWhere(f => f.Pid == key.Item2 && !_processes.Keys.Any(k => k.Pid == key.Item2));
             }
         }
+
+        // Only when a process left (or some are withheld, whose leaving nothing else notices).
+        if (gone is not null || _withheld.Count > 0)
+        {
+            ForgetGoneProcesses(analysis.Processes);
+        }
+    }
+
+    /// <summary>
+    /// The processes whose series fit the budget this poll, or null when all fit. Over the cap,
+    /// the ones a reader most needs come first: processes with an open violation, hash-class
+    /// processes and processes with findings (a miner cannot hide behind a crowd of decoy
+    /// processes), then those already exported (series do not flap), then the largest by GPU
+    /// memory.
+    /// </summary>
+    private HashSet<(string, int)>? ExportedProcesses(TickAnalysis analysis)
+    {
+        if (_options.ProcessMetrics == ProcessMetricsMode.Off)
+        {
+            return [];
+        }
+
+        var processes = analysis.Processes;
+        var capacity = _options.MaxProcessSeries / _options.SeriesPerProcess;
+        if (processes.Count <= capacity)
+        {
+            return null;
+        }
+
+        var violating = analysis.Policy.Active.Where(v => !v.IsAllowed && v.Pid is not null).Select(v => (v.Uuid, v.Pid!.Value)).ToHashSet();
+        return [.. processes
+            .OrderByDescending(v => violating.Contains((v.Uuid, v.Pid)) || v.Verdict?.Class == WorkloadClass.Hash || v.Insight is { Findings.Count: > 0 })
+            .ThenByDescending(v => _processes.ContainsKey((v.Uuid, v.Pid)))
+            .ThenByDescending(v => v.Usage.UsedMemBytes ?? 0)
+            .ThenBy(v => v.Uuid, StringComparer.Ordinal)
+            .ThenBy(v => v.Pid)
+            .Take(capacity)
+            .Select(v => (v.Uuid, v.Pid))];
+    }
+
+    /// <summary>Drops what is remembered about processes that left every GPU (withheld keys, counted findings).</summary>
+    private void ForgetGoneProcesses(IReadOnlyList<ProcessView> processes)
+    {
+        var present = new HashSet<(string, int)>(processes.Count);
+        var pids = new HashSet<int>(processes.Count);
+        foreach (var view in processes)
+        {
+            present.Add((view.Uuid, view.Pid));
+            pids.Add(view.Pid);
+        }
+
+        _withheld.RemoveWhere(key => !present.Contains(key));
+        _countedFindings.RemoveWhere(f => !pids.Contains(f.Pid));
     }
 
     /// <summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using GpuAudit.Core;
-using GpuAudit.Core.Classification;
 using GpuAudit.Core.Policy;
 using GpuAudit.Core.Reporting;
 using GpuAudit.Core.Summaries;
@@ -8,28 +7,87 @@ using Microsoft.Data.Sqlite;
 
 namespace GpuAudit.Agent.Journal;
 
+/// <summary>What <see cref="AuditJournal.Open"/> needs beyond the directory.</summary>
+public sealed record JournalOptions
+{
+    /// <summary>This node's name, written in each run's first row.</summary>
+    public string? Node { get; init; }
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    public JournalMetrics? Metrics { get; init; }
+
+    /// <summary>One line per fault (rate-limited): full disk, corrupt journal, recovery.</summary>
+    public Action<string>? Warn { get; init; }
+
+    /// <summary>Most rows held in memory while the disk refuses them; beyond it the oldest summaries go first, then the oldest violation rows.</summary>
+    public int MaxPendingRows { get; init; } = 100_000;
+
+    /// <summary>Shortest time between two attempts to write to a failing journal.</summary>
+    public TimeSpan RetryInterval { get; init; } = TimeSpan.FromSeconds(1);
+}
+
 /// <summary>
-/// The node's audit journal: violations and per-minute summaries in SQLite (WAL,
-/// synchronous=FULL), so every write method returns only once the row is on disk. The pipeline
-/// records a violation here before exporting it; a kill -9 right after loses nothing that was
-/// ever shown on /metrics. One writer per directory; readers (reports) may open it concurrently.
+/// The node's audit journal (docs/journal.md): violations and per-minute summaries in SQLite,
+/// every row a link of a hash chain. A violation is on disk (fsync) when <see cref="Record(PolicyResult)"/>
+/// returns, before the pipeline exports it, so a kill -9 loses nothing /metrics ever showed.
+/// <para>
+/// A disk fault does not stop the agent: rows the disk refuses (full, I/O error) wait in memory
+/// (bounded by <see cref="JournalOptions.MaxPendingRows"/>), are counted on /metrics and written
+/// at the next attempt that succeeds; the violation is exported meanwhile. A corrupt journal is
+/// moved aside and a new one started (its first row names the old file), never an exit.
+/// </para>
+/// One writer per directory, on the poll loop; readers use <see cref="JournalReader"/>.
 /// </summary>
 public sealed class AuditJournal : IDisposable
 {
     public const string FileName = "gpuaudit-journal.db";
 
-    private readonly SqliteConnection _connection;
+    private static readonly TimeSpan WarnEvery = TimeSpan.FromMinutes(1);
 
-    private AuditJournal(SqliteConnection connection, string directory)
+    private readonly JournalOptions _options;
+    private readonly List<Violation> _pendingViolations = [];
+    private readonly List<MinuteBatch> _pendingMinutes = [];
+    private readonly Dictionary<string, Violation> _open = [];
+    private JournalWriter? _writer;
+    private int _pendingMinuteRows;
+    private string? _closeLeftOpenNode;
+    private bool _closeLeftOpenPending;
+    private long _failures;
+    private DateTimeOffset _nextAttempt = DateTimeOffset.MinValue;
+    private DateTimeOffset _nextWarning = DateTimeOffset.MinValue;
+    private bool _disposed;
+    private bool _rotated;
+
+    private AuditJournal(string directory, JournalOptions options)
     {
-        _connection = connection;
         Directory = directory;
+        _options = options;
     }
 
     public string Directory { get; }
 
-    /// <summary>Opens (creating if needed) the journal in <paramref name="directory"/>.</summary>
-    public static AuditJournal Open(string directory)
+    public string Path => System.IO.Path.Combine(Directory, FileName);
+
+    /// <summary>Id of the journal file now written (a new file after a corrupt one was moved aside).</summary>
+    public string? JournalId { get; private set; }
+
+    /// <summary>The newest row of the chain as last written.</summary>
+    public ChainHead Head { get; private set; } = ChainHead.Empty;
+
+    /// <summary>Rows waiting in memory for the disk.</summary>
+    public int PendingRows => _pendingViolations.Count + _pendingMinuteRows;
+
+    /// <summary>Write attempts that failed since the last one that succeeded.</summary>
+    public long ConsecutiveFailures => _failures;
+
+    /// <summary>
+    /// Opens (creating if needed) the journal in <paramref name="directory"/>. A directory that
+    /// cannot be made, a file that cannot be opened (permissions) or a newer schema is bad input
+    /// (<see cref="UserInputException"/>); a corrupt file is moved aside and replaced; a full or
+    /// failing disk leaves the journal open with nothing written yet, retrying as rows arrive.
+    /// </summary>
+    public static AuditJournal Open(string directory, JournalOptions? options = null)
     {
         try
         {
@@ -40,312 +98,390 @@ public sealed class AuditJournal : IDisposable
             throw new UserInputException($"journal directory {directory} cannot be created ({e.Message}); pass a writable --journal directory", e);
         }
 
-        var path = Path.Combine(directory, FileName);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        try
-        {
-            connection.Open();
-            Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=5000;");
-            var version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version"), CultureInfo.InvariantCulture);
-            if (version > JournalSchema.Version)
-            {
-                throw new UserInputException($"journal {path} has schema {version}, newer than this gpuaudit ({JournalSchema.Version}); use a newer gpuaudit or another --journal directory");
-            }
-
-            using (var transaction = connection.BeginTransaction())
-            {
-                Execute(connection, JournalSchema.Create, transaction);
-                Execute(connection, $"PRAGMA user_version={JournalSchema.Version}", transaction);
-                transaction.Commit();
-            }
-
-            return new AuditJournal(connection, directory);
-        }
-        catch (SqliteException e)
-        {
-            connection.Dispose();
-            throw new UserInputException($"journal {path} cannot be opened ({e.Message}); check the file or pass another --journal directory", e);
-        }
-        catch
-        {
-            connection.Dispose();
-            throw;
-        }
+        var journal = new AuditJournal(directory, options ?? new JournalOptions());
+        journal.OpenWriter(note: null, atStart: true);
+        return journal;
     }
 
     /// <summary>Whether a journal exists in <paramref name="directory"/> (reports must not create one).</summary>
-    public static bool Exists(string directory) => File.Exists(Path.Combine(directory, FileName));
+    public static bool Exists(string directory) => File.Exists(System.IO.Path.Combine(directory, FileName));
 
-    /// <summary>Writes what one policy evaluation opened and closed, in one durable transaction.</summary>
+    /// <summary>Journals what one policy evaluation opened and closed, durably, before the caller exports it.</summary>
     public void Record(PolicyResult result)
     {
-        if (result.Opened.Count == 0 && result.Closed.Count == 0)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        foreach (var violation in result.Opened)
         {
-            return;
+            if (violation.End is null)
+            {
+                _open[violation.Id] = violation;
+            }
+
+            _pendingViolations.Add(violation);
         }
 
-        using var transaction = _connection.BeginTransaction();
-        foreach (var violation in result.Opened.Concat(result.Closed))
+        foreach (var violation in result.Closed)
         {
-            Upsert(violation, transaction);
+            _open.Remove(violation.Id);
+            _pendingViolations.Add(violation);
         }
 
-        transaction.Commit();
+        Flush(force: result.Opened.Count + result.Closed.Count > 0);
+        Bound();
     }
 
+    /// <summary>Journals completed minute summaries (one transaction for the minute).</summary>
     public void Record(MinuteBatch batch)
     {
-        if (batch.IsEmpty)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!batch.IsEmpty)
         {
-            return;
+            _pendingMinutes.Add(batch);
+            _pendingMinuteRows += Rows(batch);
         }
 
-        using var transaction = _connection.BeginTransaction();
-        foreach (var row in batch.Gpus)
-        {
-            WriteMinute("gpu_minutes", "node, uuid, gpu, minute", "node, uuid, minute", [row.Node, row.Uuid, row.Gpu, row.Minute], row.Totals, transaction);
-        }
-
-        foreach (var row in batch.Processes)
-        {
-            WriteMinute("process_minutes", "node, uuid, pid, minute, job, user, comm, executable", "node, uuid, pid, minute",
-                [row.Node, row.Uuid, row.Pid, row.Minute, row.Job, row.User, row.Comm, row.Executable], row.Totals, transaction);
-        }
-
-        foreach (var row in batch.Jobs)
-        {
-            WriteMinute("job_minutes", "node, job, uuid, gpu, minute, user", "node, job, uuid, minute", [row.Node, row.Job, row.Uuid, row.Gpu, row.Minute, row.User], row.Totals, transaction);
-        }
-
-        transaction.Commit();
+        Flush(force: !batch.IsEmpty);
+        Bound();
     }
 
     /// <summary>
-    /// Writes processes' top kernels (the kernel ledger's running totals): a row per node, pid, job
-    /// and kernel, its launches only growing. Job "" is a process of no job.
+    /// Writes processes' top kernels (the kernel ledger's running totals), outside the hash chain:
+    /// they are totals rewritten as they grow. On a failing disk they are dropped; the next write
+    /// carries the newer totals.
     /// </summary>
     public void RecordKernels(IReadOnlyList<KernelLaunchRow> rows)
     {
-        if (rows.Count == 0)
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (rows.Count == 0 || _writer is not { } writer)
         {
             return;
         }
 
-        using var transaction = _connection.BeginTransaction();
-        foreach (var row in rows)
+        try
         {
-            Execute(
-                _connection,
-                "INSERT INTO process_kernels (node, pid, job, kernel, comm, launches, first_t, last_t, hash_constants) VALUES ($node, $pid, $job, $kernel, $comm, $launches, $first, $last, $hash) " +
-                "ON CONFLICT (node, pid, job, kernel) DO UPDATE SET launches = max(launches, excluded.launches), first_t = min(first_t, excluded.first_t), " +
-                "last_t = max(last_t, excluded.last_t), comm = coalesce(excluded.comm, comm), hash_constants = coalesce(excluded.hash_constants, hash_constants)",
-                transaction,
-                ("$node", row.Node), ("$pid", row.Pid), ("$job", row.Job ?? string.Empty), ("$kernel", row.Kernel), ("$comm", row.Comm),
-                ("$launches", row.Launches), ("$first", row.FirstSeen), ("$last", row.LastSeen), ("$hash", row.HashConstants));
+            writer.WriteKernels(rows);
+            Written();
         }
-
-        transaction.Commit();
-    }
-
-    /// <summary>The kernels a job's processes launched in [from, to], most launched first.</summary>
-    public IReadOnlyList<KernelLaunchRow> ProcessKernels(string job, double from, double to)
-    {
-        using var command = Command(
-            "SELECT node, pid, job, comm, kernel, launches, first_t, last_t, hash_constants FROM process_kernels " +
-            "WHERE job = $job AND last_t >= $from AND first_t <= $to ORDER BY launches DESC, node, pid, kernel",
-            ("$job", job), ("$from", from), ("$to", to));
-        using var reader = command.ExecuteReader();
-        var rows = new List<KernelLaunchRow>();
-        while (reader.Read())
+        catch (SqliteException e)
         {
-            rows.Add(new KernelLaunchRow(reader.GetString(0), reader.GetInt32(1), Text(reader, 2) is { Length: > 0 } j ? j : null, Text(reader, 3), reader.GetString(4), reader.GetInt64(5), reader.GetDouble(6), reader.GetDouble(7), Text(reader, 8)));
+            Failed(e);
         }
-
-        return rows;
     }
 
     /// <summary>
     /// Closes the violations of <paramref name="node"/> that a previous run left open (it crashed
-    /// or was stopped while they were active). Their end is the last time that run wrote a minute
-    /// summary for the node: the last moment the evidence was known to hold. A violation that
-    /// still holds opens again, with a new id, once the restarted policy sees its evidence.
-    /// Returns how many were closed.
+    /// or was stopped while they were active), at the last minute summary that run wrote: the
+    /// last moment the evidence was known to hold. Returns how many; on a failing disk, 0 now
+    /// and done with the next write that succeeds.
     /// </summary>
     public int CloseLeftOpen(string? node)
     {
-        using var transaction = _connection.BeginTransaction();
-        var closed = Execute(
-            _connection,
-            "UPDATE violations SET end_t = max(start_t, coalesce((SELECT max(last_t) FROM gpu_minutes WHERE node IS $node), start_t)) " +
-            "WHERE end_t IS NULL AND node IS $node",
-            transaction,
-            ("$node", node));
-        transaction.Commit();
-        return closed;
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_writer is { } writer && PendingRows == 0)
+        {
+            try
+            {
+                var closed = writer.CloseLeftOpen(node);
+                Written();
+                return closed;
+            }
+            catch (SqliteException e)
+            {
+                Failed(e);
+            }
+        }
+
+        _closeLeftOpenNode = node;
+        _closeLeftOpenPending = true;
+        return 0;
     }
 
     /// <summary>
-    /// Deletes summaries older than <paramref name="before"/> and violations that closed before it.
-    /// Open violations are kept whatever their age: they are still true.
+    /// Deletes summaries older than <paramref name="before"/> and violations that closed before
+    /// it (open ones are kept whatever their age: they are still true), recording the cut in the
+    /// chain. Skipped while the journal is failing; the next call prunes.
     /// </summary>
     public int Prune(double before)
     {
-        using var transaction = _connection.BeginTransaction();
-        var deleted = 0;
-        foreach (var table in new[] { "gpu_minutes", "process_minutes", "job_minutes" })
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_writer is not { } writer)
         {
-            deleted += Execute(_connection, $"DELETE FROM {table} WHERE minute + 60 <= $before", transaction, ("$before", before));
+            return 0;
         }
 
-        deleted += Execute(_connection, "DELETE FROM process_kernels WHERE last_t < $before", transaction, ("$before", before));
-        deleted += Execute(_connection, "DELETE FROM violations WHERE end_t IS NOT NULL AND end_t < $before", transaction, ("$before", before));
-        transaction.Commit();
-        return deleted;
+        try
+        {
+            var deleted = writer.Prune(before);
+            Written();
+            return deleted;
+        }
+        catch (SqliteException e)
+        {
+            Failed(e);
+            return 0;
+        }
     }
 
-    /// <summary>Violations and allowed findings of a job that overlap [from, to], by start.</summary>
-    public IReadOnlyList<Violation> Violations(string job, double from, double to)
+    /// <summary>Writes what is pending (one last attempt), seals pending process periods into the chain and closes the file.</summary>
+    public void Dispose()
     {
-        using var command = Command(
-            "SELECT id, rule, node, gpu, uuid, pid, job, user, executable, start_t, end_t, evidence, allowance " +
-            "FROM violations WHERE job = $job AND start_t <= $to AND (end_t IS NULL OR end_t >= $from) ORDER BY start_t, id",
-            ("$job", job), ("$from", from), ("$to", to));
-        using var reader = command.ExecuteReader();
-        var violations = new List<Violation>();
-        while (reader.Read())
+        if (_disposed)
         {
-            violations.Add(ReadViolation(reader));
+            return;
         }
 
-        return violations;
-    }
-
-    public IReadOnlyList<JobMinute> JobMinutes(string job, double from, double to)
-    {
-        using var command = Command($"SELECT node, job, uuid, gpu, minute, user, {TotalsColumns} FROM job_minutes WHERE job = $job AND last_t >= $from AND first_t <= $to ORDER BY node, uuid, minute",
-            ("$job", job), ("$from", from), ("$to", to));
-        using var reader = command.ExecuteReader();
-        var rows = new List<JobMinute>();
-        while (reader.Read())
+        Flush(force: true);
+        if (_writer is { } writer && PendingRows == 0)
         {
-            rows.Add(new JobMinute(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetDouble(4), Text(reader, 5), ReadTotals(reader, 6)));
+            try
+            {
+                writer.SealAllPending();
+                Written();
+            }
+            catch (SqliteException e)
+            {
+                Failed(e);
+            }
         }
 
-        return rows;
-    }
-
-    public IReadOnlyList<ProcessMinute> ProcessMinutes(string job, double from, double to)
-    {
-        using var command = Command($"SELECT node, uuid, pid, minute, job, user, comm, executable, {TotalsColumns} FROM process_minutes WHERE job = $job AND last_t >= $from AND first_t <= $to ORDER BY node, uuid, pid, minute",
-            ("$job", job), ("$from", from), ("$to", to));
-        using var reader = command.ExecuteReader();
-        var rows = new List<ProcessMinute>();
-        while (reader.Read())
+        if (PendingRows > 0)
         {
-            rows.Add(new ProcessMinute(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetDouble(3), Text(reader, 4), Text(reader, 5), Text(reader, 6), Text(reader, 7), ReadTotals(reader, 8)));
+            _options.Warn?.Invoke($"journal {Path}: {PendingRows} rows could not be written before exit and are lost (see gpuaudit_journal_write_errors_total)");
         }
 
-        return rows;
+        _writer?.Dispose();
+        _writer = null;
+        _disposed = true;
     }
 
-    public void Dispose() => _connection.Dispose();
-
-    private const string TotalsColumns = "first_t, last_t, " + JournalSchema.ClassColumns + ", energy_j, util_mean, util_s";
-
-    private void Upsert(Violation v, SqliteTransaction transaction)
+    /// <summary>Writes everything pending in one transaction, unless the last failure was too recent (and <paramref name="force"/> is not set).</summary>
+    private void Flush(bool force)
     {
-        Execute(_connection, """
-            INSERT INTO violations (id, rule, severity, node, gpu, uuid, pid, job, user, executable, start_t, end_t, evidence, allowance)
-            VALUES ($id, $rule, $severity, $node, $gpu, $uuid, $pid, $job, $user, $exe, $start, $end, $evidence, $allowance)
-            ON CONFLICT (id) DO UPDATE SET end_t = excluded.end_t
-            """,
-            transaction,
-            ("$id", v.Id), ("$rule", v.Rule.Label()), ("$severity", v.Severity.Label()), ("$node", v.Node), ("$gpu", v.Gpu), ("$uuid", v.Uuid),
-            ("$pid", v.Pid), ("$job", v.Job), ("$user", v.User), ("$exe", v.Executable), ("$start", v.Start), ("$end", v.End),
-            ("$evidence", JournalJson.WriteEvidence(v.Evidence)), ("$allowance", v.AllowedBy is { } a ? JournalJson.WriteAllowance(a) : null));
-    }
-
-    private void WriteMinute(string table, string keyColumns, string conflictColumns, object?[] keys, MinuteTotals totals, SqliteTransaction transaction)
-    {
-        var names = keyColumns.Split(", ");
-        var parameters = names.Select((n, i) => ("$" + n, keys[i])).ToList();
-        parameters.Add(("$first_t", totals.FirstTime));
-        parameters.Add(("$last_t", totals.LastTime));
-        foreach (var value in WorkloadClassNames.All)
+        if (PendingRows == 0 && !_closeLeftOpenPending)
         {
-            parameters.Add(("$" + value.Label() + "_s", totals.ClassSeconds[value]));
+            return;
         }
 
-        parameters.Add(("$energy_j", totals.EnergyJoules));
-        parameters.Add(("$util_mean", totals.MeanUtilization));
-        parameters.Add(("$util_s", totals.UtilizationSeconds));
-        var columns = string.Join(", ", parameters.Select(p => p.Item1[1..]));
-        var values = string.Join(", ", parameters.Select(p => p.Item1));
-        Execute(_connection, $"INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT ({conflictColumns}) DO UPDATE SET {JournalSchema.MergeTotals}",
-            transaction, [.. parameters]);
-    }
-
-    private static Violation ReadViolation(SqliteDataReader reader) => new()
-    {
-        Id = reader.GetString(0),
-        Rule = JournalJson.ParseRule(reader.GetString(1)),
-        Node = Text(reader, 2),
-        Gpu = reader.GetInt32(3),
-        Uuid = reader.GetString(4),
-        Pid = reader.IsDBNull(5) ? null : reader.GetInt32(5),
-        Job = Text(reader, 6),
-        User = Text(reader, 7),
-        Executable = Text(reader, 8),
-        Start = reader.GetDouble(9),
-        End = reader.IsDBNull(10) ? null : reader.GetDouble(10),
-        Evidence = JournalJson.ParseEvidence(reader.GetString(11)),
-        AllowedBy = Text(reader, 12) is { } allowance ? JournalJson.ParseAllowance(allowance) : null,
-    };
-
-    private static MinuteTotals ReadTotals(SqliteDataReader reader, int first)
-    {
-        var seconds = new ClassSeconds();
-        foreach (var value in WorkloadClassNames.All)
+        if (!force && _options.Time.GetUtcNow() < _nextAttempt)
         {
-            seconds.Add(value, reader.GetDouble(first + 2 + (int)value));
+            return;
         }
 
-        var after = first + 2 + WorkloadClassNames.All.Count;
-        return new MinuteTotals(reader.GetDouble(first), reader.GetDouble(first + 1), seconds, reader.GetDouble(after),
-            reader.IsDBNull(after + 1) ? null : reader.GetDouble(after + 1), reader.GetDouble(after + 2));
-    }
-
-    private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
-    {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
+        if (_writer is null)
         {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            OpenWriter(note: null, atStart: false);
+            if (_writer is null)
+            {
+                return;
+            }
         }
 
-        return command;
+        try
+        {
+            if (_closeLeftOpenPending)
+            {
+                _writer.CloseLeftOpen(_closeLeftOpenNode);
+                _closeLeftOpenPending = false;
+            }
+
+            _writer.Write(_pendingViolations, _pendingMinutes);
+            if (_failures > 0)
+            {
+                _options.Warn?.Invoke($"journal {Path}: writing again after {_failures} failed attempts; {PendingRows} rows held in memory are now on disk");
+            }
+
+            _pendingViolations.Clear();
+            _pendingMinutes.Clear();
+            _pendingMinuteRows = 0;
+            Written();
+        }
+        catch (SqliteException e) when (IsCorrupt(e))
+        {
+            Failed(e);
+            Rotate(e.Message);
+            if (_writer is not null && !_rotated)
+            {
+                // Once into the new file; a file corrupt again at once waits for the next attempt.
+                _rotated = true;
+                try
+                {
+                    Flush(force: true);
+                }
+                finally
+                {
+                    _rotated = false;
+                }
+            }
+        }
+        catch (SqliteException e)
+        {
+            Failed(e);
+            if (!IsFull(e))
+            {
+                // An I/O error may leave the connection in a bad state: the next attempt reopens it.
+                _writer?.Dispose();
+                _writer = null;
+            }
+        }
     }
 
-    private static int Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
+    private void Written()
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
+        _failures = 0;
+        _nextAttempt = DateTimeOffset.MinValue;
+        if (_writer is { } writer)
         {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            Head = writer.Head;
+            JournalId = writer.JournalId;
+            _options.Metrics?.Head(writer.JournalId, writer.Head);
         }
 
-        return command.ExecuteNonQuery();
+        _options.Metrics?.Pending(PendingRows);
     }
 
-    private static object? Scalar(SqliteConnection connection, string sql)
+    private void Failed(SqliteException e)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
+        _failures++;
+        var now = _options.Time.GetUtcNow();
+        _nextAttempt = now + _options.RetryInterval;
+        _options.Metrics?.WriteError();
+        _options.Metrics?.Pending(PendingRows);
+        if (now >= _nextWarning)
+        {
+            _nextWarning = now + WarnEvery;
+            _options.Warn?.Invoke($"journal {Path}: write failed ({e.Message}); {PendingRows} rows held in memory and retried (violations are still exported)");
+        }
     }
+
+    /// <summary>Keeps the rows held in memory under the cap: the oldest summaries go first, violation rows last.</summary>
+    private void Bound()
+    {
+        if (PendingRows <= _options.MaxPendingRows)
+        {
+            return;
+        }
+
+        var droppedSummaries = 0;
+        while (PendingRows > _options.MaxPendingRows && _pendingMinutes.Count > 0)
+        {
+            var rows = Rows(_pendingMinutes[0]);
+            _pendingMinutes.RemoveAt(0);
+            _pendingMinuteRows -= rows;
+            droppedSummaries += rows;
+        }
+
+        var droppedViolations = Math.Max(0, PendingRows - _options.MaxPendingRows);
+        _pendingViolations.RemoveRange(0, droppedViolations);
+        if (droppedSummaries > 0)
+        {
+            _options.Metrics?.Dropped("summary", droppedSummaries);
+        }
+
+        if (droppedViolations > 0)
+        {
+            _options.Metrics?.Dropped("violation", droppedViolations);
+        }
+
+        _options.Metrics?.Pending(PendingRows);
+    }
+
+    /// <summary>
+    /// Opens the journal file. At start, permissions and a newer schema are the user's to fix
+    /// (exit 2); a corrupt file is moved aside; a full or failing disk leaves no writer, and
+    /// the next write tries again.
+    /// </summary>
+    private void OpenWriter(string? note, bool atStart)
+    {
+        try
+        {
+            _writer = JournalWriter.Open(Path, _options.Node, Now(), note);
+            Written();
+        }
+        catch (SqliteException e) when (IsCorrupt(e))
+        {
+            Failed(e);
+            Rotate(e.Message);
+        }
+        catch (SqliteException e) when (atStart && IsUnusable(e))
+        {
+            throw new UserInputException($"journal {Path} cannot be opened ({e.Message}); check its permissions or pass another --journal directory", e);
+        }
+        catch (SqliteException e)
+        {
+            Failed(e);
+        }
+    }
+
+    /// <summary>
+    /// Moves a corrupt journal (and its WAL) aside and starts a new one whose first row names the
+    /// old file. The open violations are written again into the new file, so it is whole on its own.
+    /// </summary>
+    private void Rotate(string reason)
+    {
+        _writer?.Dispose();
+        _writer = null;
+        _options.Metrics?.Corrupt();
+        string aside;
+        try
+        {
+            aside = MoveAside();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _options.Warn?.Invoke($"journal {Path} is corrupt ({reason}) and cannot be moved aside ({e.Message}); rows are held in memory");
+            return;
+        }
+
+        _options.Warn?.Invoke($"journal {Path} is corrupt ({reason}); moved to {aside}, starting a new journal");
+        try
+        {
+            _writer = JournalWriter.Open(Path, _options.Node, Now(), $"previous journal moved to {System.IO.Path.GetFileName(aside)}: {reason}");
+        }
+        catch (SqliteException e)
+        {
+            Failed(e);
+            return;
+        }
+
+        var pending = _pendingViolations.Select(v => v.Id).ToHashSet();
+        _pendingViolations.InsertRange(0, _open.Values.Where(v => !pending.Contains(v.Id)));
+        _closeLeftOpenPending = false;
+        Written();
+    }
+
+    private string MoveAside()
+    {
+        var stamp = Now().ToString("0", CultureInfo.InvariantCulture);
+        var aside = Path + ".corrupt-" + stamp;
+        for (var n = 1; File.Exists(aside); n++)
+        {
+            aside = Path + ".corrupt-" + stamp + "-" + n.ToString(CultureInfo.InvariantCulture);
+        }
+
+        foreach (var suffix in new[] { "-wal", "-shm" })
+        {
+            if (File.Exists(Path + suffix))
+            {
+                File.Move(Path + suffix, aside + suffix);
+            }
+        }
+
+        File.Move(Path, aside);
+        return aside;
+    }
+
+    private double Now() => _options.Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
+
+    private static int Rows(MinuteBatch batch) => batch.Gpus.Count + batch.Processes.Count + batch.Jobs.Count;
+
+    private static int Code(SqliteException e) => e.SqliteErrorCode & 0xFF;
+
+    /// <summary>SQLITE_CORRUPT or SQLITE_NOTADB: the file is damaged (or was tampered with).</summary>
+    private static bool IsCorrupt(SqliteException e) => Code(e) is 11 or 26;
+
+    /// <summary>SQLITE_FULL: the disk (or quota) is full; the connection stays usable.</summary>
+    private static bool IsFull(SqliteException e) => Code(e) == 13;
+
+    /// <summary>SQLITE_CANTOPEN, SQLITE_PERM, SQLITE_READONLY, SQLITE_AUTH: the file cannot be used as configured.</summary>
+    private static bool IsUnusable(SqliteException e) => Code(e) is 14 or 3 or 8 or 23;
 }

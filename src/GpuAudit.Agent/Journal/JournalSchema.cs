@@ -1,72 +1,100 @@
-using GpuAudit.Core.Summaries;
+using GpuAudit.Core.Classification;
+
 namespace GpuAudit.Agent.Journal;
 
 /// <summary>
 /// The journal's tables (docs/journal.md). <see cref="Version"/> goes into PRAGMA user_version;
 /// bump it with a migration when a table changes, so an old agent never misreads a new journal.
+/// Every table but <c>process_pending</c> is a link of the hash chain: its rowid is the row's
+/// place in the chain (<c>seq</c>, one sequence across tables) and <c>prev</c> is the hash of the
+/// row before it (<see cref="RowHash"/>). Rows are only ever appended, never updated; retention
+/// deletes old rows and says so in a chained <c>prunes</c> row.
 /// </summary>
 internal static class JournalSchema
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
-    /// <summary>Seconds by class, one column per class in WorkloadClass order.</summary>
-    public const string ClassColumns = "idle_s, training_s, inference_s, compute_s, hash_s, unknown_s, mixed_s";
+    /// <summary>Process rows are rolled up into periods of this many seconds (one row per process per period).</summary>
+    public const long ProcessPeriodSeconds = 600;
 
-    private const string ClassColumnTypes =
-        "idle_s REAL NOT NULL, training_s REAL NOT NULL, inference_s REAL NOT NULL, compute_s REAL NOT NULL, hash_s REAL NOT NULL, unknown_s REAL NOT NULL, mixed_s REAL NOT NULL";
+    public static readonly ChainedTable Runs = new("runs",
+        [("journal_id", ColumnType.Text), ("t", ColumnType.Real), ("node", ColumnType.Text), ("version", ColumnType.Text), ("note", ColumnType.Text)]);
 
-    private const string Totals = "first_t REAL NOT NULL, last_t REAL NOT NULL, " + ClassColumnTypes + ", energy_j REAL NOT NULL, util_mean REAL, util_s REAL NOT NULL";
+    public static readonly ChainedTable Gpus = new("gpus",
+        [("node", ColumnType.Text), ("uuid", ColumnType.Text), ("gpu", ColumnType.Integer)]);
 
-    public const string Create = $"""
-        CREATE TABLE IF NOT EXISTS violations (
-            id TEXT PRIMARY KEY,
-            rule TEXT NOT NULL,
-            severity TEXT NOT NULL,
-            node TEXT,
-            gpu INTEGER NOT NULL,
-            uuid TEXT NOT NULL,
-            pid INTEGER,
-            job TEXT,
-            user TEXT,
-            executable TEXT,
-            start_t REAL NOT NULL,
-            end_t REAL,
-            evidence TEXT NOT NULL,
-            allowance TEXT);
+    public static readonly ChainedTable Violations = new("violations",
+    [
+        ("id", ColumnType.Text), ("rule", ColumnType.Text), ("severity", ColumnType.Text), ("node", ColumnType.Text), ("gpu", ColumnType.Integer),
+        ("uuid", ColumnType.Text), ("pid", ColumnType.Integer), ("job", ColumnType.Text), ("user", ColumnType.Text), ("executable", ColumnType.Text),
+        ("start_t", ColumnType.Real), ("evidence", ColumnType.Text), ("allowance", ColumnType.Text),
+    ]);
+
+    public static readonly ChainedTable ViolationEnds = new("violation_ends", [("id", ColumnType.Text), ("end_t", ColumnType.Real)]);
+
+    public static readonly ChainedTable GpuMinutes = new("gpu_minutes", [("gpu_ref", ColumnType.Integer), ("minute", ColumnType.Integer), .. TotalsColumns()]);
+
+    public static readonly ChainedTable JobMinutes = new("job_minutes",
+        [("gpu_ref", ColumnType.Integer), ("job", ColumnType.Text), ("user", ColumnType.Text), ("minute", ColumnType.Integer), .. TotalsColumns()]);
+
+    public static readonly ChainedTable Processes = new("processes",
+    [
+        ("gpu_ref", ColumnType.Integer), ("pid", ColumnType.Integer), ("job", ColumnType.Text), ("user", ColumnType.Text), ("comm", ColumnType.Text),
+        ("executable", ColumnType.Text),
+    ]);
+
+    public static readonly ChainedTable ProcessPeriods = new("process_periods", [("process_ref", ColumnType.Integer), ("period", ColumnType.Integer), .. TotalsColumns()]);
+
+    public static readonly ChainedTable Prunes = new("prunes", [("before_t", ColumnType.Real), ("through_seq", ColumnType.Integer), ("deleted", ColumnType.Integer)]);
+
+    /// <summary>Every chained table, in the order <c>verify</c> names them.</summary>
+    public static readonly IReadOnlyList<ChainedTable> Chained = [Runs, Gpus, Violations, ViolationEnds, GpuMinutes, JobMinutes, Processes, ProcessPeriods, Prunes];
+
+    public static string Create => $"""
+        CREATE TABLE IF NOT EXISTS {Runs.CreateSql};
+        CREATE TABLE IF NOT EXISTS {Gpus.CreateSql};
+        CREATE TABLE IF NOT EXISTS {Violations.CreateSql};
+        CREATE UNIQUE INDEX IF NOT EXISTS violations_by_id ON violations (id);
         CREATE INDEX IF NOT EXISTS violations_by_job ON violations (job, start_t);
-        CREATE TABLE IF NOT EXISTS gpu_minutes (
-            node TEXT NOT NULL, uuid TEXT NOT NULL, gpu INTEGER NOT NULL, minute REAL NOT NULL,
-            {Totals},
-            PRIMARY KEY (node, uuid, minute));
-        CREATE TABLE IF NOT EXISTS process_minutes (
-            node TEXT NOT NULL, uuid TEXT NOT NULL, pid INTEGER NOT NULL, minute REAL NOT NULL,
-            job TEXT, user TEXT, comm TEXT, executable TEXT,
-            {Totals},
-            PRIMARY KEY (node, uuid, pid, minute));
-        CREATE INDEX IF NOT EXISTS process_minutes_by_job ON process_minutes (job, minute);
+        CREATE TABLE IF NOT EXISTS {ViolationEnds.CreateSql};
+        CREATE UNIQUE INDEX IF NOT EXISTS violation_ends_by_id ON violation_ends (id);
+        CREATE TABLE IF NOT EXISTS {GpuMinutes.CreateSql};
+        CREATE TABLE IF NOT EXISTS {JobMinutes.CreateSql};
+        CREATE INDEX IF NOT EXISTS job_minutes_by_job ON job_minutes (job, minute);
+        CREATE TABLE IF NOT EXISTS {Processes.CreateSql};
+        CREATE INDEX IF NOT EXISTS processes_by_job ON processes (job);
+        CREATE TABLE IF NOT EXISTS {ProcessPeriods.CreateSql};
+        CREATE INDEX IF NOT EXISTS process_periods_by_process ON process_periods (process_ref, period);
+        CREATE TABLE IF NOT EXISTS process_pending (
+            process_ref INTEGER NOT NULL, period INTEGER NOT NULL, {string.Join(", ", TotalsColumns().Select(c => c.Name + " INTEGER"))},
+            PRIMARY KEY (process_ref, period)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS {Prunes.CreateSql};
         CREATE TABLE IF NOT EXISTS process_kernels (
             node TEXT NOT NULL, pid INTEGER NOT NULL, job TEXT NOT NULL, kernel TEXT NOT NULL,
             comm TEXT, launches INTEGER NOT NULL, first_t REAL NOT NULL, last_t REAL NOT NULL, hash_constants TEXT,
             PRIMARY KEY (node, pid, job, kernel));
-        CREATE TABLE IF NOT EXISTS job_minutes (
-            node TEXT NOT NULL, job TEXT NOT NULL, uuid TEXT NOT NULL, gpu INTEGER NOT NULL, minute REAL NOT NULL,
-            user TEXT,
-            {Totals},
-            PRIMARY KEY (node, job, uuid, minute));
+        """;
+
+    /// <summary>Merges a minute of a process into its pending period: times span, amounts add up, utilization stays a time-weighted mean.</summary>
+    public static string MergePending => $"""
+        first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
+        {string.Join(", ", WorkloadClassNames.All.Select(c => $"{c.Label()}_ms = {c.Label()}_ms + excluded.{c.Label()}_ms"))},
+        energy_mj = energy_mj + excluded.energy_mj,
+        util_ppm = CASE WHEN util_ms + excluded.util_ms > 0
+            THEN CAST(round((coalesce(util_ppm, 0) * util_ms + coalesce(excluded.util_ppm, 0) * excluded.util_ms) * 1.0 / (util_ms + excluded.util_ms)) AS INTEGER) END,
+        util_ms = util_ms + excluded.util_ms
         """;
 
     /// <summary>
-    /// A minute written twice (flushed at shutdown, then continued after a restart) is merged:
-    /// seconds and energy add up, utilization stays a time-weighted mean.
+    /// The totals of a minute or period, in integers (an integer costs 0-4 bytes on disk, a
+    /// fractional REAL 8): first and last observed moment as milliseconds from the row's start,
+    /// milliseconds per class (WorkloadClass order), millijoules, utilization in millionths and
+    /// the milliseconds it covers. Computed, not a field: the tables above are initialised first.
     /// </summary>
-    public const string MergeTotals = """
-        first_t = min(first_t, excluded.first_t), last_t = max(last_t, excluded.last_t),
-        idle_s = idle_s + excluded.idle_s, training_s = training_s + excluded.training_s,
-        inference_s = inference_s + excluded.inference_s, compute_s = compute_s + excluded.compute_s,
-        hash_s = hash_s + excluded.hash_s, unknown_s = unknown_s + excluded.unknown_s, mixed_s = mixed_s + excluded.mixed_s,
-        energy_j = energy_j + excluded.energy_j,
-        util_mean = CASE WHEN util_s + excluded.util_s > 0
-            THEN (coalesce(util_mean, 0) * util_s + coalesce(excluded.util_mean, 0) * excluded.util_s) / (util_s + excluded.util_s) END,
-        util_s = util_s + excluded.util_s
-        """;
+    public static IEnumerable<(string Name, ColumnType Type)> TotalsColumns() =>
+        ((IEnumerable<string>)["first_ms", "last_ms", .. WorkloadClassNames.All.Select(c => c.Label() + "_ms"), "energy_mj", "util_ppm", "util_ms"])
+            .Select(name => (name, ColumnType.Integer));
+
+    /// <summary>The totals' column names, comma-separated, in <see cref="TotalsColumns"/> order.</summary>
+    public static string Totals => string.Join(", ", TotalsColumns().Select(c => c.Name));
 }

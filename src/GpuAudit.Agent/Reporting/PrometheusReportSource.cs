@@ -64,9 +64,10 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
             throw new UserInputException($"Prometheus at {baseUrl} has no {jobInfo} between {ReportText.Time(windowFrom)} and {ReportText.Time(windowTo)}; widen --from/--to");
         }
 
-        var onGpu = $" and on(instance, uuid) {jobInfo}";
+        // cluster: where several clusters share one long-term store, node names can repeat.
+        var onGpu = $" and on(cluster, instance, uuid) {jobInfo}";
         var processInfo = $"gpuaudit_process_info{{job_id=\"{Escape(job)}\"}}";
-        var onProcess = $" and on(instance, uuid, pid) {processInfo}";
+        var onProcess = $" and on(cluster, instance, uuid, pid) {processInfo}";
         var classSeconds = await QueryAsync("gpuaudit_gpu_class_seconds_total" + onGpu, windowFrom, windowTo, step, cancellationToken);
         var energy = await QueryAsync("gpuaudit_gpu_energy_joules_total" + onGpu, windowFrom, windowTo, step, cancellationToken);
         var classes = await QueryAsync("(gpuaudit_gpu_class == 1)" + onGpu, windowFrom, windowTo, step, cancellationToken);

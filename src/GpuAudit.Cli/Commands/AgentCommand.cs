@@ -32,6 +32,12 @@ internal static class AgentCommand
         var journal = SessionOptions.JournalOption("/var/lib/gpuaudit");
         var retention = SessionOptions.RetentionOption();
         var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, noLedger, jobMap, policy, journal, retention };
+        var metricsOptions = SessionOptions.MetricsOptions();
+        foreach (var option in metricsOptions.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction((parse, ct) => CliRunner.RunAsync(async () =>
         {
             var seconds = parse.GetValue(interval);
@@ -81,6 +87,8 @@ internal static class AgentCommand
                     JournalRetention = SessionOptions.Retention(parse.GetValue(retention)),
                     KernelLedger = ledger,
                     KernelLedgerOff = ledgerOff,
+                    Exporter = metricsOptions.Exporter(parse),
+                    WebConfigPath = parse.GetValue(metricsOptions.WebConfig),
                 },
                 insights,
                 SessionOptions.JobMap(parse.GetValue(jobMap)),

@@ -1,3 +1,4 @@
+using GpuAudit.Agent.Journal;
 using System.CommandLine;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Reporting;
@@ -54,9 +55,12 @@ internal static class DemoCommand
             var dump = Path.Combine(workDir, "metrics.prom");
             await session.WriteMetricsAsync(dump, CancellationToken.None);
             var report = Path.Combine(workDir, $"report-{DemoJob}.html");
-            var jobReport = new JournalReportSource(session.Journal).Build(DemoJob, null, null)
-                ?? throw new Core.UserInputException($"the demo journal holds nothing for job {DemoJob}; run the demo for longer (--duration)");
-            await File.WriteAllTextAsync(report, ReportText.Render(jobReport, ReportFormat.Html), CancellationToken.None);
+            using (var journal = JournalReader.Open(session.JournalDirectory))
+            {
+                var jobReport = new JournalReportSource(journal).Build(DemoJob, null, null);
+                await File.WriteAllTextAsync(report, ReportText.Render(jobReport, ReportFormat.Html), CancellationToken.None);
+            }
+
             await Console.Out.WriteLineAsync($"gpuaudit demo: done after {session.Runner.Ticks} ticks.");
             await Console.Out.WriteLineAsync($"  audit report of job {DemoJob} (training and a hash process sharing GPU 0): {report}");
             await Console.Out.WriteLineAsync($"  journal: {session.JournalDirectory} (gpuaudit report --job {DemoJob} --journal {session.JournalDirectory} --format md)");

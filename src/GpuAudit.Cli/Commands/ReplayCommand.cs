@@ -29,6 +29,12 @@ internal static class ReplayCommand
         var journal = SessionOptions.JournalOption(null);
         var retention = SessionOptions.RetentionOption();
         var command = new Command("replay", "Run the full audit pipeline on recorded traces (or a simulated fleet made from them).") { traces, fast, until, loop, dump, listen, skip, summary, simGpus, simProcs, seed, jobMap, policy, journal, retention };
+        var metricsOptions = SessionOptions.MetricsOptions();
+        foreach (var option in metricsOptions.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction((parse, ct) => CliRunner.RunAsync(async () =>
         {
             var options = new ReplayOptions
@@ -58,6 +64,8 @@ internal static class ReplayCommand
                     PolicyPath = parse.GetValue(policy),
                     JournalDirectory = parse.GetValue(journal),
                     JournalRetention = SessionOptions.Retention(parse.GetValue(retention)),
+                    Exporter = metricsOptions.Exporter(parse),
+                    WebConfigPath = parse.GetValue(metricsOptions.WebConfig),
                 },
                 new RecordedInsightProvider(),
                 SessionOptions.JobMap(parse.GetValue(jobMap)),

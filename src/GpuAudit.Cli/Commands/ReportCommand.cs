@@ -51,7 +51,6 @@ internal static class ReportCommand
             throw new UserInputException($"--from ({ReportText.Time(f)}) is not before --to ({ReportText.Time(t)}); swap them");
         }
 
-        JobReport report;
         if (request.Prometheus is { } url)
         {
             if (request.Journal is not null)
@@ -65,40 +64,48 @@ internal static class ReportCommand
             }
 
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
-            report = await new PrometheusReportSource(http, baseUrl, TimeProvider.System).BuildAsync(request.Job, request.From, request.To, cancellationToken);
+            var report = await new PrometheusReportSource(http, baseUrl, TimeProvider.System).BuildAsync(request.Job, request.From, request.To, cancellationToken);
+            await WriteAsync(report, request);
         }
         else
         {
+            // Read-only: a report never writes to the journal (it works on a read-only mount or a
+            // copy), and the violations are streamed from it while the report is written.
             var directory = request.Journal ?? DefaultJournal;
             if (!AuditJournal.Exists(directory))
             {
                 throw new UserInputException($"no journal in {directory}; pass --journal with the directory the agent writes to, or --prometheus URL");
             }
 
-            using var journal = AuditJournal.Open(directory);
-            report = new JournalReportSource(journal).Build(request.Job, request.From, request.To);
-        }
-
-        var text = ReportText.Render(report, request.Format);
-        if (request.Output is { } path)
-        {
-            try
-            {
-                await File.WriteAllTextAsync(path, text, cancellationToken);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new UserInputException($"cannot write {path} ({e.Message}); pass a writable --out path", e);
-            }
-
-            await Console.Error.WriteLineAsync($"gpuaudit: report for job {request.Job} ({report.Headline}) written to {path}");
-        }
-        else
-        {
-            await Console.Out.WriteAsync(text);
+            using var journal = JournalReader.Open(directory);
+            await WriteAsync(new JournalReportSource(journal).Build(request.Job, request.From, request.To), request);
         }
 
         return 0;
+    }
+
+    private static async Task WriteAsync(JobReport report, ReportRequest request)
+    {
+        if (request.Output is not { } path)
+        {
+            await using var stdout = Console.OpenStandardOutput();
+            ReportText.Write(report, request.Format, stdout);
+            return;
+        }
+
+        try
+        {
+            await using (var file = File.Create(path))
+            {
+                ReportText.Write(report, request.Format, file);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UserInputException($"cannot write {path} ({e.Message}); pass a writable --out path", e);
+        }
+
+        await Console.Error.WriteLineAsync($"gpuaudit: report for job {request.Job} ({report.Headline}) written to {path}");
     }
 
     private static double? ParseTime(string? text, string option)

@@ -1,5 +1,6 @@
 using GpuAudit.Agent.Configuration;
 using GpuAudit.Agent.Exporters;
+using GpuAudit.Agent.Exporters.Http;
 using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Violations;
 using GpuAudit.Core.Inspection;
@@ -19,6 +20,9 @@ internal sealed class AuditSession : IDisposable
     private readonly ISampleSource _source;
     private readonly SessionOptions _options;
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
+    private readonly GpuAuditMetrics _metrics;
+    private readonly ExpositionCache _exposition;
+    private readonly WebConfig? _webConfig;
     private readonly AuditRunner _runner;
     private readonly ConsoleSummary? _summary;
     private readonly OpenTelemetryExporter? _otlp = OpenTelemetryExporter.FromEnvironment();
@@ -31,11 +35,13 @@ internal sealed class AuditSession : IDisposable
     {
         _source = source;
         _options = options;
-        var metrics = new GpuAuditMetrics(_registry);
+        // Read before anything starts: a bad file is one line and exit 2, not a half-started agent.
+        _webConfig = options.WebConfigPath is { } web ? WebConfigFile.Load(web) : null;
+        var metrics = _metrics = new GpuAuditMetrics(_registry);
         var pipeline = new AuditPipeline(source.Devices, insights, jobMap, new PolicyEngine(PolicyFile.Load(options.PolicyPath), source.Host));
         JournalDirectory = options.JournalDirectory ?? Path.Combine(Path.GetTempPath(), $"gpuaudit-journal-{Environment.ProcessId}");
         _temporaryJournal = options.JournalDirectory is null;
-        Journal = AuditJournal.Open(JournalDirectory);
+        Journal = AuditJournal.Open(JournalDirectory, new JournalOptions { Node = source.Host, Metrics = new JournalMetrics(_registry), Warn = Warn, Time = time });
         _summaries = new MinuteSummarySink(Journal, source.Host, options.JournalRetention);
 
         // The runner calls the journal sink before the others and skips them when it fails:
@@ -45,7 +51,7 @@ internal sealed class AuditSession : IDisposable
             new ViolationJournalSink(Journal, source.Host),
             _summaries,
             new ViolationMetrics(metrics),
-            new PrometheusExporter(metrics, source.Devices, options.PollInterval, time),
+            new PrometheusExporter(metrics, source.Devices, options.PollInterval, time, options.Exporter),
         };
         if (options.KernelLedger is not null || options.KernelLedgerOff is not null)
         {
@@ -65,6 +71,9 @@ internal sealed class AuditSession : IDisposable
             sinks.Add(_summary);
         }
 
+        // Last: the exposition is rendered once every sink has published the tick.
+        _exposition = new ExpositionCache(_registry);
+        sinks.Add(new ExpositionSink(_exposition));
         _runner = new AuditRunner(source, pipeline, sinks, Warn);
     }
 
@@ -86,7 +95,7 @@ internal sealed class AuditSession : IDisposable
     {
         if (_options.Listen is { } listen)
         {
-            _endpoint = MetricsEndpoint.Start(listen, _registry);
+            _endpoint = await MetricsEndpoint.StartAsync(listen, _exposition, _webConfig, MetricsServerLimits.Default, reason => _metrics.HttpRejected.WithLabels(reason).Inc(), Warn);
             await Console.Error.WriteLineAsync($"gpuaudit: serving metrics on {_endpoint.Url}");
         }
 
@@ -116,7 +125,7 @@ internal sealed class AuditSession : IDisposable
         _summaries.Dispose();
         _kernels?.Dispose();
         _otlp?.Dispose();
-        _endpoint?.Dispose();
+        _endpoint?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Journal.Dispose();
         if (_temporaryJournal)
         {

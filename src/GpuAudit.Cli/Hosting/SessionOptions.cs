@@ -1,4 +1,5 @@
 using System.CommandLine;
+using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Pipeline;
 using GpuAudit.Agent.Journal;
 using GpuAudit.Core.Kernels;
@@ -34,6 +35,12 @@ internal sealed record SessionOptions
 
     public string? KernelLedgerOff { get; init; }
 
+    /// <summary>The exporter's cardinality budget (--process-metrics, --max-process-series).</summary>
+    public PrometheusExporterOptions Exporter { get; init; } = new();
+
+    /// <summary>--web-config: TLS, basic auth, headers and rate limit of /metrics (null: plain HTTP, open).</summary>
+    public string? WebConfigPath { get; init; }
+
     public static Option<string?> PolicyOption() => new("--policy") { Description = "Policy file (JSON with comments; docs/policy.md). Default: the built-in rules." };
 
     public static Option<string?> JournalOption(string? defaultDirectory) => new("--journal")
@@ -51,9 +58,29 @@ internal sealed record SessionOptions
         DefaultValueFactory = _ => defaultDirectory,
     };
 
+    /// <summary>The /metrics options every serving command shares: --web-config, --process-metrics, --max-process-series.</summary>
+    public static MetricsOptions MetricsOptions() => new(
+        new Option<string?>("--web-config") { Description = "Prometheus exporter-toolkit web configuration file: TLS, client certificates and bcrypt basic auth for /metrics (docs/metrics.md)." },
+        new Option<string>("--process-metrics") { Description = "Per-process series: full (identity, class, confidence, memory, SM share), minimal (identity and class) or off.", DefaultValueFactory = _ => "full" },
+        new Option<int>("--max-process-series") { Description = "Most per-process series exported at once; the rest are withheld and counted in gpuaudit_process_series_dropped_total.", DefaultValueFactory = _ => PrometheusExporterOptions.DefaultMaxProcessSeries });
+
     public static TimeSpan Retention(double days) =>
         days > 0 ? TimeSpan.FromDays(days) : throw new Core.UserInputException("--journal-retention-days must be a positive number of days");
 
     public static IGpuJobMap JobMap(string? directory) =>
         directory is null ? NoJobMap.Instance : new FileJobMap(new GpuJobMapReader(directory, new PasswdFile()), TimeProvider.System, TimeSpan.FromSeconds(5));
+}
+
+/// <summary>The /metrics options of a command, added to it and read back together.</summary>
+internal sealed record MetricsOptions(Option<string?> WebConfig, Option<string> ProcessMetrics, Option<int> MaxProcessSeries)
+{
+    public IEnumerable<Option> All => [WebConfig, ProcessMetrics, MaxProcessSeries];
+
+    public PrometheusExporterOptions Exporter(ParseResult parse)
+    {
+        var max = parse.GetValue(MaxProcessSeries);
+        return max < 0
+            ? throw new Core.UserInputException("--max-process-series must be 0 or more (0 exports no per-process series)")
+            : new PrometheusExporterOptions { ProcessMetrics = PrometheusExporterOptions.ParseMode(parse.GetValue(ProcessMetrics)!), MaxProcessSeries = max };
+    }
 }

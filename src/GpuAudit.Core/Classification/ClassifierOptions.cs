@@ -78,6 +78,20 @@ public sealed record ClassifierOptions
     /// estimate when the per-process SM shares cannot separate the processes on their own.</summary>
     public double AttributionRidge { get; init; } = 0.5;
 
+    /// <summary>Busy readings the low-duty window keeps: enough for several bursts of a duty-cycled
+    /// workload and to average one noisy GPM interval away.</summary>
+    public int LowDutyReadings { get; init; } = 16;
+
+    /// <summary>How far back (seconds of sample time) the low-duty window keeps busy readings. Hashing at a
+    /// 10% duty cycle in 1-2 s bursts gives the 3 busy readings a verdict needs within 30 s; 120 s still
+    /// collects them at a 5% duty cycle (2 s bursts every 40 s), and is short enough that readings of
+    /// work that stopped minutes ago do not mix into the judgement.</summary>
+    public double LowDutyHorizonSeconds { get; init; } = 120;
+
+    /// <summary>Cap on the confidence of a verdict from the low-duty window: the readings are spread over
+    /// time, so they may span changes of work that the 10 s window would have seen apart.</summary>
+    public double LowDutyMaxConfidence { get; init; } = 0.7;
+
     /// <summary>Share of a process's SM time that must come from readings where it ran alone before
     /// its estimated signature is trusted for the in-process hash rule.</summary>
     public double SoloShareForExactAttribution { get; init; } = 0.8;

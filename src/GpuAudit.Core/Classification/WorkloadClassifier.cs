@@ -1,3 +1,4 @@
+using System.Globalization;
 using GpuAudit.Core.Features;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Samples;
@@ -15,16 +16,26 @@ public sealed class WorkloadClassifier
     // Identities of processes not seen in the window for this many windows are dropped.
     private const double IdentityRetentionWindows = 30;
 
+    // Pids named as candidates of unexplained hash-like work (the rest are left out of the list).
+    private const int MaxCandidates = 16;
+
     private readonly ClassifierOptions _options;
+    private readonly ClassifierOptions _burstOptions;
     private readonly GpuWindow _window;
+    private readonly LowDutyWindow _lowDuty;
     private readonly Dictionary<int, IdentityEntry> _identities = [];
+    private readonly List<int> _pids = [];
     private double _nextVerdict = double.NegativeInfinity;
+    private double _lastVerdict = double.NegativeInfinity;
+    private double _hashSeconds;
     private int _gpu;
 
     public WorkloadClassifier(ClassifierOptions? options = null)
     {
         _options = options ?? ClassifierOptions.Default;
+        _burstOptions = _options with { MinBusySamples = 1 };
         _window = new GpuWindow(_options.WindowSeconds, _options.MaxSamplesPerWindow, _options.BusySmUtilPct, _options.BusyUtilGpuPct, _options.AttributionRidge);
+        _lowDuty = new LowDutyWindow(_options.LowDutyReadings, _options.LowDutyHorizonSeconds, _options.BusySmUtilPct);
     }
 
     /// <summary>Records identity evidence for a process (GPU libraries, memory scan); any time, any order.</summary>
@@ -53,11 +64,14 @@ public sealed class WorkloadClassifier
         {
             // Time went backwards (source restarted): the window no longer describes one stretch of time.
             _window.Clear();
+            _lowDuty.Clear();
             _nextVerdict = double.NegativeInfinity;
+            _lastVerdict = double.NegativeInfinity;
         }
 
         _gpu = sample.Gpu;
         _window.Add(sample);
+        _lowDuty.Add(sample);
         // A small tolerance keeps a 1 s poll with jitter from skipping verdicts.
         if (sample.Time < _nextVerdict - (0.05 * _options.VerdictPeriodSeconds))
         {
@@ -71,31 +85,139 @@ public sealed class WorkloadClassifier
     private GpuVerdicts Decide(double time)
     {
         var device = _window.DeviceFeatures();
-        Span<int> pids = stackalloc int[GpuWindow.MaxProcesses];
-        var n = _window.ProcessPids(pids);
         _window.FitProcesses();
+        _window.ProcessPids(_pids);
 
-        var processes = new List<Verdict>(n);
+        var residual = ResidualPids();
+        var processes = new List<Verdict>(_pids.Count);
         var deviceIdentity = ProcessIdentity.Unknown;
-        for (var i = 0; i < n; i++)
+        foreach (var pid in _pids)
         {
-            var identity = IdentityOf(pids[i], time);
+            var identity = IdentityOf(pid, time);
             if (identity.HasHashSigns && !deviceIdentity.HasHashSigns)
             {
                 deviceIdentity = identity;
             }
 
-            if (_window.ProcessFeatures(pids[i], device) is { } features)
+            if (_window.ProcessFeatures(pid, device) is { } features)
             {
                 var d = SignatureRules.Classify(features, identity, _options);
-                processes.Add(new Verdict(time, _gpu, pids[i], d.Class, d.Confidence, d.Evidence));
+                processes.Add(_window.IsResidual(pid)
+                    ? new Verdict(time, _gpu, pid, d.Class, d.Confidence, new PrefixedEvidence(ResidualNote(residual.Count), d.Evidence)) { Candidates = residual }
+                    : new Verdict(time, _gpu, pid, d.Class, d.Confidence, d.Evidence));
             }
         }
 
         var gpu = SignatureRules.Classify(device, deviceIdentity, _options);
+        if (device.BusyReadings < _options.MinBusySamples && LowDutyDecision(device, deviceIdentity) is { } lowDuty)
+        {
+            gpu = lowDuty;
+        }
+
         AttributeUnexplainedHash(gpu, processes, time);
         PruneIdentities(time);
-        return new GpuVerdicts(GpuVerdict(time, gpu, processes), processes);
+        var verdict = GpuVerdict(time, gpu, processes);
+        _hashSeconds += HashSecondsSinceLastVerdict(verdict, processes);
+        _lastVerdict = time;
+        return new GpuVerdicts(verdict with { HashSecondsTotal = _hashSeconds }, processes);
+    }
+
+    private List<int> ResidualPids()
+    {
+        if (_window.ResidualMembers == 0)
+        {
+            return [];
+        }
+
+        var residual = new List<int>(_window.ResidualMembers);
+        foreach (var pid in _pids)
+        {
+            if (_window.IsResidual(pid))
+            {
+                residual.Add(pid);
+            }
+        }
+
+        return residual;
+    }
+
+    private static string ResidualNote(int members) => string.Create(CultureInfo.InvariantCulture,
+        $"one of {members} processes with the least SM time, folded into one residual term of the split (the fit separates the {GpuWindow.MaxFitTerms - 1} busiest one by one): these numbers are the group's, not this process's own");
+
+    /// <summary>
+    /// Too few busy readings in the window for a verdict while the GPU idled in it (at least as many idle
+    /// readings as a verdict needs busy ones), a busy reading came since the last verdict, and the
+    /// low-duty window holds enough of them: judge the work by its own recent readings (bursts of a
+    /// duty-cycled workload), so a miner that runs 2 s of every 10 s is seen for what it does. The burst
+    /// that brings the verdict must show the same class on its own readings: pooled readings of work that
+    /// stopped must not be pinned on whatever runs next.
+    /// </summary>
+    private Decision? LowDutyDecision(in WindowFeatures device, ProcessIdentity identity)
+    {
+        if (device.Readings - device.BusyReadings < _options.MinBusySamples
+            || _lowDuty.Count < _options.MinBusySamples || !(_lowDuty.NewestTime > _lastVerdict))
+        {
+            return null;
+        }
+
+        var d = SignatureRules.Classify(_lowDuty.Features(), identity, _options);
+        if (d.Class is WorkloadClass.Idle or WorkloadClass.Unknown
+            || SignatureRules.Classify(_lowDuty.Features(after: _lastVerdict), identity, _burstOptions).Class != d.Class)
+        {
+            return null;
+        }
+
+        var span = _lowDuty.NewestTime - _lowDuty.OldestTime;
+        var note = string.Create(CultureInfo.InvariantCulture,
+            $"low duty cycle: too few busy readings in the {_options.WindowSeconds:0} s window, judged over the last {_lowDuty.Count} busy readings spread over {span:0} s");
+        return new Decision(d.Class, Math.Min(d.Confidence, _options.LowDutyMaxConfidence), new PrefixedEvidence(note, d.Evidence));
+    }
+
+    /// <summary>
+    /// GPU-seconds of hash-like work in the readings since the previous verdict: each busy reading's SM
+    /// activity times its duration, for the whole GPU when its verdict is hash, else for the share of
+    /// SM time held by processes whose verdict is hash. A monotonic total per GPU, so a reader counts
+    /// each second once however often it looks.
+    /// </summary>
+    private double HashSecondsSinceLastVerdict(Verdict gpu, List<Verdict> processes)
+    {
+        var wholeGpu = gpu.Class == WorkloadClass.Hash || (gpu.Class == WorkloadClass.Mixed && gpu.Candidates.Count > 0);
+        if (!wholeGpu && !processes.Exists(p => p.Class == WorkloadClass.Hash))
+        {
+            return 0;
+        }
+
+        var seconds = 0.0;
+        for (var i = _window.Count - 1; i >= 0 && _window.TimeAt(i) > _lastVerdict; i--)
+        {
+            if (!_window.IsBusy(i))
+            {
+                continue;
+            }
+
+            var share = wholeGpu ? 1 : HashShare(_window.Procs(i), processes);
+            seconds += share * Math.Clamp(_window.ActivityPctAt(i), 0, 100) / 100 * _window.SecondsAt(i);
+        }
+
+        return seconds;
+    }
+
+    private static double HashShare(ReadOnlySpan<ProcessShare> procs, List<Verdict> processes)
+    {
+        double hash = 0, total = 0;
+        var hashCount = 0;
+        foreach (var p in procs)
+        {
+            var isHash = processes.Exists(v => v.Pid == p.Pid && v.Class == WorkloadClass.Hash);
+            hashCount += isHash ? 1 : 0;
+            if (!double.IsNaN(p.Share))
+            {
+                total += p.Share;
+                hash += isHash ? p.Share : 0;
+            }
+        }
+
+        return total > 0 ? hash / total : procs.Length > 0 ? (double)hashCount / procs.Length : 0;
     }
 
     /// <summary>
@@ -143,9 +265,13 @@ public sealed class WorkloadClassifier
             confidence = Math.Min(confidence, p.Confidence);
         }
 
+        // Hash-like work on the GPU that no process's own verdict accounts for: name who may hold it.
+        var unexplained = gpu.Class == WorkloadClass.Hash && !processes.Exists(p => p.Class == WorkloadClass.Hash)
+            ? Candidates(processes)
+            : [];
         if (!differ)
         {
-            return new Verdict(time, _gpu, null, gpu.Class, gpu.Confidence, gpu.Evidence);
+            return new Verdict(time, _gpu, null, gpu.Class, gpu.Confidence, gpu.Evidence) { Candidates = unexplained };
         }
 
         var evidence = new List<string>(processes.Count + gpu.Evidence.Count);
@@ -158,7 +284,39 @@ public sealed class WorkloadClassifier
         }
 
         evidence.Add("whole GPU: " + gpu.Class.Label() + "; " + gpu.Evidence[0]);
-        return new Verdict(time, _gpu, null, WorkloadClass.Mixed, confidence, evidence);
+        return new Verdict(time, _gpu, null, WorkloadClass.Mixed, confidence, evidence) { Candidates = unexplained };
+    }
+
+    /// <summary>
+    /// The busy processes of the window, most SM time first; failing that every process of the window
+    /// (NVML may give no per-process shares), then those of the low-duty window's bursts.
+    /// </summary>
+    private List<int> Candidates(List<Verdict> processes)
+    {
+        var candidates = new List<int>();
+        foreach (var p in processes)
+        {
+            if (p.Class != WorkloadClass.Idle && candidates.Count < MaxCandidates)
+            {
+                candidates.Add(p.Pid!.Value);
+            }
+        }
+
+        if (candidates.Count == 0)
+        {
+            candidates.AddRange(_pids.Take(MaxCandidates));
+        }
+
+        if (candidates.Count == 0)
+        {
+            _lowDuty.Pids(candidates);
+            if (candidates.Count > MaxCandidates)
+            {
+                candidates.RemoveRange(MaxCandidates, candidates.Count - MaxCandidates);
+            }
+        }
+
+        return candidates;
     }
 
     private ProcessIdentity IdentityOf(int pid, double time)
@@ -174,7 +332,7 @@ public sealed class WorkloadClassifier
 
     private void PruneIdentities(double time)
     {
-        if (_identities.Count <= 4 * GpuWindow.MaxProcesses)
+        if (_identities.Count <= 4 * GpuWindow.MaxFitTerms)
         {
             return;
         }

@@ -4,14 +4,19 @@ namespace GpuAudit.Core.Features;
 
 /// <summary>
 /// The sliding window of one GPU: a ring buffer of readings plus running sums over it, so adding a
-/// reading and reading the features cost the same however wide the window is. Also keeps, per
-/// process, the sums behind the fit that splits the device counters between processes
-/// (<see cref="ProcessAttribution"/>). Allocates only when a process is first seen.
+/// reading and reading the features cost the same however wide the window is. Each reading keeps
+/// its processes' SM shares, from which <see cref="ProcessAttribution"/> splits the device counters
+/// between any number of processes when a verdict is due. Allocates only when a reading lists more
+/// processes than any before it.
 /// </summary>
 public sealed class GpuWindow
 {
-    /// <summary>Processes per GPU the fit tracks; readings naming more stay out of the fit.</summary>
-    public const int MaxProcesses = 8;
+    /// <summary>Processes of one reading kept for the split; a reading listing more keeps the first ones
+    /// (a CUDA context costs hundreds of MiB, so a real GPU holds far fewer).</summary>
+    public const int MaxProcessesPerReading = 1024;
+
+    /// <summary>Unknowns of the per-process fit: the busiest processes one by one, the rest as one residual.</summary>
+    public const int MaxFitTerms = ProcessAttribution.MaxTerms;
 
     // Full resummation every this many readings, so subtracting evicted readings cannot drift.
     private const int ResyncEvery = 4096;
@@ -30,9 +35,9 @@ public sealed class GpuWindow
     private readonly double[] _utilMem;
     private readonly double[] _power;
     private readonly double[] _memUsed;
-    private readonly double[] _share;
-    private readonly double[] _procMem;
-    private readonly bool[] _present;
+    private readonly double[] _seconds;
+    private readonly ProcessShare[][] _procs;
+    private readonly int[] _procCount;
     private int _head;
     private int _count;
     private int _sinceResync;
@@ -57,10 +62,15 @@ public sealed class GpuWindow
         _utilMem = new double[capacity];
         _power = new double[capacity];
         _memUsed = new double[capacity];
-        _share = new double[capacity * MaxProcesses];
-        _procMem = new double[capacity * MaxProcesses];
-        _present = new bool[capacity * MaxProcesses];
-        _attribution = new ProcessAttribution(MaxProcesses, ridge);
+        _seconds = new double[capacity];
+        _procs = new ProcessShare[capacity][];
+        _procCount = new int[capacity];
+        for (var i = 0; i < capacity; i++)
+        {
+            _procs[i] = [];
+        }
+
+        _attribution = new ProcessAttribution(ridge);
     }
 
     /// <summary>Readings now in the window.</summary>
@@ -78,9 +88,11 @@ public sealed class GpuWindow
             Evict();
         }
 
+        var previousTime = _count > 0 ? _time[Index(_count - 1)] : double.NaN;
         var slot = Index(_count);
         _count++;
         _time[slot] = sample.Time;
+        _seconds[slot] = double.IsNaN(previousTime) ? 1 : Math.Clamp(sample.Time - previousTime, 0, MaxReadingSeconds);
         var row = _signals.AsSpan(slot * Signal.Count, Signal.Count);
         var gpm = Signal.TryRead(sample, row);
         _gpm[slot] = gpm;
@@ -128,25 +140,55 @@ public sealed class GpuWindow
             PowerCv = Cv(s.PowerReadings, s.Power, s.PowerSquares),
             UtilGpuPct = s.UtilReadings > 0 ? s.UtilGpu / s.UtilReadings : double.NaN,
             UtilMemPct = s.UtilMemReadings > 0 ? s.UtilMem / s.UtilMemReadings : double.NaN,
-            FootprintGrowthMiB = Growth(_memUsed, 1, 0),
+            FootprintGrowthMiB = Growth(),
             SoloShare = 1,
         };
     }
 
-    /// <summary>Pids of the processes seen in the window, in slot order.</summary>
-    public int ProcessPids(Span<int> into) => _attribution.ActivePids(into);
-
     /// <summary>
     /// Fits every process's signature on the current window (least squares of the device counters on
-    /// the processes' SM shares); call once per verdict, before <see cref="ProcessFeatures"/>.
+    /// the processes' SM shares); call once per verdict, before <see cref="ProcessPids"/> and
+    /// <see cref="ProcessFeatures"/>.
     /// </summary>
-    public void FitProcesses() => _attribution.Fit(_sums.Signal, _sums.BusyGpm);
+    public void FitProcesses() => _attribution.Fit(this, _sums.Signal, _sums.BusyGpm);
+
+    /// <summary>Pids of the processes seen in the window at the last fit, most SM time first.</summary>
+    public int ProcessPids(List<int> into) => _attribution.Pids(into);
+
+    /// <summary>Processes the last fit folded into its residual term (too many to fit one by one).</summary>
+    public int ResidualMembers => _attribution.ResidualMembers;
+
+    /// <summary>True when the last fit folded <paramref name="pid"/> into the residual term.</summary>
+    public bool IsResidual(int pid) => _attribution.IsResidual(pid);
 
     /// <summary>One process's features from the last <see cref="FitProcesses"/>; null when the pid is not in the window.</summary>
-    public WindowFeatures? ProcessFeatures(int pid, in WindowFeatures device)
+    public WindowFeatures? ProcessFeatures(int pid, in WindowFeatures device) => _attribution.Features(pid, device);
+
+    /// <summary>Longest time one reading stands for (a stalled poller does not invent minutes of work).</summary>
+    internal const double MaxReadingSeconds = 5;
+
+    // Reading i of the window, oldest first: what the attribution and the hash-seconds account read.
+    internal double TimeAt(int i) => _time[Index(i)];
+
+    internal double SecondsAt(int i) => _seconds[Index(i)];
+
+    internal bool IsBusy(int i) => _busy[Index(i)];
+
+    internal bool IsGpm(int i) => _gpm[Index(i)];
+
+    internal ReadOnlySpan<double> Row(int i) => _signals.AsSpan(Index(i) * Signal.Count, Signal.Count);
+
+    internal ReadOnlySpan<ProcessShare> Procs(int i)
     {
-        var slot = _attribution.SlotOf(pid);
-        return slot < 0 ? null : _attribution.Features(slot, device, Growth(_procMem, MaxProcesses, slot));
+        var slot = Index(i);
+        return _procs[slot].AsSpan(0, _procCount[slot]);
+    }
+
+    /// <summary>SM activity of reading i in percent: GPM where usable, else NVML utilization.</summary>
+    internal double ActivityPctAt(int i)
+    {
+        var slot = Index(i);
+        return _gpm[slot] ? _signals[(slot * Signal.Count) + Signal.Sm] : double.IsNaN(_utilGpu[slot]) ? 0 : _utilGpu[slot];
     }
 
     /// <summary>Drops everything (the GPU went away or the source restarted).</summary>
@@ -160,55 +202,40 @@ public sealed class GpuWindow
 
     private void ReadShares(GpuSample sample, int slot, double deviceSm)
     {
-        var shares = _share.AsSpan(slot * MaxProcesses, MaxProcesses);
-        var mems = _procMem.AsSpan(slot * MaxProcesses, MaxProcesses);
-        var present = _present.AsSpan(slot * MaxProcesses, MaxProcesses);
-        shares.Fill(double.NaN);
-        mems.Fill(double.NaN);
-        present.Clear();
         var procs = sample.Procs;
-        if (procs.Count == 0 || procs.Count > MaxProcesses)
+        var n = Math.Min(procs.Count, MaxProcessesPerReading);
+        if (_procs[slot].Length < n)
         {
-            return;
+            _procs[slot] = new ProcessShare[Math.Max(n, 2 * _procs[slot].Length)];
         }
+
+        _procCount[slot] = n;
+        var into = _procs[slot];
 
         // Indexed loops: foreach over IReadOnlyList would allocate an enumerator per sample.
         var anyShare = false;
-        for (var i = 0; i < procs.Count; i++)
+        for (var i = 0; i < n; i++)
         {
             anyShare |= procs[i].SmPct.HasValue;
         }
 
         // A lone process owns all the activity even when NVML had no per-process sample for it.
-        var fallback = !anyShare && procs.Count == 1 ? (double.IsNaN(deviceSm) ? (sample.UtilGpuPct ?? 0) : deviceSm) / 100.0 : double.NaN;
-        for (var i = 0; i < procs.Count; i++)
+        var fallback = !anyShare && n == 1 ? (double.IsNaN(deviceSm) ? (sample.UtilGpuPct ?? 0) : deviceSm) / 100.0 : double.NaN;
+        for (var i = 0; i < n; i++)
         {
             var p = procs[i];
-            var s = _attribution.Acquire(p.Pid);
-            if (s < 0)
+            into[i] = new ProcessShare
             {
-                continue;
-            }
-
-            _attribution.Reference(s, +1);
-            present[s] = true;
-            mems[s] = p.UsedMemBytes is { } b ? b / 1048576.0 : double.NaN;
-            shares[s] = anyShare ? (p.SmPct ?? 0) / 100.0 : fallback;
+                Pid = p.Pid,
+                Share = anyShare ? (p.SmPct ?? 0) / 100.0 : fallback,
+                MemMiB = p.UsedMemBytes is { } b ? b / 1048576.0 : double.NaN,
+            };
         }
     }
 
     private void Evict()
     {
         Accumulate(_head, -1);
-        var present = _present.AsSpan(_head * MaxProcesses, MaxProcesses);
-        for (var s = 0; s < MaxProcesses; s++)
-        {
-            if (present[s])
-            {
-                _attribution.Reference(s, -1);
-            }
-        }
-
         _head = (_head + 1) % _capacity;
         _count--;
     }
@@ -217,7 +244,6 @@ public sealed class GpuWindow
     {
         _sinceResync = 0;
         _sums.Clear();
-        _attribution.ClearSums();
         for (var i = 0; i < _count; i++)
         {
             Accumulate(Index(i), +1);
@@ -271,7 +297,6 @@ public sealed class GpuWindow
         }
 
         s.SmSquares += sign * row[Signal.Sm] * row[Signal.Sm];
-        _attribution.Accumulate(_share.AsSpan(slot * MaxProcesses, MaxProcesses), row, sign);
     }
 
     // Medians over busy readings, for quantities one odd reading must not swing: PCIe (a neighbour
@@ -323,16 +348,15 @@ public sealed class GpuWindow
         return Math.Sqrt(variance) / mean;
     }
 
-    // Oldest to newest known value of a per-reading column (stride/offset pick a process's column),
-    // over busy readings only: the one-off allocation before a job starts computing (a DAG, a model)
-    // is not growth; a footprint that keeps growing while the GPU works is.
-    private double Growth(double[] column, int stride, int offset)
+    // Oldest to newest known memory footprint over busy readings only: the one-off allocation before a
+    // job starts computing (a DAG, a model) is not growth; a footprint that keeps growing while the GPU works is.
+    private double Growth()
     {
         double first = double.NaN, last = double.NaN;
         for (var i = 0; i < _count; i++)
         {
             var slot = Index(i);
-            var v = column[(slot * stride) + offset];
+            var v = _memUsed[slot];
             if (double.IsNaN(v) || !_busy[slot])
             {
                 continue;

@@ -1,241 +1,114 @@
+using System.Runtime.InteropServices;
+
 namespace GpuAudit.Core.Features;
 
 /// <summary>
-/// Splits a shared GPU's counters between its processes. Each busy reading says: device metric m(t)
-/// = Σ_p s_p(t) · x_p, where s_p is process p's share of SM time (NVML per-process utilization) and
-/// x_p is what p does to the pipes while it runs. A ridge-regularized least-squares fit over the
-/// window recovers x_p; the ridge pulls each x_p toward its previous estimate, so a process that ran
-/// alone earlier keeps its signature and a newcomer sharing every reading with it inherits the residual.
-/// Sums are kept running (added on arrival, subtracted on eviction); the fit runs once per verdict.
+/// Splits a shared GPU's counters between its processes, whatever their number. Each busy reading
+/// says: device metric m(t) = Σ_p s_p(t) · x_p, where s_p is process p's share of SM time (NVML
+/// per-process utilization) and x_p is what p does to the pipes while it runs. A ridge-regularized
+/// least-squares fit over the window recovers x_p; the ridge pulls each x_p toward its previous
+/// estimate, so a process that ran alone earlier keeps its signature and a newcomer sharing every
+/// reading with it inherits the residual.
+/// <para>
+/// The fit has at most <see cref="MaxTerms"/> unknowns: when more processes are in the window, the
+/// <c>MaxTerms - 1</c> that hold the most SM time get a term each and the others are folded into one
+/// residual term (their summed share). A residual member's verdict is the residual's, and says that
+/// it could not be separated from the other members. The fit runs once per verdict over the
+/// window's readings: O(readings × (processes + terms²)), no allocation once the pids are known.
+/// </para>
 /// </summary>
 internal sealed class ProcessAttribution
 {
+    /// <summary>Unknowns of the least-squares fit: seven own terms and one residual.</summary>
+    public const int MaxTerms = 8;
+
     // A process "takes part" in a reading from this SM share.
     private const double ActiveShare = 0.02;
+    private const int Residual = MaxTerms - 1;
 
-    private readonly int _k;
     private readonly double _ridge;
-    private readonly int[] _pids;
-    private readonly int[] _refs;
-    private readonly double[] _gram;       // k×k Σ s_p s_q
-    private readonly double[] _cross;      // k×F Σ s_p m
-    private readonly double[] _shareSum;
-    private readonly double[] _shareSquares;
-    private readonly double[] _soloShare;
-    private readonly int[] _busy;
-    private readonly int[] _shared;        // busy readings in which another process was resident too
-    private readonly double[] _estimate;   // k×F x_p from the last fit
-    private readonly bool[] _hasEstimate;
+    private readonly Dictionary<int, PidStats> _stats = [];
+    private readonly Dictionary<int, double[]> _estimates = [];
+    private readonly List<int> _ranked = [];
+    private readonly List<int> _gone = [];
+    private readonly double[] _gram = new double[MaxTerms * MaxTerms];
+    private readonly double[] _cross = new double[MaxTerms * Signal.Count];
+    private readonly double[] _matrix = new double[MaxTerms * MaxTerms];
+    private readonly double[] _rhs = new double[MaxTerms];
+    private readonly double[] _residualEstimate = new double[Signal.Count];
+    private readonly int[] _termPid = new int[MaxTerms];
+    private readonly double[]?[] _priors = new double[MaxTerms][];
+    private bool _hasResidualEstimate;
+    private int _terms;
+    private int _residualMembers;
     private int _readings;
 
-    // Scratch for the fit.
-    private readonly double[] _matrix;
-    private readonly double[] _rhs;
-    private readonly int[] _active;
-
-    public ProcessAttribution(int maxProcesses, double ridge)
+    public ProcessAttribution(double ridge)
     {
-        _k = maxProcesses;
         _ridge = ridge;
-        _pids = new int[_k];
-        _refs = new int[_k];
-        _gram = new double[_k * _k];
-        _cross = new double[_k * Signal.Count];
-        _shareSum = new double[_k];
-        _shareSquares = new double[_k];
-        _soloShare = new double[_k];
-        _busy = new int[_k];
-        _shared = new int[_k];
-        _estimate = new double[_k * Signal.Count];
-        _hasEstimate = new bool[_k];
-        _matrix = new double[_k * _k];
-        _rhs = new double[_k];
-        _active = new int[_k];
     }
 
-    public int SlotOf(int pid)
+    /// <summary>Processes folded into the residual term by the last fit (0 when every process has its own term).</summary>
+    public int ResidualMembers => _residualMembers;
+
+    /// <summary>Pids listed in any reading of the window at the last fit, by SM time (most first), then pid.</summary>
+    public int Pids(List<int> into)
     {
-        for (var s = 0; s < _k; s++)
+        into.Clear();
+        into.AddRange(_ranked);
+        foreach (var (pid, stats) in _stats)
         {
-            if (_refs[s] > 0 && _pids[s] == pid)
+            if (stats.Term == NoTerm)
             {
-                return s;
+                into.Add(pid);
             }
         }
 
-        return -1;
+        return into.Count;
     }
 
-    /// <summary>The slot of <paramref name="pid"/>, taking a free one if new; -1 when all are taken.</summary>
-    public int Acquire(int pid)
+    /// <summary>True when the last fit folded <paramref name="pid"/> into the residual term.</summary>
+    public bool IsResidual(int pid) => _stats.TryGetValue(pid, out var s) && s.Term == Residual && _residualMembers > 0;
+
+    /// <summary>
+    /// Gathers every process's statistics over the window's readings and fits the terms; call once
+    /// per verdict, before <see cref="Features"/>.
+    /// </summary>
+    public void Fit(GpuWindow window, ReadOnlySpan<double> deviceSignalSums, int deviceBusyReadings)
     {
-        var existing = SlotOf(pid);
-        if (existing >= 0)
-        {
-            return existing;
-        }
-
-        for (var s = 0; s < _k; s++)
-        {
-            if (_refs[s] == 0)
-            {
-                ResetSlot(s, pid);
-                return s;
-            }
-        }
-
-        return -1;
-    }
-
-    /// <summary>Counts readings that name the slot; a slot with none is free again.</summary>
-    public void Reference(int slot, int delta) => _refs[slot] += delta;
-
-    public int ActivePids(Span<int> into)
-    {
-        var n = 0;
-        for (var s = 0; s < _k && n < into.Length; s++)
-        {
-            if (_refs[s] > 0)
-            {
-                into[n++] = _pids[s];
-            }
-        }
-
-        return n;
-    }
-
-    /// <summary>Adds (sign +1) or removes (-1) one busy reading's shares and signals.</summary>
-    public void Accumulate(ReadOnlySpan<double> shares, ReadOnlySpan<double> row, int sign)
-    {
-        var known = 0;
-        var solo = -1;
-        for (var p = 0; p < _k; p++)
-        {
-            if (double.IsNaN(shares[p]))
-            {
-                continue;
-            }
-
-            known++;
-            if (shares[p] >= ActiveShare)
-            {
-                solo = solo == -1 ? p : -2;
-            }
-        }
-
-        if (known == 0)
+        Gather(window);
+        ChooseTerms();
+        if (_terms == 0)
         {
             return;
         }
 
-        _readings += sign;
-        for (var p = 0; p < _k; p++)
-        {
-            var sp = shares[p];
-            if (double.IsNaN(sp))
-            {
-                continue;
-            }
-
-            _shareSum[p] += sign * sp;
-            _shareSquares[p] += sign * sp * sp;
-            if (sp >= ActiveShare)
-            {
-                _busy[p] += sign;
-            }
-
-            if (known > 1)
-            {
-                _shared[p] += sign;
-            }
-
-            if (p == solo)
-            {
-                _soloShare[p] += sign * sp;
-            }
-
-            for (var q = 0; q < _k; q++)
-            {
-                if (!double.IsNaN(shares[q]))
-                {
-                    _gram[(p * _k) + q] += sign * sp * shares[q];
-                }
-            }
-
-            for (var f = 0; f < Signal.Count; f++)
-            {
-                var m = row[f];
-                _cross[(p * Signal.Count) + f] += sign * sp * (double.IsNaN(m) ? 0 : m);
-            }
-        }
+        Accumulate(window);
+        Solve(deviceSignalSums, deviceBusyReadings);
     }
 
-    /// <summary>Solves (G + λ·mean(diag G)·I) x = c + λ·mean(diag G)·x_prior for every signal.</summary>
-    public void Fit(ReadOnlySpan<double> deviceSignalSums, int deviceBusyReadings)
+    /// <summary>One process's features from the last <see cref="Fit"/>; null when the pid is not in the window.</summary>
+    public WindowFeatures? Features(int pid, in WindowFeatures device)
     {
-        var n = 0;
-        var trace = 0.0;
-        for (var s = 0; s < _k; s++)
+        if (!_stats.TryGetValue(pid, out var st))
         {
-            if (_refs[s] > 0 && _shareSum[s] > 1e-9)
-            {
-                _active[n++] = s;
-                trace += _gram[(s * _k) + s];
-            }
+            return null;
         }
 
-        if (n == 0)
+        var growth = st.LastMem - st.FirstMem;
+        var x = st.Term switch
         {
-            return;
-        }
-
-        var lambda = Math.Max(_ridge * trace / n, 1e-9);
-        for (var i = 0; i < n; i++)
-        {
-            for (var j = 0; j < n; j++)
-            {
-                _matrix[(i * n) + j] = _gram[(_active[i] * _k) + _active[j]] + (i == j ? lambda : 0);
-            }
-        }
-
-        if (!Cholesky.Factor(_matrix.AsSpan(0, n * n), n))
-        {
-            return;
-        }
-
-        for (var f = 0; f < Signal.Count; f++)
-        {
-            var deviceMean = deviceBusyReadings > 0 ? deviceSignalSums[f] / deviceBusyReadings : 0;
-            for (var i = 0; i < n; i++)
-            {
-                var s = _active[i];
-                var prior = _hasEstimate[s] ? _estimate[(s * Signal.Count) + f] : deviceMean;
-                _rhs[i] = _cross[(s * Signal.Count) + f] + (lambda * prior);
-            }
-
-            Cholesky.Solve(_matrix.AsSpan(0, n * n), n, _rhs.AsSpan(0, n));
-            for (var i = 0; i < n; i++)
-            {
-                _estimate[(_active[i] * Signal.Count) + f] = Math.Max(0, _rhs[i]);
-            }
-        }
-
-        for (var i = 0; i < n; i++)
-        {
-            _hasEstimate[_active[i]] = true;
-        }
-    }
-
-    public WindowFeatures Features(int slot, in WindowFeatures device, double footprintGrowthMiB)
-    {
-        var busy = _busy[slot];
-        if (!_hasEstimate[slot] || _shareSum[slot] <= 1e-9 || _readings <= 0)
+            NoTerm => null,
+            Residual when _residualMembers > 0 => _residualEstimate,
+            _ => _estimates.GetValueOrDefault(pid),
+        };
+        if (x is null || st.ShareSum <= 1e-9 || _readings <= 0)
         {
             return device with
             {
                 BusyReadings = 0,
                 BusyGpmReadings = 0,
-                FootprintGrowthMiB = footprintGrowthMiB,
+                FootprintGrowthMiB = growth,
                 SoloShare = 0,
                 IntegerShare = double.NaN,
                 TensorShare = double.NaN,
@@ -251,15 +124,15 @@ internal sealed class ProcessAttribution
             };
         }
 
-        var x = _estimate.AsSpan(slot * Signal.Count, Signal.Count);
         var sm = x[Signal.Sm];
         double Share(double v) => sm > 0 ? v / sm : double.NaN;
-        var meanShare = _shareSum[slot] / _readings;
-        var variance = Math.Max(0, (_shareSquares[slot] / _readings) - (meanShare * meanShare));
+        var meanShare = st.ShareSum / _readings;
+        var variance = Math.Max(0, (st.Squares / _readings) - (meanShare * meanShare));
+        var own = st.Term != Residual || _residualMembers == 0;
         return device with
         {
-            BusyReadings = busy,
-            BusyGpmReadings = busy,
+            BusyReadings = st.Busy,
+            BusyGpmReadings = st.Busy,
             SmActivityPct = 100 * meanShare,
             IntegerShare = Share(x[Signal.Integer]),
             TensorShare = Share(x[Signal.Tensor]),
@@ -270,46 +143,289 @@ internal sealed class ProcessAttribution
             OccupancyPct = sm > 0 ? Math.Min(100, 100 * x[Signal.Occupancy] / sm) : double.NaN,
             // NVML has no per-process PCIe counter: the device's traffic is this process's only when it was
             // alone on the GPU; with neighbours resident (even idle ones loading data) it is unattributable.
-            PcieMiBps = _shared[slot] > 0 ? double.NaN : device.PcieMiBps,
-            IntegerShareMedian = _shared[slot] > 0 ? double.NaN : device.IntegerShareMedian,
+            PcieMiBps = st.Shared > 0 ? double.NaN : device.PcieMiBps,
+            IntegerShareMedian = st.Shared > 0 ? double.NaN : device.IntegerShareMedian,
             ActivityCv = meanShare > 0 ? Math.Sqrt(variance) / meanShare : double.NaN,
-            FootprintGrowthMiB = footprintGrowthMiB,
-            SoloShare = _soloShare[slot] / _shareSum[slot],
+            FootprintGrowthMiB = growth,
+            // A residual member's numbers are the group's, never its own.
+            SoloShare = own ? st.Solo / st.ShareSum : 0,
         };
-    }
-
-    public void ClearSums()
-    {
-        Array.Clear(_gram);
-        Array.Clear(_cross);
-        Array.Clear(_shareSum);
-        Array.Clear(_shareSquares);
-        Array.Clear(_soloShare);
-        Array.Clear(_busy);
-        Array.Clear(_shared);
-        _readings = 0;
     }
 
     public void Clear()
     {
-        ClearSums();
-        Array.Clear(_refs);
-        Array.Clear(_hasEstimate);
+        _stats.Clear();
+        _estimates.Clear();
+        _ranked.Clear();
+        _hasResidualEstimate = false;
+        _terms = 0;
+        _residualMembers = 0;
+        _readings = 0;
     }
 
-    private void ResetSlot(int s, int pid)
+    private const int NoTerm = -1;
+
+    private void Gather(GpuWindow window)
     {
-        _pids[s] = pid;
-        _hasEstimate[s] = false;
-        _shareSum[s] = _shareSquares[s] = _soloShare[s] = 0;
-        _busy[s] = 0;
-        _shared[s] = 0;
-        for (var q = 0; q < _k; q++)
+        foreach (var pid in _stats.Keys)
         {
-            _gram[(s * _k) + q] = 0;
-            _gram[(q * _k) + s] = 0;
+            _gone.Add(pid);
         }
 
-        Array.Clear(_cross, s * Signal.Count, Signal.Count);
+        foreach (var pid in _gone)
+        {
+            // Reset in place: the dictionary keeps its buckets, a pid still present is refilled below.
+            ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_stats, pid);
+            st = default;
+            st.Present = false;
+        }
+
+        _readings = 0;
+        for (var i = 0; i < window.Count; i++)
+        {
+            var procs = window.Procs(i);
+            if (procs.Length == 0)
+            {
+                continue;
+            }
+
+            var busy = window.IsBusy(i);
+            var busyGpm = busy && window.IsGpm(i);
+            var known = 0;
+            var solo = -1;
+            for (var p = 0; p < procs.Length; p++)
+            {
+                ref var st = ref CollectionsMarshal.GetValueRefOrAddDefault(_stats, procs[p].Pid, out var existed);
+                if (!existed || !st.Present)
+                {
+                    st = new PidStats { Present = true, Term = NoTerm, FirstMem = double.NaN, LastMem = double.NaN };
+                }
+
+                var mem = procs[p].MemMiB;
+                if (busy && !double.IsNaN(mem))
+                {
+                    if (double.IsNaN(st.FirstMem))
+                    {
+                        st.FirstMem = mem;
+                    }
+
+                    st.LastMem = mem;
+                }
+
+                var share = procs[p].Share;
+                if (!double.IsNaN(share))
+                {
+                    known++;
+                    if (share >= ActiveShare)
+                    {
+                        solo = solo == -1 ? p : -2;
+                    }
+                }
+            }
+
+            if (!busyGpm || known == 0)
+            {
+                continue;
+            }
+
+            _readings++;
+            for (var p = 0; p < procs.Length; p++)
+            {
+                var share = procs[p].Share;
+                if (double.IsNaN(share))
+                {
+                    continue;
+                }
+
+                ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_stats, procs[p].Pid);
+                st.ShareSum += share;
+                st.Squares += share * share;
+                st.Busy += share >= ActiveShare ? 1 : 0;
+                st.Shared += known > 1 ? 1 : 0;
+                st.Solo += p == solo ? share : 0;
+            }
+        }
+
+        foreach (var pid in _gone)
+        {
+            if (!_stats[pid].Present)
+            {
+                _stats.Remove(pid);
+                _estimates.Remove(pid);
+            }
+        }
+
+        _gone.Clear();
+    }
+
+    // The processes holding the most SM time get their own terms; with more than MaxTerms, the rest share
+    // the residual term. Ranked by SM time, then pid, so the choice is the same on every replay.
+    private void ChooseTerms()
+    {
+        _ranked.Clear();
+        foreach (var (pid, st) in _stats)
+        {
+            if (st.ShareSum > 1e-9)
+            {
+                _ranked.Add(pid);
+            }
+        }
+
+        _ranked.Sort((a, b) =>
+        {
+            var c = _stats[b].ShareSum.CompareTo(_stats[a].ShareSum);
+            return c != 0 ? c : a.CompareTo(b);
+        });
+
+        _residualMembers = _ranked.Count > MaxTerms ? _ranked.Count - Residual : 0;
+        _terms = Math.Min(_ranked.Count, MaxTerms);
+        for (var r = 0; r < _ranked.Count; r++)
+        {
+            ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_stats, _ranked[r]);
+            st.Term = _residualMembers > 0 && r >= Residual ? Residual : r;
+            if (r < MaxTerms)
+            {
+                _termPid[st.Term] = _ranked[r];
+            }
+        }
+
+        if (_residualMembers == 0)
+        {
+            _hasResidualEstimate = false;
+        }
+    }
+
+    private void Accumulate(GpuWindow window)
+    {
+        Array.Clear(_gram);
+        Array.Clear(_cross);
+        Span<double> terms = stackalloc double[MaxTerms];
+        for (var i = 0; i < window.Count; i++)
+        {
+            var procs = window.Procs(i);
+            if (procs.Length == 0 || !window.IsBusy(i) || !window.IsGpm(i))
+            {
+                continue;
+            }
+
+            terms.Clear();
+            var any = false;
+            for (var p = 0; p < procs.Length; p++)
+            {
+                var share = procs[p].Share;
+                if (!double.IsNaN(share) && _stats[procs[p].Pid].Term is var term and >= 0)
+                {
+                    terms[term] += share;
+                    any = true;
+                }
+            }
+
+            if (!any)
+            {
+                continue;
+            }
+
+            var row = window.Row(i);
+            for (var a = 0; a < _terms; a++)
+            {
+                var ta = terms[a];
+                if (ta == 0)
+                {
+                    continue;
+                }
+
+                for (var b = 0; b < _terms; b++)
+                {
+                    _gram[(a * MaxTerms) + b] += ta * terms[b];
+                }
+
+                for (var f = 0; f < Signal.Count; f++)
+                {
+                    var m = row[f];
+                    _cross[(a * Signal.Count) + f] += ta * (double.IsNaN(m) ? 0 : m);
+                }
+            }
+        }
+    }
+
+    /// <summary>Solves (G + λ·mean(diag G)·I) x = c + λ·mean(diag G)·x_prior for every signal.</summary>
+    private void Solve(ReadOnlySpan<double> deviceSignalSums, int deviceBusyReadings)
+    {
+        var n = _terms;
+        var trace = 0.0;
+        for (var a = 0; a < n; a++)
+        {
+            trace += _gram[(a * MaxTerms) + a];
+        }
+
+        var lambda = Math.Max(_ridge * trace / n, 1e-9);
+        var matrix = _matrix.AsSpan(0, n * n);
+        for (var a = 0; a < n; a++)
+        {
+            for (var b = 0; b < n; b++)
+            {
+                matrix[(a * n) + b] = _gram[(a * MaxTerms) + b] + (a == b ? lambda : 0);
+            }
+        }
+
+        if (!Cholesky.Factor(matrix, n))
+        {
+            return;
+        }
+
+        var priors = _priors;
+        for (var a = 0; a < n; a++)
+        {
+            priors[a] = a == Residual && _residualMembers > 0
+                ? (_hasResidualEstimate ? _residualEstimate : null)
+                : _estimates.GetValueOrDefault(_termPid[a]);
+        }
+
+        Span<double> solution = stackalloc double[MaxTerms * Signal.Count];
+        var rhs = _rhs.AsSpan(0, n);
+        for (var f = 0; f < Signal.Count; f++)
+        {
+            var deviceMean = deviceBusyReadings > 0 ? deviceSignalSums[f] / deviceBusyReadings : 0;
+            for (var a = 0; a < n; a++)
+            {
+                rhs[a] = _cross[(a * Signal.Count) + f] + (lambda * (priors[a]?[f] ?? deviceMean));
+            }
+
+            Cholesky.Solve(matrix, n, rhs);
+            for (var a = 0; a < n; a++)
+            {
+                solution[(a * Signal.Count) + f] = Math.Max(0, rhs[a]);
+            }
+        }
+
+        for (var a = 0; a < n; a++)
+        {
+            double[] target;
+            if (a == Residual && _residualMembers > 0)
+            {
+                target = _residualEstimate;
+                _hasResidualEstimate = true;
+            }
+            else if (!_estimates.TryGetValue(_termPid[a], out target!))
+            {
+                target = new double[Signal.Count];
+                _estimates[_termPid[a]] = target;
+            }
+
+            solution.Slice(a * Signal.Count, Signal.Count).CopyTo(target);
+        }
+    }
+
+    private struct PidStats
+    {
+        public bool Present;
+        public int Term;
+        public double ShareSum;
+        public double Squares;
+        public double Solo;
+        public int Busy;
+        public int Shared;
+        public double FirstMem;
+        public double LastMem;
     }
 }

@@ -83,7 +83,7 @@ public static class GpuCodeSearch
 
     // A table that straddles where an earlier (overlapping) image's search ended is still seen whole.
     private const int SearchOverlap = 512;
-    private const int MaxListedKernelBytes = 8 << 10;
+    private const int MaxListedKernelBytes = 4 << 10;
 
     private static readonly Comparer<GpuCodeCandidate> ByOffset = Comparer<GpuCodeCandidate>.Create((a, b) => a.Offset.CompareTo(b.Offset));
 

@@ -35,12 +35,15 @@ public sealed record ProcStat(int Pid, string Comm, int ParentPid, ulong StartTi
     /// <summary>The real uid from /proc/PID/status ("Uid:\treal\teffective\tsaved\tfs").</summary>
     public static int? RealUid(string statusText) => StatusNumber(statusText, "Uid:");
 
-    /// <summary>The value of SLURM_JOB_ID in NUL-separated /proc/PID/environ text.</summary>
+    /// <summary>
+    /// The value of SLURM_JOB_ID in NUL-separated /proc/PID/environ text; null when absent or longer
+    /// than any job id (64 characters, as the job map allows): the environment is the process's own claim.
+    /// </summary>
     public static string? SlurmJobId(string environ)
     {
         foreach (var entry in environ.Split('\0'))
         {
-            if (entry.StartsWith("SLURM_JOB_ID=", StringComparison.Ordinal) && entry.Length > 13)
+            if (entry.StartsWith("SLURM_JOB_ID=", StringComparison.Ordinal) && entry.Length is > 13 and <= 13 + 64)
             {
                 return entry[13..];
             }

@@ -8,14 +8,18 @@ using GpuAudit.Core.Pipeline;
 namespace GpuAudit.Core.Policy;
 
 /// <summary>
-/// Turns each tick's verdicts and evidence into violations with hysteresis: a rule's evidence must
-/// last the rule's open-after time before a violation opens (short gaps up to the close-after time
-/// do not reset it, so a duty-cycled miner cannot dodge it), and an open violation closes after
-/// the close-after time without evidence. Not thread-safe: one engine per pipeline.
+/// Turns each tick's verdicts and evidence into violations with hysteresis (docs/policy.md). A
+/// violation is one rule on one GPU for one job (trusted sources only) and one allowance, never one
+/// pid: evidence from any number of processes, and from pids that change every second, lands on the
+/// same violation, which lists every pid involved. Beside each rule's own hysteresis,
+/// <c>hash_compute</c> has an evidence budget (GPU-seconds of hash-like work over 10 minutes) for
+/// work too thinly spread for any stretch of evidence to last. Also computes the GPU-seconds
+/// diverted (<see cref="DivertedTime"/>). Not thread-safe: one engine per pipeline.
 /// </summary>
 public sealed class PolicyEngine
 {
-    private const int MaxEvidenceLines = 8;
+    /// <summary>Longest gap between two ticks still counted as observed time (as the minute summaries count it).</summary>
+    private const double MaxTickSeconds = 10;
 
     private static readonly FindingKind[] MinerFindings =
         [FindingKind.MinerExecutable, FindingKind.MinerCommandLine, FindingKind.MinerLibrary, FindingKind.MinerKernel, FindingKind.MinerKernelLaunched];
@@ -25,146 +29,351 @@ public sealed class PolicyEngine
 
     private readonly AuditPolicy _policy;
     private readonly string? _node;
-    private readonly Dictionary<ViolationKey, Tracker> _trackers = [];
+    private readonly Dictionary<ViolationKey, ViolationTracker> _trackers = [];
+    private readonly List<ViolationKey> _closing = [];
+    private readonly HashBudget _budget;
+    private readonly DivertedTime _diverted;
+    private double _previousTime = double.NaN;
 
     public PolicyEngine(AuditPolicy policy, string? node = null)
     {
         _policy = policy;
         _node = node;
+        var hash = policy[PolicyRule.HashCompute];
+        _budget = new HashBudget(hash.BudgetHorizonSeconds);
+
+        // A diverting violation's start lies at most its evidence horizon before the tick it opens.
+        var backlog = Math.Max(hash.BudgetHorizonSeconds, hash.OpenAfterSeconds + hash.CloseAfterSeconds);
+        backlog = Math.Max(backlog, 2 * policy[PolicyRule.DivertedCompute].OpenAfterSeconds);
+        backlog = Math.Max(backlog, policy[PolicyRule.MinerIdentity].OpenAfterSeconds + policy[PolicyRule.MinerIdentity].CloseAfterSeconds);
+        _diverted = new DivertedTime(Math.Min(backlog, 6 * 3600) + MaxTickSeconds);
     }
 
     public PolicyResult Evaluate(TickAnalysis tick)
     {
-        var observations = Observe(tick);
-        var opened = new List<Violation>();
-        var closed = new List<Violation>();
-        foreach (var observation in observations)
-        {
-            if (!_trackers.TryGetValue(observation.Key, out var tracker))
-            {
-                tracker = new Tracker(observation, tick.Time, FindAllowance(observation));
-                _trackers.Add(observation.Key, tracker);
-            }
+        var time = tick.Time;
+        var seconds = double.IsNaN(_previousTime) ? 0 : Math.Clamp(time - _previousTime, 0, MaxTickSeconds);
+        _previousTime = time;
 
-            tracker.See(observation, tick.Time);
-            if (tracker.Open is null && tick.Time - tracker.Since >= _policy[observation.Key.Rule].OpenAfterSeconds)
-            {
-                tracker.Open = CreateViolation(tracker);
-                opened.Add(tracker.Open);
-            }
-        }
-
-        var seen = observations.Select(o => o.Key).ToHashSet();
-        foreach (var (key, tracker) in _trackers.Where(t => !seen.Contains(t.Key)).ToList())
+        var gpuJobs = new Dictionary<string, (int Gpu, JobRef? Job, double Share)>();
+        foreach (var observation in Observe(tick, seconds, gpuJobs))
         {
-            if (tick.Time - tracker.LastSeen < _policy[key.Rule].CloseAfterSeconds)
+            if (!_policy[observation.Rule].Enabled)
             {
                 continue;
             }
 
-            _trackers.Remove(key);
-            if (tracker.Open is { } open)
+            var allowance = FindAllowance(observation);
+            var key = new ViolationKey(observation.Rule, observation.Uuid, observation.Job?.Id, allowance is null ? -1 : IndexOf(allowance));
+            if (!_trackers.TryGetValue(key, out var tracker))
             {
-                closed.Add(open with { End = tracker.LastSeen });
+                tracker = new ViolationTracker(key, observation.Gpu, allowance, time);
+                _trackers.Add(key, tracker);
+            }
+
+            tracker.Observe(observation);
+        }
+
+        var opened = new List<Violation>();
+        var closed = new List<Violation>();
+        foreach (var (key, tracker) in _trackers)
+        {
+            var settings = _policy[key.Rule];
+            var seen = tracker.SeenThisTick;
+            tracker.EndTick(time, seconds, ViolationTracker.HorizonOf(key.Rule, settings));
+            if (seen)
+            {
+                if (tracker.Open is null && tracker.ShouldOpen(time, settings))
+                {
+                    tracker.Open = CreateViolation(tracker);
+                    opened.Add(tracker.Open);
+                }
+                else if (tracker.Open is { } open && open.Pids.Count != tracker.Pids.Count)
+                {
+                    // New pids of a rotating workload join the open violation (same id, same start).
+                    tracker.Open = open with { Pids = [.. tracker.Pids] };
+                }
+            }
+            else if (time - tracker.LastAlive >= settings.CloseAfterSeconds)
+            {
+                _closing.Add(key);
+                if (tracker.Open is { } open)
+                {
+                    closed.Add(Finish(open, tracker) with { End = tracker.LastSeen });
+                }
             }
         }
 
+        foreach (var key in _closing)
+        {
+            _trackers.Remove(key);
+        }
+
+        _closing.Clear();
+        _budget.Prune();
+        var diverted = CountDiverted(time, seconds, gpuJobs);
+
         var active = _trackers.Values.Select(t => t.Open).OfType<Violation>()
             .OrderBy(v => v.Start).ThenBy(v => v.Id, StringComparer.Ordinal).ToList();
-        return new PolicyResult(opened, closed, active);
+        return new PolicyResult(opened, closed, active) { Diverted = diverted };
     }
 
-    private List<Observation> Observe(TickAnalysis tick)
+    private List<Observation> Observe(TickAnalysis tick, double seconds, Dictionary<string, (int Gpu, JobRef? Job, double Share)> gpuJobs)
     {
         var observations = new List<Observation>();
         foreach (var gpu in tick.Gpus)
         {
+            var uuid = gpu.Device.Uuid;
             var processes = gpu.Processes;
+            var before = observations.Count;
             foreach (var process in processes)
             {
                 ObserveProcess(gpu, process, observations);
             }
 
-            if (processes.Count == 0 && gpu.Verdict is { Class: WorkloadClass.Hash } gpuVerdict)
-            {
-                // Hash-like work with no visible process: it runs in a pid namespace we cannot see.
-                Add(observations, PolicyRule.HashCompute, gpu, null, gpu.AllocatedJob, null, null,
-                    () => [VerdictLine("GPU", gpuVerdict), "no process on this GPU is visible to the agent", .. gpuVerdict.Evidence]);
-            }
+            var job = gpu.AllocatedJob ?? CommonJob(processes);
+            var processHash = observations.Skip(before).Any(o => o.Rule == PolicyRule.HashCompute);
+            ObserveGpuHash(gpu, processes, job, processHash, tick.Time, seconds, observations);
 
             if (gpu.AllocatedJob is { } allocated && IsIdle(gpu, processes.Count))
             {
-                Add(observations, PolicyRule.IdleAllocation, gpu, null, allocated, allocated.User, null,
-                    () => [$"GPU allocated to job {allocated.Id} ({allocated.Source}) but idle" + (gpu.Verdict is { } v ? $" (verdict idle, confidence {Format(v.Confidence)})" : " (0% utilization, no process)")]);
+                observations.Add(GpuObservation(PolicyRule.IdleAllocation, gpu, allocated, [], 1,
+                    () => [$"GPU allocated to job {allocated.Id} ({allocated.Source}) but idle" + (gpu.Verdict is { } v ? $" (verdict idle, confidence {Format(v.Confidence)})" : " (0% utilization, no process)")]));
+            }
+
+            var (purpose, from) = _policy.PurposeOf(job);
+            var share = DivertedTime.ShareOf(gpu.Verdict, processes, purpose);
+            gpuJobs[uuid] = (gpu.Device.Index, job, share);
+            if (job is not null && purpose != JobPurpose.Any && share > 0 && gpu.Verdict is { } verdict)
+            {
+                var classes = DivertedClasses(verdict, processes, purpose);
+                observations.Add(GpuObservation(PolicyRule.DivertedCompute, gpu, job, BusyPids(processes), share,
+                    () => [
+                        $"job {job.Id} is for {purpose.Label()} (from {from}); the GPU did {string.Join(", ", classes.Select(c => c.Label()))} with {Percent(share)} of its time, outside that purpose",
+                        VerdictLine("GPU", verdict),
+                        .. verdict.Evidence.Take(2),
+                    ]) with { Hash = classes.Contains(WorkloadClass.Hash) });
             }
         }
 
         return observations;
     }
 
-    private void ObserveProcess(GpuView gpu, ProcessView process, List<Observation> observations)
+    private static void ObserveProcess(GpuView gpu, ProcessView process, List<Observation> observations)
     {
         var attribution = process.Attribution;
-        var job = attribution.Job;
-        var user = attribution.User(process.Insight?.User);
         var findings = process.Insight?.Findings ?? [];
-
+        var share = ShareOf(process, gpu);
         var hashConstants = findings.Where(f => f.Kind is FindingKind.HashConstantInGpuCode or FindingKind.HashKernelLaunched).Select(FindingLine).ToList();
         if (process.Verdict is { Class: WorkloadClass.Hash } verdict)
         {
-            Add(observations, PolicyRule.HashCompute, gpu, process, job, user, attribution,
-                () => [VerdictLine($"pid {process.Pid}", verdict), .. verdict.Evidence, .. hashConstants]);
+            var unseparated = verdict.Candidates.Count > 0
+                ? $"the split could not separate pid {process.Pid} from pids {PidList(verdict.Candidates)}"
+                : null;
+            Add(observations, PolicyRule.HashCompute, gpu, process, attribution, share,
+                () => unseparated is null
+                    ? [VerdictLine($"pid {process.Pid}", verdict), .. verdict.Evidence, .. hashConstants]
+                    : [VerdictLine($"pid {process.Pid}", verdict), unseparated, .. verdict.Evidence, .. hashConstants], hash: true);
         }
         else if (hashConstants.Count > 0)
         {
             // Hash constants inside GPU code are hashing even when the counters look like training.
-            Add(observations, PolicyRule.HashCompute, gpu, process, job, user, attribution, () => hashConstants);
+            Add(observations, PolicyRule.HashCompute, gpu, process, attribution, share, () => hashConstants, hash: true);
         }
 
         var miner = findings.Where(f => MinerFindings.Contains(f.Kind)).Select(FindingLine).ToList();
         if (miner.Count > 0)
         {
-            Add(observations, PolicyRule.MinerIdentity, gpu, process, job, user, attribution, () => miner);
+            Add(observations, PolicyRule.MinerIdentity, gpu, process, attribution, share, () => miner);
         }
 
         var egress = findings.Where(f => EgressFindings.Contains(f.Kind)).Select(FindingLine).ToList();
         if (egress.Count > 0)
         {
-            Add(observations, PolicyRule.GpuJobEgress, gpu, process, job, user, attribution, () => egress);
+            Add(observations, PolicyRule.GpuJobEgress, gpu, process, attribution, share, () => egress);
         }
 
         if (!attribution.IsAttributed)
         {
-            Add(observations, PolicyRule.UnattributedProcess, gpu, process, job, user, attribution, () => [attribution.Explain()]);
+            Add(observations, PolicyRule.UnattributedProcess, gpu, process, attribution, share, () => [attribution.Explain()]);
         }
     }
 
     /// <summary>
-    /// Records that a rule's evidence holds this tick. The evidence lines are built by
-    /// <paramref name="evidence"/> only when a tracker still collects them (before it opens, up to
-    /// its limit): formatting them on every tick for every process was most of the policy's cost.
+    /// Hash-like work on the GPU that no process's own verdict shows (any number of processes, pids
+    /// that change faster than a verdict forms, no visible process), and the evidence budget.
     /// </summary>
-    private void Add(List<Observation> observations, PolicyRule rule, GpuView gpu, ProcessView? process, JobRef? job, string? user, JobAttribution? attribution, Func<IReadOnlyList<string>> evidence)
+    private void ObserveGpuHash(GpuView gpu, IReadOnlyList<ProcessView> processes, JobRef? job, bool processHash, double time, double seconds, List<Observation> observations)
     {
-        if (!_policy[rule].Enabled)
+        var uuid = gpu.Device.Uuid;
+        var verdict = gpu.Verdict;
+        var candidates = verdict?.Candidates ?? [];
+        var executable = CommonExecutable(processes, candidates);
+        var unexplained = verdict is { Class: WorkloadClass.Hash } || verdict is { Class: WorkloadClass.Mixed, Candidates.Count: > 0 };
+        if (unexplained && !processHash)
         {
-            return;
+            observations.Add(GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, 1, () =>
+                [
+                    VerdictLine("GPU", verdict!),
+                    processes.Count == 0
+                        ? "no process on this GPU is visible to the agent"
+                        : $"no process's own verdict accounts for it; candidate pids (most SM time first): {PidList(candidates)}",
+                    .. verdict!.Evidence,
+                ], executable) with { Hash = true });
         }
 
-        var key = new ViolationKey(rule, gpu.Device.Uuid, process?.Pid, job?.Id);
-        var executable = process?.Identity?.Exe ?? process?.Identity?.Comm;
-        Func<IReadOnlyList<string>> lines = attribution is { IsAttributed: true } && rule != PolicyRule.UnattributedProcess
+        var settings = _policy[PolicyRule.HashCompute];
+        var increment = verdict is null ? 0 : _budget.Increment(uuid, verdict.HashSecondsTotal);
+        var (spent, since) = _budget.Add(uuid, job?.Id, time, increment);
+        if (settings.Enabled && spent >= settings.BudgetSeconds && spent > 0)
+        {
+            observations.Add(GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, increment > 0 ? Math.Min(1, increment / Math.Max(seconds, 1)) : 0, () =>
+                [
+                    string.Create(CultureInfo.InvariantCulture, $"evidence budget: {spent:0.0} GPU-seconds of hash-like work on this GPU{(job is null ? string.Empty : " for job " + job.Id)} in the last {settings.BudgetHorizonSeconds / 60:0.#} minutes (budget {settings.BudgetSeconds:0.#} s): work spread too thin (short bursts, changing pids) for any stretch of evidence to last"),
+                    .. verdict is null ? [] : (IEnumerable<string>)[VerdictLine("GPU", verdict), .. verdict.Evidence.Take(2)],
+                ], executable) with { Fresh = increment > 0, Immediate = true, EvidenceSince = since, Hash = true });
+        }
+    }
+
+    /// <summary>Records that a process's evidence for a rule holds this tick.</summary>
+    private static void Add(List<Observation> observations, PolicyRule rule, GpuView gpu, ProcessView process, JobAttribution attribution, double weight, Func<IReadOnlyList<string>> evidence, bool hash = false)
+    {
+        // The attribution line says which job the evidence was accounted to, and names a forged or
+        // disagreeing claim: the claim is evidence too.
+        Func<IReadOnlyList<string>> lines = rule != PolicyRule.UnattributedProcess && attribution.Source is not AttributionSource.None
             ? () => [.. evidence(), attribution.Explain()]
             : evidence;
-        observations.Add(new Observation(key, gpu.Device.Index, job, user, executable, process?.Identity?.Comm, lines));
+        var identity = process.Identity;
+        observations.Add(new Observation(rule, gpu.Device.Index, gpu.Device.Uuid, attribution.Job, attribution.User(process.Insight?.User),
+            identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [process.Pid], weight, lines) { Hash = hash });
+    }
+
+    private static Observation GpuObservation(PolicyRule rule, GpuView gpu, JobRef? job, IReadOnlyList<int> pids, double weight, Func<IReadOnlyList<string>> evidence, string? executable = null) =>
+        new(rule, gpu.Device.Index, gpu.Device.Uuid, job, job?.User, executable, null, pids, weight, evidence);
+
+    /// <summary>Per GPU and job: this tick's diverted work, counted while a diverting violation covers it.</summary>
+    private List<DivertedSeconds> CountDiverted(double time, double seconds, Dictionary<string, (int Gpu, JobRef? Job, double Share)> gpuJobs)
+    {
+        var result = new List<DivertedSeconds>();
+        foreach (var (uuid, (gpu, job, share)) in gpuJobs)
+        {
+            double? coveredFrom = null;
+            foreach (var tracker in _trackers.Values)
+            {
+                if (tracker.Open is { IsAllowed: false } open && open.Rule.Diverts() && open.Uuid == uuid && open.Job == job?.Id)
+                {
+                    coveredFrom = Math.Min(coveredFrom ?? double.PositiveInfinity, open.Start);
+                }
+            }
+
+            var added = _diverted.Add(uuid, job?.Id, time, seconds * share, coveredFrom);
+            if (added > 0)
+            {
+                result.Add(new DivertedSeconds(gpu, uuid, job?.Id, added));
+            }
+        }
+
+        _diverted.Prune(time);
+        return result;
     }
 
     private static bool IsIdle(GpuView gpu, int processCount) => gpu.Verdict is { } verdict
         ? verdict.Class == WorkloadClass.Idle
         : gpu.Sample is { UtilGpuPct: 0 } && processCount == 0;
 
+    /// <summary>The trusted job every attributed process of the GPU names, when they name exactly one.</summary>
+    private static JobRef? CommonJob(IReadOnlyList<ProcessView> processes)
+    {
+        JobRef? only = null;
+        foreach (var p in processes)
+        {
+            if (p.Attribution.Job is not { } job)
+            {
+                continue;
+            }
+
+            if (only is not null && only.Id != job.Id)
+            {
+                return null;
+            }
+
+            only ??= job;
+        }
+
+        return only;
+    }
+
+    /// <summary>The executable all candidate processes share (an executable allowance may then match), else null.</summary>
+    private static string? CommonExecutable(IReadOnlyList<ProcessView> processes, IReadOnlyList<int> candidates)
+    {
+        string? common = null;
+        foreach (var p in processes)
+        {
+            if (!candidates.Contains(p.Pid))
+            {
+                continue;
+            }
+
+            var exe = p.Identity?.Exe ?? p.Identity?.Comm;
+            if (exe is null || (common is not null && common != exe))
+            {
+                return null;
+            }
+
+            common = exe;
+        }
+
+        return common;
+    }
+
+    /// <summary>A process's share of the GPU's SM time at this tick (1 when alone; split evenly without per-process shares).</summary>
+    private static double ShareOf(ProcessView process, GpuView gpu)
+    {
+        var total = 0;
+        var count = 0;
+        foreach (var p in gpu.Sample?.Procs ?? [])
+        {
+            total += p.SmPct ?? 0;
+            count++;
+        }
+
+        return total > 0 ? (process.Usage.SmPct ?? 0) / (double)total : count > 0 ? 1.0 / count : 1;
+    }
+
+    private static List<WorkloadClass> DivertedClasses(Verdict gpu, IReadOnlyList<ProcessView> processes, JobPurpose purpose)
+    {
+        if (gpu.Class != WorkloadClass.Mixed)
+        {
+            return [gpu.Class];
+        }
+
+        var classes = processes.Select(p => p.Verdict?.Class).OfType<WorkloadClass>().Where(c => purpose.Diverts(c)).Distinct().ToList();
+        if (gpu.Candidates.Count > 0 && !classes.Contains(WorkloadClass.Hash))
+        {
+            classes.Add(WorkloadClass.Hash);
+        }
+
+        return classes;
+    }
+
+    private static List<int> BusyPids(IReadOnlyList<ProcessView> processes) =>
+        [.. processes.Where(p => p.Verdict is { Class: not WorkloadClass.Idle }).Select(p => p.Pid)];
+
     private Allowance? FindAllowance(Observation observation) =>
-        _policy.Allowances.FirstOrDefault(a => a.Covers(observation.Key.Rule) && Matches(a, observation));
+        _policy.Allowances.FirstOrDefault(a => a.Covers(observation.Rule) && Matches(a, observation));
+
+    private int IndexOf(Allowance allowance)
+    {
+        for (var i = 0; i < _policy.Allowances.Count; i++)
+        {
+            if (ReferenceEquals(_policy.Allowances[i], allowance))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
 
     private static bool Matches(Allowance allowance, Observation o) =>
         (allowance.Job is null || allowance.Job == o.Job?.Id)
@@ -179,33 +388,49 @@ public sealed class PolicyEngine
 
     /// <summary>Kubernetes jobs are named namespace/pod by the inspector.</summary>
     private static string? KubernetesNamespace(JobRef? job) =>
-        job is { Source: "kubernetes" } && job.Id.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 ? job.Id[..slash] : null;
+        job is { Source: JobSources.Kubernetes } && job.Id.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 ? job.Id[..slash] : null;
 
-    private Violation CreateViolation(Tracker tracker)
+    private Violation CreateViolation(ViolationTracker tracker)
     {
         var key = tracker.Key;
+        var evidence = new List<string>(tracker.Evidence);
+        if (tracker.Pids.Count > 1)
+        {
+            evidence.Add("pids involved: " + PidList(tracker.Pids));
+        }
+
         return new Violation
         {
             Id = StableId(key, tracker.Since),
             Rule = key.Rule,
+            Severity = key.Rule == PolicyRule.DivertedCompute && tracker.SawHash ? Severity.Critical : key.Rule.SeverityOf(),
             Node = _node,
             Gpu = tracker.Gpu,
             Uuid = key.Uuid,
-            Pid = key.Pid,
+            Pid = tracker.Pids.Count > 0 ? tracker.Pids[0] : null,
+            Pids = [.. tracker.Pids],
             Job = key.Job,
             User = tracker.User,
             Executable = tracker.Executable,
             Start = tracker.Since,
-            Evidence = [.. tracker.Evidence],
+            Evidence = evidence,
             AllowedBy = tracker.Allowance,
+            DivertedSeconds = key.Rule.Diverts() ? tracker.DivertedSeconds : 0,
         };
     }
+
+    /// <summary>The record as it closes: every pid seen while open, and the diverted time to the end.</summary>
+    private static Violation Finish(Violation open, ViolationTracker tracker) => open with
+    {
+        Pids = [.. tracker.Pids],
+        DivertedSeconds = open.Rule.Diverts() ? tracker.DivertedSeconds : 0,
+    };
 
     /// <summary>Same violation, same id, on every node and after a restart of the report tooling.</summary>
     private string StableId(ViolationKey key, double start)
     {
-        var text = string.Join('|', _node ?? "", key.Rule.Label(), key.Uuid, key.Pid?.ToString(CultureInfo.InvariantCulture) ?? "", key.Job ?? "",
-            Math.Round(start * 1000).ToString(CultureInfo.InvariantCulture));
+        var text = string.Join('|', _node ?? "", key.Rule.Label(), key.Uuid, key.Job ?? "",
+            key.Allowance.ToString(CultureInfo.InvariantCulture), Math.Round(start * 1000).ToString(CultureInfo.InvariantCulture));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 8));
     }
 
@@ -214,48 +439,9 @@ public sealed class PolicyEngine
 
     private static string FindingLine(ProcessFinding finding) => finding.Kind.Label() + ": " + finding.Detail;
 
+    private static string PidList(IReadOnlyList<int> pids) => pids.Count == 0 ? "none" : string.Join(", ", pids.Select(p => p.ToString(CultureInfo.InvariantCulture)));
+
+    private static string Percent(double share) => (share * 100).ToString("0", CultureInfo.InvariantCulture) + "%";
+
     private static string Format(double value) => value.ToString("0.00", CultureInfo.InvariantCulture);
-
-    private readonly record struct ViolationKey(PolicyRule Rule, string Uuid, int? Pid, string? Job);
-
-    private sealed record Observation(ViolationKey Key, int Gpu, JobRef? Job, string? User, string? Executable, string? Comm, Func<IReadOnlyList<string>> Evidence);
-
-    private sealed class Tracker(Observation first, double since, Allowance? allowance)
-    {
-        public ViolationKey Key { get; } = first.Key;
-
-        public int Gpu { get; } = first.Gpu;
-
-        public string? User { get; } = first.User;
-
-        public string? Executable { get; } = first.Executable;
-
-        public Allowance? Allowance { get; } = allowance;
-
-        public double Since { get; } = since;
-
-        public double LastSeen { get; private set; } = since;
-
-        public List<string> Evidence { get; } = [];
-
-        public Violation? Open { get; set; }
-
-        /// <summary>Keeps the first distinct evidence lines, so the record shows what opened it.</summary>
-        public void See(Observation observation, double time)
-        {
-            LastSeen = time;
-            if (Open is not null || Evidence.Count >= MaxEvidenceLines)
-            {
-                return;
-            }
-
-            foreach (var line in observation.Evidence())
-            {
-                if (Evidence.Count < MaxEvidenceLines && !Evidence.Contains(line))
-                {
-                    Evidence.Add(line);
-                }
-            }
-        }
-    }
 }

@@ -5,7 +5,8 @@ namespace GpuAudit.Core.Policy;
 /// <summary>
 /// Environment overrides, applied after the file so a container spec can tune a shared policy:
 /// <c>GPUAUDIT_POLICY_IDLE_ALLOCATION_MINUTES</c> and, for each rule in upper case,
-/// <c>GPUAUDIT_POLICY_&lt;RULE&gt;_ENABLED</c>, <c>_OPEN_AFTER_SECONDS</c>, <c>_CLOSE_AFTER_SECONDS</c>.
+/// <c>GPUAUDIT_POLICY_&lt;RULE&gt;_ENABLED</c>, <c>_OPEN_AFTER_SECONDS</c>, <c>_CLOSE_AFTER_SECONDS</c>,
+/// and <c>GPUAUDIT_POLICY_DEFAULT_PURPOSE</c>.
 /// Unknown <c>GPUAUDIT_POLICY_</c> variables are errors: a typo must not silently do nothing.
 /// </summary>
 public static class PolicyOverrides
@@ -19,6 +20,12 @@ public static class PolicyOverrides
         {
             if (!name.StartsWith(Prefix, StringComparison.Ordinal))
             {
+                continue;
+            }
+
+            if (name == Prefix + "DEFAULT_PURPOSE")
+            {
+                policy = policy with { DefaultPurpose = ParsePurpose(name, value) };
                 continue;
             }
 
@@ -56,8 +63,12 @@ public static class PolicyOverrides
             }
         }
 
-        throw PolicyException.At("environment " + name, 1, "unknown policy override", "use GPUAUDIT_POLICY_<RULE>_ENABLED, _OPEN_AFTER_SECONDS, _CLOSE_AFTER_SECONDS or GPUAUDIT_POLICY_IDLE_ALLOCATION_MINUTES (docs/policy.md)");
+        throw PolicyException.At("environment " + name, 1, "unknown policy override", "use GPUAUDIT_POLICY_<RULE>_ENABLED, _OPEN_AFTER_SECONDS, _CLOSE_AFTER_SECONDS, GPUAUDIT_POLICY_IDLE_ALLOCATION_MINUTES or GPUAUDIT_POLICY_DEFAULT_PURPOSE (docs/policy.md)");
     }
+
+    private static JobPurpose ParsePurpose(string name, string value) => JobPurposes.TryParse(value.Trim().ToLowerInvariant(), out var purpose)
+        ? purpose
+        : throw PolicyException.At("environment " + name, 1, $"\"{value}\" is not a purpose", "set one of " + string.Join(", ", JobPurposes.All.Select(p => p.Label())));
 
     private static bool ParseBool(string name, string value) => value.Trim().ToLowerInvariant() switch
     {

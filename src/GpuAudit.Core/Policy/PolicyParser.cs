@@ -10,7 +10,8 @@ namespace GpuAudit.Core.Policy;
 /// </summary>
 public static class PolicyParser
 {
-    private const string RuleKeys = "enabled, open_after_seconds, close_after_seconds (idle_allocation also: idle_minutes)";
+    private const string RuleKeys = "enabled, open_after_seconds, close_after_seconds (idle_allocation also: idle_minutes; hash_compute also: budget_seconds, budget_horizon_seconds)";
+    private const string TopKeys = "version, rules, allowances, default_purpose or purposes";
     private const string AllowanceKeys = "rules, job, user, namespace, executable, reason";
 
     private static readonly JsonReaderOptions ReaderOptions = new()
@@ -33,6 +34,9 @@ public static class PolicyParser
         var reader = new Utf8JsonReader(bytes, ReaderOptions);
         var rules = AuditPolicy.DefaultRules();
         var allowances = new List<Allowance>();
+        var defaultPurpose = JobPurpose.Any;
+        var partitions = new Dictionary<string, JobPurpose>(StringComparer.Ordinal);
+        var accounts = new Dictionary<string, JobPurpose>(StringComparer.Ordinal);
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -60,8 +64,14 @@ public static class PolicyParser
                     case "allowances":
                         ReadAllowances(ref reader, source, lines, allowances);
                         break;
+                    case "default_purpose":
+                        defaultPurpose = ReadPurpose(ref reader, source, line, key);
+                        break;
+                    case "purposes":
+                        ReadPurposes(ref reader, source, lines, partitions, accounts);
+                        break;
                     default:
-                        throw PolicyException.At(source, line, $"unknown key \"{key}\"", "use version, rules or allowances");
+                        throw PolicyException.At(source, line, $"unknown key \"{key}\"", "use " + TopKeys);
                 }
             }
 
@@ -76,7 +86,43 @@ public static class PolicyParser
             throw PolicyException.At(source, line, "not valid JSON (" + FirstSentence(e.Message) + ")", "fix the syntax (comments // and trailing commas are allowed)");
         }
 
-        return new AuditPolicy(rules, allowances);
+        return new AuditPolicy(rules, allowances) { DefaultPurpose = defaultPurpose, PartitionPurposes = partitions, AccountPurposes = accounts };
+    }
+
+    private static void ReadPurposes(ref Utf8JsonReader reader, string source, LineIndex lines, Dictionary<string, JobPurpose> partitions, Dictionary<string, JobPurpose> accounts)
+    {
+        Expect(ref reader, JsonTokenType.StartObject, source, lines, "\"purposes\" must be an object", "write \"purposes\": { \"partitions\": { \"train\": \"training\" }, \"accounts\": { } }");
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var line = lines.LineOf(reader.TokenStartIndex);
+            var key = reader.GetString();
+            reader.Read();
+            var into = key switch
+            {
+                "partitions" => partitions,
+                "accounts" => accounts,
+                _ => throw PolicyException.At(source, line, $"unknown key \"{key}\" in \"purposes\"", "use partitions or accounts"),
+            };
+            Expect(ref reader, JsonTokenType.StartObject, source, lines, $"\"{key}\" must be an object of name: purpose", "write \"" + key + "\": { \"name\": \"training\" }");
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var nameLine = lines.LineOf(reader.TokenStartIndex);
+                var name = reader.GetString()!;
+                reader.Read();
+                into[name] = ReadPurpose(ref reader, source, nameLine, name);
+            }
+        }
+    }
+
+    private static JobPurpose ReadPurpose(ref Utf8JsonReader reader, string source, int line, string? key)
+    {
+        var label = reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+        if (!JobPurposes.TryParse(label, out var purpose))
+        {
+            throw PolicyException.At(source, line, $"\"{key}\" is not a purpose", "use one of " + string.Join(", ", JobPurposes.All.Select(p => p.Label())));
+        }
+
+        return purpose;
     }
 
     private static void ReadRules(ref Utf8JsonReader reader, string source, LineIndex lines, Dictionary<PolicyRule, RuleSettings> rules)
@@ -105,6 +151,8 @@ public static class PolicyParser
                     "open_after_seconds" => settings with { OpenAfterSeconds = ReadSeconds(ref reader, source, keyLine, key) },
                     "close_after_seconds" => settings with { CloseAfterSeconds = ReadSeconds(ref reader, source, keyLine, key) },
                     "idle_minutes" when rule == PolicyRule.IdleAllocation => settings with { OpenAfterSeconds = ReadSeconds(ref reader, source, keyLine, key) * 60 },
+                    "budget_seconds" when rule == PolicyRule.HashCompute => settings with { BudgetSeconds = ReadSeconds(ref reader, source, keyLine, key) },
+                    "budget_horizon_seconds" when rule == PolicyRule.HashCompute => settings with { BudgetHorizonSeconds = ReadSeconds(ref reader, source, keyLine, key) },
                     _ => throw PolicyException.At(source, keyLine, $"unknown key \"{key}\" in rule \"{name}\"", "use " + RuleKeys),
                 };
             }

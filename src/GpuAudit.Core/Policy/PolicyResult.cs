@@ -11,4 +11,7 @@ public sealed record PolicyResult(IReadOnlyList<Violation> Opened, IReadOnlyList
 
     /// <summary>True when the tick opened or closed something (what the journal and the log exporters act on).</summary>
     public bool HasChanges => Opened.Count > 0 || Closed.Count > 0;
+
+    /// <summary>GPU-seconds diverted that this tick adds, per GPU and job (<see cref="DivertedTime"/>).</summary>
+    public IReadOnlyList<DivertedSeconds> Diverted { get; init; } = [];
 }

@@ -8,6 +8,7 @@ public enum PolicyRule
     GpuJobEgress,
     UnattributedProcess,
     IdleAllocation,
+    DivertedCompute,
 }
 
 /// <summary>How urgently a violation needs a person.</summary>
@@ -20,7 +21,7 @@ public enum Severity
 
 public static class PolicyRuleNames
 {
-    private static readonly string[] Names = ["hash_compute", "miner_identity", "gpu_job_egress", "unattributed_process", "idle_allocation"];
+    private static readonly string[] Names = ["hash_compute", "miner_identity", "gpu_job_egress", "unattributed_process", "idle_allocation", "diverted_compute"];
     private static readonly string[] SeverityNames = ["info", "warning", "critical"];
 
     public static IReadOnlyList<PolicyRule> All { get; } = Enum.GetValues<PolicyRule>();
@@ -30,13 +31,20 @@ public static class PolicyRuleNames
 
     public static string Label(this Severity severity) => SeverityNames[(int)severity];
 
-    /// <summary>Fixed by the metrics contract, so alert routing never depends on a local policy file.</summary>
+    /// <summary>
+    /// Fixed by the metrics contract, so alert routing never depends on a local policy file. The one
+    /// exception is fixed too: a <c>diverted_compute</c> violation whose diverted work includes hashing
+    /// is critical (<see cref="Violation.Severity"/>).
+    /// </summary>
     public static Severity SeverityOf(this PolicyRule rule) => rule switch
     {
-        PolicyRule.UnattributedProcess => Severity.Warning,
+        PolicyRule.UnattributedProcess or PolicyRule.DivertedCompute => Severity.Warning,
         PolicyRule.IdleAllocation => Severity.Info,
         _ => Severity.Critical,
     };
+
+    /// <summary>Rules whose violations divert a GPU from its job: their time is the GPU-minutes diverted.</summary>
+    public static bool Diverts(this PolicyRule rule) => rule is PolicyRule.HashCompute or PolicyRule.MinerIdentity or PolicyRule.DivertedCompute;
 
     public static bool TryParse(string? label, out PolicyRule rule)
     {

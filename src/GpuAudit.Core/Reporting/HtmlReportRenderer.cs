@@ -27,6 +27,14 @@ public static class HtmlReportRenderer
 
     public static string Render(JobReport report)
     {
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        Write(report, output);
+        return output.ToString();
+    }
+
+    /// <summary>Writes the page to <paramref name="output"/> as it goes (violations are streamed, not held).</summary>
+    public static void Write(JobReport report, TextWriter output)
+    {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         html.Append("<title>GPU audit report: job ").Append(E(report.JobId)).Append("</title>\n");
@@ -37,7 +45,7 @@ public static class HtmlReportRenderer
             .Append(".legend span{display:inline-block;margin-right:1em}.legend i{display:inline-block;width:1em;height:1em;margin-right:.3em;vertical-align:middle}\n")
             .Append("</style>\n</head>\n<body>\n");
         html.Append("<h1>GPU audit report: job ").Append(E(report.JobId)).Append("</h1>\n");
-        html.Append("<p class=\"verdict ").Append(report.OpenViolations.Count == 0 ? "clean" : "dirty").Append("\" id=\"verdict\">")
+        html.Append("<p class=\"verdict ").Append(report.OpenViolations.Any() ? "dirty" : "clean").Append("\" id=\"verdict\">")
             .Append(E(report.Headline)).Append("</p>\n");
         html.Append("<ul>\n");
         Item(html, "User", report.User ?? "unknown");
@@ -115,11 +123,11 @@ public static class HtmlReportRenderer
         }
 
         html.Append("<h2>Violations</h2>\n");
-        Violations(html, report.OpenViolations, report.To, "dirty", "No violations.");
+        Violations(html, output, report.OpenViolations, report.To, "dirty", "No violations.");
         html.Append("<h2>Allowed findings</h2>\n");
-        Violations(html, report.AllowedFindings, report.To, "allowed", "No allowed findings.");
+        Violations(html, output, report.AllowedFindings, report.To, "allowed", "No allowed findings.");
         html.Append("</body>\n</html>\n");
-        return html.ToString();
+        output.Write(html);
     }
 
     private static void Plot(StringBuilder html, GpuTimeline timeline, double from, double to)
@@ -154,16 +162,13 @@ public static class HtmlReportRenderer
         html.Append("</svg>\n");
     }
 
-    private static void Violations(StringBuilder html, IReadOnlyList<Violation> violations, double to, string css, string none)
+    private static void Violations(StringBuilder html, TextWriter output, IEnumerable<Violation> violations, double to, string css, string none)
     {
-        if (violations.Count == 0)
-        {
-            html.Append("<p>").Append(none).Append("</p>\n");
-            return;
-        }
-
+        var any = false;
         foreach (var v in violations)
         {
+            any = true;
+            Drain(html, output);
             html.Append("<div class=\"").Append(css).Append("\">\n<h3>").Append(v.Rule.Label()).Append(" (").Append(v.Severity.Label()).Append(") on ").Append(E(v.Uuid));
             if (v.Pid is { } pid)
             {
@@ -189,6 +194,11 @@ public static class HtmlReportRenderer
             }
 
             html.Append("</ul></li>\n</ul>\n</div>\n");
+        }
+
+        if (!any)
+        {
+            html.Append("<p>").Append(none).Append("</p>\n");
         }
     }
 

@@ -32,8 +32,12 @@ public sealed record JobReport
 
     public IReadOnlyList<ReportProcess> Processes { get; init; } = [];
 
-    /// <summary>Violations and allowed findings, by start time.</summary>
-    public IReadOnlyList<Violation> Violations { get; init; } = [];
+    /// <summary>
+    /// Violations and allowed findings, by start time. A journal report reads them from the
+    /// journal each time this is enumerated (tens of thousands stay on disk, not in memory), so
+    /// enumerate it as often as needed, never index it.
+    /// </summary>
+    public IEnumerable<Violation> Violations { get; init; } = [];
 
     public IReadOnlyList<GpuTimeline> Timelines { get; init; } = [];
 
@@ -63,30 +67,40 @@ public sealed record JobReport
 
     public double EnergyJoules => Gpus.Sum(g => g.EnergyJoules);
 
-    public IReadOnlyList<Violation> OpenViolations => Violations.Where(v => !v.IsAllowed).ToList();
+    public IEnumerable<Violation> OpenViolations => Violations.Where(v => !v.IsAllowed);
 
-    public IReadOnlyList<Violation> AllowedFindings => Violations.Where(v => v.IsAllowed).ToList();
+    public IEnumerable<Violation> AllowedFindings => Violations.Where(v => v.IsAllowed);
 
     /// <summary>
     /// GPU time taken by hash-like work or a miner under a violation (not allowed), clipped to the
     /// window: what the job's owner lost to someone else.
     /// </summary>
-    public double DivertedGpuMinutes => OpenViolations
-        .Where(v => v.Rule is PolicyRule.HashCompute or PolicyRule.MinerIdentity)
-        .Sum(v => Math.Max(0, Math.Min(v.End ?? To, To) - Math.Max(v.Start, From))) / 60;
+    public double DivertedGpuMinutes => OpenViolations.Sum(DivertedSeconds) / 60;
+
+    private double DivertedSeconds(Violation v) => v.Rule is PolicyRule.HashCompute or PolicyRule.MinerIdentity
+        ? Math.Max(0, Math.Min(v.End ?? To, To) - Math.Max(v.Start, From))
+        : 0;
 
     /// <summary>The line at the top of every format: "clean" or "N violations, M GPU-minutes diverted".</summary>
     public string Headline
     {
         get
         {
-            var count = OpenViolations.Count;
+            // One pass over the violations (they may be streamed from a journal).
+            var count = 0;
+            var divertedSeconds = 0.0;
+            foreach (var v in OpenViolations)
+            {
+                count++;
+                divertedSeconds += DivertedSeconds(v);
+            }
+
             if (count == 0)
             {
                 return "clean";
             }
 
-            var minutes = DivertedGpuMinutes.ToString("0.0", CultureInfo.InvariantCulture);
+            var minutes = (divertedSeconds / 60).ToString("0.0", CultureInfo.InvariantCulture);
             return $"{count} violation{(count == 1 ? "" : "s")}, {minutes} GPU-minutes diverted";
         }
     }

@@ -21,7 +21,14 @@ public static class JsonReportRenderer
     public static string Render(JobReport report)
     {
         using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, Options))
+        Write(report, buffer);
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>Writes the report to <paramref name="output"/>, flushing as it goes: violations are streamed, never all held.</summary>
+    public static void Write(JobReport report, Stream output)
+    {
+        using (var json = new Utf8JsonWriter(output, Options))
         {
             json.WriteStartObject();
             json.WriteNumber("schema_version", 1);
@@ -95,6 +102,10 @@ public static class JsonReportRenderer
             foreach (var v in report.Violations)
             {
                 WriteViolation(json, v);
+                if (json.BytesPending >= 64 * 1024)
+                {
+                    json.Flush();
+                }
             }
 
             json.WriteEndArray();
@@ -123,7 +134,7 @@ public static class JsonReportRenderer
             json.WriteEndObject();
         }
 
-        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+        output.WriteByte((byte)'\n');
     }
 
     private static void WriteViolation(Utf8JsonWriter json, Violation v)

@@ -11,6 +11,14 @@ public static class MarkdownReportRenderer
 {
     public static string Render(JobReport report)
     {
+        using var output = new StringWriter(CultureInfo.InvariantCulture);
+        Write(report, output);
+        return output.ToString();
+    }
+
+    /// <summary>Writes the report to <paramref name="output"/> as it goes (violations are streamed, not held).</summary>
+    public static void Write(JobReport report, TextWriter output)
+    {
         var md = new StringBuilder();
         Line(md, $"# GPU audit report: job {Escape(report.JobId)}");
         Line(md);
@@ -73,11 +81,11 @@ public static class MarkdownReportRenderer
 
         Line(md, "## Violations");
         Line(md);
-        WriteViolations(md, report.OpenViolations, report.To, "No violations.");
+        WriteViolations(md, output, report.OpenViolations, report.To, "No violations.");
         Line(md, "## Allowed findings");
         Line(md);
-        WriteViolations(md, report.AllowedFindings, report.To, "No allowed findings.");
-        return md.ToString();
+        WriteViolations(md, output, report.AllowedFindings, report.To, "No allowed findings.");
+        output.Write(md);
     }
 
     /// <summary>"training 95%, idle 5%": every class a process spent time in, largest first.</summary>
@@ -90,17 +98,13 @@ public static class MarkdownReportRenderer
                 .Select(c => c.Label() + " " + Number(seconds[c] / total * 100, "0") + "%"));
     }
 
-    private static void WriteViolations(StringBuilder md, IReadOnlyList<Violation> violations, double to, string none)
+    private static void WriteViolations(StringBuilder md, TextWriter output, IEnumerable<Violation> violations, double to, string none)
     {
-        if (violations.Count == 0)
-        {
-            Line(md, none);
-            Line(md);
-            return;
-        }
-
+        var any = false;
         foreach (var v in violations)
         {
+            any = true;
+            ReportText.Drain(md, output);
             var pid = v.Pid is { } p ? " pid " + p.ToString(CultureInfo.InvariantCulture) : "";
             Line(md, $"### {v.Rule.Label()} ({v.Severity.Label()}) on {Escape(v.Uuid)}{pid}");
             Line(md);
@@ -118,6 +122,12 @@ public static class MarkdownReportRenderer
                 Line(md, $"  - {Escape(evidence)}");
             }
 
+            Line(md);
+        }
+
+        if (!any)
+        {
+            Line(md, none);
             Line(md);
         }
     }

@@ -32,6 +32,39 @@ public static class ReportText
         _ => JsonReportRenderer.Render(report),
     };
 
+    /// <summary>
+    /// Writes the report to <paramref name="output"/> (UTF-8) as it is rendered: the violations
+    /// go out one by one, so memory does not grow with their number.
+    /// </summary>
+    public static void Write(JobReport report, ReportFormat format, Stream output)
+    {
+        if (format == ReportFormat.Json)
+        {
+            JsonReportRenderer.Write(report, output);
+            return;
+        }
+
+        using var writer = new StreamWriter(output, new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 64 * 1024, leaveOpen: true);
+        if (format == ReportFormat.Markdown)
+        {
+            MarkdownReportRenderer.Write(report, writer);
+        }
+        else
+        {
+            HtmlReportRenderer.Write(report, writer);
+        }
+    }
+
+    /// <summary>Moves what a renderer built so far to <paramref name="output"/> once it is large, so it never holds the whole report.</summary>
+    internal static void Drain(System.Text.StringBuilder text, TextWriter output)
+    {
+        if (text.Length >= 32 * 1024)
+        {
+            output.Write(text);
+            text.Clear();
+        }
+    }
+
     /// <summary>ISO 8601 UTC to the second.</summary>
     public static string Time(double unixSeconds) =>
         DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(unixSeconds * 1000)).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

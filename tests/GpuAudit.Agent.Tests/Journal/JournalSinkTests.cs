@@ -31,7 +31,8 @@ public sealed class JournalSinkTests : IDisposable
         }
 
         Assert.Equal(776, Assert.Single(last!.Policy.Active).Pid);
-        var report = new JournalReportSource(journal).Build("4242");
+        using var reader = JournalReader.Open(_dir.Path);
+        var report = new JournalReportSource(reader).Build("4242");
         Assert.Equal(PolicyRule.HashCompute, Assert.Single(report.Violations).Rule);
         Assert.Equal(25, report.GpuSeconds[WorkloadClass.Mixed], 3);
     }

@@ -20,7 +20,11 @@ public sealed class HtmlReportChromiumTests : IDisposable
         {
             JournalReplay.Run(journal, "mixed", new JobRef("4242", "gpu-map", "alice"));
             page = Path.Combine(_dir.Path, "job-4242.html");
-            File.WriteAllText(page, HtmlReportRenderer.Render(new JournalReportSource(journal).Build("4242")));
+        }
+
+        using (var reader = JournalReader.Open(_dir.Path))
+        {
+            File.WriteAllText(page, HtmlReportRenderer.Render(new JournalReportSource(reader).Build("4242")));
         }
 
         var (dom, log) = HeadlessChromium.DumpDom(page);

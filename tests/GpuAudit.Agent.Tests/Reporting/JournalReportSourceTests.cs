@@ -21,7 +21,8 @@ public sealed class JournalReportSourceTests : IDisposable
         using var journal = AuditJournal.Open(_dir.Path);
         JournalReplay.Run(journal, "mixed", Job);
 
-        var report = new JournalReportSource(journal).Build("4242");
+        using var reader = JournalReader.Open(_dir.Path);
+        var report = new JournalReportSource(reader).Build("4242");
 
         var violation = Assert.Single(report.Violations);
         Assert.Equal((PolicyRule.HashCompute, 776), (violation.Rule, violation.Pid!.Value));
@@ -43,7 +44,8 @@ public sealed class JournalReportSourceTests : IDisposable
         using var journal = AuditJournal.Open(_dir.Path);
         JournalReplay.Run(journal, "train_transformer", Job);
 
-        var report = new JournalReportSource(journal).Build("4242");
+        using var reader = JournalReader.Open(_dir.Path);
+        var report = new JournalReportSource(reader).Build("4242");
 
         Assert.Equal("clean", report.Headline);
         Assert.True(report.GpuSeconds[WorkloadClass.Training] > 0);
@@ -56,7 +58,8 @@ public sealed class JournalReportSourceTests : IDisposable
         using var journal = AuditJournal.Open(_dir.Path);
         JournalReplay.Run(journal, "mixed", Job, policy);
 
-        var report = new JournalReportSource(journal).Build("4242");
+        using var reader = JournalReader.Open(_dir.Path);
+        var report = new JournalReportSource(reader).Build("4242");
 
         Assert.Equal("clean", report.Headline);
         Assert.Equal("dedup job hashes shards", Assert.Single(report.AllowedFindings).AllowedBy!.Reason);
@@ -69,7 +72,8 @@ public sealed class JournalReportSourceTests : IDisposable
         using var journal = AuditJournal.Open(_dir.Path);
         JournalReplay.Run(journal, "mixed", Job);
 
-        var error = Assert.Throws<UserInputException>(() => new JournalReportSource(journal).Build("9999"));
+        using var reader = JournalReader.Open(_dir.Path);
+        var error = Assert.Throws<UserInputException>(() => new JournalReportSource(reader).Build("9999"));
         Assert.Contains("no record of job 9999", error.Message, StringComparison.Ordinal);
     }
 

@@ -17,7 +17,6 @@
  *
  * Environment (read at nvmlInit_v2):
  *   NVML_STUB_GPUS=n        GPUs (default 1). GPU 0 runs pids 4242 and 4243; others run nothing.
- *   NVML_STUB_PIDS=a[,b]    the pids GPU 0 runs instead of 4242 (and 4243): a live process in tests.
  *   NVML_STUB_MIG=1         GPU 0 in MIG mode: GI 1/CI 0 runs pid 5001 (a hash-like integer-bound
  *                           load), GI 2/CI 0 runs pid 5002 (training-like tensor load), slot 1 empty.
  *   NVML_STUB_FAULTS=a,b    fault injection: driver_not_loaded, procs_no_permission,
@@ -27,6 +26,11 @@
  *                           (GPU 1's handle fails GPU_IS_LOST for its first N lookups).
  *   NVML_STUB_LOG=path      appends one line per process-list, utilization and GPM-metrics call
  *                           with the arguments it got (tests check the buffers the caller passed).
+ *   NVML_STUB_PROCESSES=path  GPU 0 (no MIG) runs the live processes listed in the file, one
+ *                           "PID KIND" a line (KIND: train, infer, hash), re-read on every call;
+ *                           its utilization, per-process utilization and GPM follow what runs
+ *                           (hash: integer-bound, no tensor or FP; train/infer: tensor and FP).
+ *                           scripts/gpu-check.sh --dry-run drives the stand-in this way.
  * nvmlDeviceGetTemperatureV is not exported (as in R535): tests see it as a missing optional
  * entry point, and the temperature comes from the deprecated call.
  */
@@ -85,8 +89,36 @@ static stub_device migDevices[2] = { { 0, 1, 0, "MIG-stub-gi1-ci0" }, { 0, 2, 0,
 static int initialized, gpuCount = 1, migMode, driverNotLoaded, procsNoPermission, procsGrow, energyUnknown;
 static int procUtilUnknown, gpmUnknown, powerUnknown, gpu1HandleFailures;
 static long long procsCount = -1;
-static unsigned gpu0Pids[2] = { 4242, 4243 };
-static const char *logPath;
+static const char *logPath, *processesPath;
+
+#define MAX_LISTED 4096
+typedef struct { unsigned pid; char kind[8]; } listed_process;
+static listed_process listed[MAX_LISTED];
+
+/* The processes of NVML_STUB_PROCESSES, -1 when not set. */
+static int read_listed(void)
+{
+    if (!processesPath) return -1;
+    FILE *f = fopen(processesPath, "r");
+    if (!f) return 0;
+    int n = 0;
+    while (n < MAX_LISTED && fscanf(f, "%u %7s", &listed[n].pid, listed[n].kind) == 2) n++;
+    fclose(f);
+    return n;
+}
+
+/* What runs on GPU 0 from the list: 'h' when any process hashes, else 't', 'i', or 0 for idle. */
+static char listed_load(void)
+{
+    int n = read_listed();
+    char load = 0;
+    for (int i = 0; i < n; i++)
+    {
+        if (listed[i].kind[0] == 'h') return 'h';
+        if (listed[i].kind[0] == 't' || (listed[i].kind[0] == 'i' && !load)) load = listed[i].kind[0];
+    }
+    return load;
+}
 
 static void logf_(const char *format, ...) __attribute__((format(printf, 1, 2)));
 static void logf_(const char *format, ...)
@@ -134,12 +166,7 @@ nvmlReturn_t nvmlInit_v2(void)
     if (gpuCount < 1 || gpuCount > MAX_GPUS) gpuCount = 1;
     migMode = getenv("NVML_STUB_MIG") && strcmp(getenv("NVML_STUB_MIG"), "1") == 0;
     logPath = getenv("NVML_STUB_LOG");
-    if (getenv("NVML_STUB_PIDS"))
-    {
-        const char *pids = getenv("NVML_STUB_PIDS");
-        gpu0Pids[0] = (unsigned)strtoul(pids, NULL, 10);
-        if (strchr(pids, ',')) gpu0Pids[1] = (unsigned)strtoul(strchr(pids, ',') + 1, NULL, 10);
-    }
+    processesPath = getenv("NVML_STUB_PROCESSES");
     driverNotLoaded = has_fault(faults, "driver_not_loaded", NULL);
     procsNoPermission = has_fault(faults, "procs_no_permission", NULL);
     procsGrow = has_fault(faults, "procs_grow", NULL);
@@ -227,6 +254,12 @@ nvmlReturn_t nvmlDeviceGetUtilizationRates(void *d, nvmlUtilization_t *u)
     if (IS_MIG(d) || (migMode && DEVICE(d)->gpu == 0)) return NVML_ERROR_NOT_SUPPORTED;
     u->gpu = DEVICE(d)->gpu == 0 ? 77 : 0;
     u->memory = DEVICE(d)->gpu == 0 ? 33 : 0;
+    if (processesPath && DEVICE(d)->gpu == 0)
+    {
+        char load = listed_load();
+        u->gpu = load == 'h' ? 100 : load ? 85 : 0;
+        u->memory = load == 'h' ? 3 : load ? 40 : 0;
+    }
     return NVML_SUCCESS;
 }
 
@@ -283,14 +316,18 @@ nvmlReturn_t nvmlDeviceGetComputeRunningProcesses_v3(void *d, unsigned *count, n
     if (procsNoPermission) return NVML_ERROR_NO_PERMISSION;
     if (procsCount >= 0) { *count = (unsigned)procsCount; return NVML_ERROR_INSUFFICIENT_SIZE; }
     if (procsGrow) { *count = *count + 1; return NVML_ERROR_INSUFFICIENT_SIZE; }
-    nvmlProcessInfo_t list[2];
+    static nvmlProcessInfo_t list[MAX_LISTED];
     unsigned n = 0;
-    if (IS_MIG(d))
+    int listedCount = DEVICE(d)->gpu == 0 && !IS_MIG(d) && !migMode ? read_listed() : -1;
+    if (listedCount >= 0)
+        for (int i = 0; i < listedCount; i++)
+            list[n++] = (nvmlProcessInfo_t){ listed[i].pid, 512ULL << 20, 0xFFFFFFFFu, 0xFFFFFFFFu };
+    else if (IS_MIG(d))
         list[n++] = (nvmlProcessInfo_t){ 5000 + DEVICE(d)->gi, (unsigned long long)DEVICE(d)->gi << 30, DEVICE(d)->gi, DEVICE(d)->ci };
     else if (DEVICE(d)->gpu == 0 && !migMode)
     {
-        list[n++] = (nvmlProcessInfo_t){ gpu0Pids[0], 1ULL << 30, 0xFFFFFFFFu, 0xFFFFFFFFu };
-        list[n++] = (nvmlProcessInfo_t){ gpu0Pids[1], ~0ULL, 0xFFFFFFFFu, 0xFFFFFFFFu };
+        list[n++] = (nvmlProcessInfo_t){ 4242, 1ULL << 30, 0xFFFFFFFFu, 0xFFFFFFFFu };
+        list[n++] = (nvmlProcessInfo_t){ 4243, ~0ULL, 0xFFFFFFFFu, 0xFFFFFFFFu };
     }
     if (*count < n || (n > 0 && !p)) { *count = n; return n == 0 ? NVML_SUCCESS : NVML_ERROR_INSUFFICIENT_SIZE; }
     memcpy(p, list, n * sizeof *list);
@@ -316,7 +353,24 @@ nvmlReturn_t nvmlDeviceGetProcessUtilization(void *d, nvmlProcessUtilizationSamp
     unsigned long long oldest = now - 10000000ULL;
     if (lastSeen > oldest) oldest = lastSeen;
     if (DEVICE(d)->gpu != 0 || newest <= oldest) return NVML_ERROR_NOT_FOUND;
-    s[0] = (nvmlProcessUtilizationSample_t){ gpu0Pids[0], newest, 91, 12, 0, 0 };
+    int listedCount = read_listed();
+    if (listedCount >= 0)
+    {
+        if (listedCount == 0) return NVML_ERROR_NOT_FOUND;
+        if ((int)*count < listedCount) { *count = (unsigned)listedCount; return NVML_ERROR_INSUFFICIENT_SIZE; }
+        /* Hashing processes take most of the SM time (60% between them), the rest share 30%. */
+        unsigned hashing = 0;
+        for (int i = 0; i < listedCount; i++) hashing += listed[i].kind[0] == 'h';
+        unsigned others = (unsigned)listedCount - hashing;
+        for (int i = 0; i < listedCount; i++)
+        {
+            unsigned sm = listed[i].kind[0] == 'h' ? 60u / hashing : (hashing ? 30u : 90u) / others;
+            s[i] = (nvmlProcessUtilizationSample_t){ listed[i].pid, newest, sm ? sm : 1, 10, 0, 0 };
+        }
+        *count = (unsigned)listedCount;
+        return NVML_SUCCESS;
+    }
+    s[0] = (nvmlProcessUtilizationSample_t){ 4242, newest, 91, 12, 0, 0 };
     *count = 1;
     return NVML_SUCCESS;
 }
@@ -421,6 +475,13 @@ nvmlReturn_t nvmlGpmMetricsGet(nvmlGpmMetricsGet_t *g)
         m->metricInfo.shortName = shortName;
         m->metricInfo.longName = longName;
         m->metricInfo.unit = unit;
+        if (processesPath && a->gi == 0)
+        {
+            char load = listed_load();
+            m->nvmlReturn = NVML_SUCCESS;
+            m->value = load == 'h' ? mig_value(1, m->metricId, b->taken) : load ? mig_value(2, m->metricId, b->taken) : 0;
+            continue;
+        }
         if (a->gi != 0)
         {
             m->nvmlReturn = NVML_SUCCESS;

@@ -5,7 +5,8 @@ until its stdin closes. Modes:
                        cubin, and keep both, as a run-time-compiling miner does
   fatbin FILE.cu       the same, packed by NVIDIA's fatbinary with every entry compressed; only
                        the fatbin is kept
-  headers MIB          MIB MiB of bare 64-byte EM_CUDA ELF headers, and one header claiming 255 MiB
+  headers MIB [FILE.cu]  MIB MiB of bare 64-byte EM_CUDA ELF headers, and one header claiming
+                       255 MiB; with FILE.cu, its NVRTC-compiled cubin after them all
 Prints "ready" on stdout once the code is in memory."""
 import ctypes, os, struct, subprocess, sys, tempfile
 
@@ -61,6 +62,6 @@ if mode == "nvrtc":
 elif mode == "fatbin":
     held = [fatbin(args[0])]
 else:
-    held = headers(int(args[0]))
+    held = headers(int(args[0])) + [nvrtc(path, "sm_90") for path in args[1:]]
 print("ready", flush=True)
 sys.stdin.read()

@@ -41,6 +41,35 @@ public class CgroupIdentityTests
         Assert.Null(identity.Job);
     }
 
+    [Theory]
+    [InlineData("0::/user.slice/user-1000.slice/user@1000.service/app.slice/slurm/job_4242\n")]
+    [InlineData("0::/user.slice/user-1000.slice/session-3.scope/slurmstepd.scope/job_4242/step_0\n")]
+    [InlineData("4:memory:/home/alice/slurm/uid_1000/job_4242\n")]
+    [InlineData("0::/system.slice/docker-0123.scope/slurm/uid_1000/job_4242\n")]
+    public void A_job_path_the_process_could_have_made_is_a_claim_never_a_trusted_job(string cgroup)
+    {
+        var identity = CgroupIdentity.Parse(cgroup);
+
+        Assert.Null(identity.SlurmJobId);
+        Assert.Equal(new JobRef("4242", "cgroup-claim"), identity.Job);
+        Assert.False(identity.Job!.IsTrusted);
+    }
+
+    [Fact]
+    public void A_sub_cgroup_a_job_creates_under_its_own_cannot_name_another_job()
+    {
+        Assert.Equal("17", CgroupIdentity.Parse("0::/system.slice/slurmstepd.scope/job_17/step_0/user/job_4242\n").SlurmJobId);
+    }
+
+    [Fact]
+    public void A_pod_path_outside_the_kubelet_hierarchy_is_a_claim()
+    {
+        var identity = CgroupIdentity.Parse("0::/user.slice/user-1000.slice/user@1000.service/kubepods/pod1a2b3c4d-5e6f-7a8b-9c0d-1e2f3a4b5c6d/x\n");
+
+        Assert.Null(identity.PodUid);
+        Assert.Equal("cgroup-claim", identity.Job!.Source);
+    }
+
     [Fact]
     public void Recorded_trace_cgroups_name_no_job()
     {

@@ -35,7 +35,9 @@ public sealed class AuditPipelineTests
         Assert.Equal([20], analysis.Gpus[1].Processes.Select(p => p.Pid));
         Assert.All(analysis.Gpus[1].Processes, p => Assert.Equal("GPU-pipeline-1", p.Uuid));
         Assert.Equal(("7", AttributionSource.GpuAllocation), (analysis.Gpus[0].Processes[0].Attribution.Job?.Id, analysis.Gpus[0].Processes[0].Attribution.Source));
-        Assert.Equal(("99", AttributionSource.Conflict), (analysis.Gpus[0].Processes[1].Attribution.Job?.Id, analysis.Gpus[0].Processes[1].Attribution.Source));
+        // A conflicting claim is accounted to the GPU map's job and kept as the claim (docs/policy.md, trust model).
+        var conflict = analysis.Gpus[0].Processes[1].Attribution;
+        Assert.Equal(("7", "99", AttributionSource.Conflict), (conflict.Job?.Id, conflict.Claimed?.Id, conflict.Source));
         Assert.Equal(AttributionSource.None, analysis.Gpus[1].Processes[0].Attribution.Source);
     }
 

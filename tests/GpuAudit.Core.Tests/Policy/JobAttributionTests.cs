@@ -10,12 +10,45 @@ public sealed class JobAttributionTests
     private static readonly JobRef Other = new("200", "gpu-map", "bob");
 
     [Fact]
-    public void The_process_own_job_wins_and_an_agreeing_map_keeps_it_attributed()
+    public void A_trusted_cgroup_that_agrees_with_the_map_keeps_the_process_attributed_to_the_map_job()
     {
         var attribution = JobAttribution.Resolve(Own, Map);
 
         Assert.Equal(AttributionSource.Process, attribution.Source);
+        Assert.Same(Map, attribution.Job);
+        Assert.True(attribution.IsAttributed);
+    }
+
+    [Fact]
+    public void Without_a_map_a_trusted_cgroup_names_the_job()
+    {
+        var attribution = JobAttribution.Resolve(Own, null);
+
+        Assert.Equal(AttributionSource.Process, attribution.Source);
         Assert.Same(Own, attribution.Job);
+    }
+
+    [Theory]
+    [InlineData("slurm-env")]
+    [InlineData("cgroup-claim")]
+    public void A_claim_the_process_controls_names_no_job_and_is_unattributed(string source)
+    {
+        var attribution = JobAttribution.Resolve(new JobRef("4242", source), null);
+
+        Assert.Equal(AttributionSource.Untrusted, attribution.Source);
+        Assert.Null(attribution.Job);
+        Assert.Equal("4242", attribution.Claimed!.Id);
+        Assert.False(attribution.IsAttributed);
+        Assert.Contains("a source the process controls", attribution.Explain(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_untrusted_claim_that_agrees_with_the_map_changes_nothing()
+    {
+        var attribution = JobAttribution.Resolve(new JobRef("100", "slurm-env"), Map);
+
+        Assert.Equal(AttributionSource.GpuAllocation, attribution.Source);
+        Assert.Same(Map, attribution.Job);
         Assert.True(attribution.IsAttributed);
     }
 
@@ -30,14 +63,15 @@ public sealed class JobAttributionTests
     }
 
     [Fact]
-    public void Disagreement_is_unattributed_and_reported_under_the_process_claim()
+    public void Disagreement_is_unattributed_and_accounted_to_the_map_job_with_the_claim_as_evidence()
     {
         var attribution = JobAttribution.Resolve(Own, Other);
 
         Assert.Equal(AttributionSource.Conflict, attribution.Source);
         Assert.False(attribution.IsAttributed);
-        Assert.Equal("100", attribution.Job!.Id);
-        Assert.Contains("allocated to job 200", attribution.Explain(), StringComparison.Ordinal);
+        Assert.Equal("200", attribution.Job!.Id);
+        Assert.Equal("100", attribution.Claimed!.Id);
+        Assert.Contains("claims job 100 (slurm-cgroup) but the GPU is allocated to job 200", attribution.Explain(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -99,9 +99,10 @@ public sealed class PolicyEngineTests
 
         var opened = Enumerable.Range(0, 31).SelectMany(t => engine.Evaluate(At(t, Job, WorkloadClass.Training, stray)).Opened).ToList();
 
+        // Accounted to the job the scheduler gave the GPU; the process's claim is named, never trusted.
         var violation = Assert.Single(opened);
-        Assert.Equal((PolicyRule.UnattributedProcess, Severity.Warning, "999", 30.0), (violation.Rule, violation.Severity, violation.Job, violation.DurationSeconds(60) - 30 + violation.Start));
-        Assert.Contains("allocated to job 4242", violation.Evidence.Single(), StringComparison.Ordinal);
+        Assert.Equal((PolicyRule.UnattributedProcess, Severity.Warning, "4242", 30.0), (violation.Rule, violation.Severity, violation.Job, violation.DurationSeconds(60) - 30 + violation.Start));
+        Assert.Contains("claims job 999 (slurm-cgroup) but the GPU is allocated to job 4242", violation.Evidence.Single(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -109,12 +110,37 @@ public sealed class PolicyEngineTests
     {
         var engine = new PolicyEngine(AuditPolicy.Default);
 
-        Assert.Empty(engine.Evaluate(At(0, Job, WorkloadClass.Idle)).Opened);
-        Assert.Empty(engine.Evaluate(At(599, Job, WorkloadClass.Idle)).Opened);
+        Assert.Empty(Enumerable.Range(0, 600).SelectMany(t => engine.Evaluate(At(t, Job, WorkloadClass.Idle)).Opened));
         var opened = Assert.Single(engine.Evaluate(At(600, Job, WorkloadClass.Idle)).Opened);
 
-        Assert.Equal((PolicyRule.IdleAllocation, Severity.Info, (int?)null, "4242"), (opened.Rule, opened.Severity, opened.Pid, opened.Job));
-        Assert.Empty(engine.Evaluate(At(600, null, WorkloadClass.Idle)).Opened);
+        Assert.Equal((PolicyRule.IdleAllocation, Severity.Info, (int?)null, "4242", 0.0), (opened.Rule, opened.Severity, opened.Pid, opened.Job, opened.Start));
+        Assert.Empty(engine.Evaluate(At(601, null, WorkloadClass.Idle)).Opened);
+    }
+
+    [Theory]
+    [InlineData(3, 10)]
+    [InlineData(30, 100)]
+    [InlineData(120, 600)]
+    public void Idle_allocation_needs_a_sustained_idle_share_so_training_with_idle_phases_never_opens_it(int idle, int period)
+    {
+        var engine = new PolicyEngine(AuditPolicy.Default);
+
+        var opened = Enumerable.Range(0, 3600)
+            .SelectMany(t => engine.Evaluate(At(t, Job, t % period < idle ? WorkloadClass.Idle : WorkloadClass.Training)).Opened);
+
+        Assert.Empty(opened);
+    }
+
+    [Fact]
+    public void Idle_allocation_opens_on_a_GPU_idle_nine_minutes_in_ten()
+    {
+        var engine = new PolicyEngine(AuditPolicy.Default);
+
+        var opened = Enumerable.Range(0, 1200)
+            .SelectMany(t => engine.Evaluate(At(t, Job, t % 600 < 30 ? WorkloadClass.Training : WorkloadClass.Idle)).Opened)
+            .ToList();
+
+        Assert.Equal(PolicyRule.IdleAllocation, Assert.Single(opened).Rule);
     }
 
     [Fact]

@@ -42,13 +42,15 @@ public sealed class PolicyOnTracesTests
     }
 
     [Fact]
-    public void Without_a_job_map_both_mixed_processes_are_unattributed_warnings()
+    public void Without_a_job_map_both_mixed_processes_are_one_unattributed_warning_listing_both()
     {
         var opened = Run("mixed", null, AuditPolicy.Default with { Rules = ZeroOpenAfter(PolicyRule.UnattributedProcess) });
+        var engine = new PolicyEngine(AuditPolicy.Default with { Rules = ZeroOpenAfter(PolicyRule.UnattributedProcess) }, "h100-probe");
+        var last = TruthTicks.From(RecordedTrace.Load(RepoPaths.Trace("mixed")), null).Select(engine.Evaluate).ToList()[^1];
 
-        var unattributed = opened.Where(v => v.Rule == PolicyRule.UnattributedProcess).ToList();
-        Assert.Equal([775, 776], unattributed.Select(v => v.Pid!.Value).Order());
-        Assert.All(unattributed, v => Assert.Null(v.Job));
+        var unattributed = Assert.Single(opened, v => v.Rule == PolicyRule.UnattributedProcess);
+        Assert.Null(unattributed.Job);
+        Assert.Equal([775, 776], last.Active.Single(v => v.Rule == PolicyRule.UnattributedProcess).Pids.Order());
     }
 
     private static List<Violation> Run(string trace, JobRef? job, AuditPolicy policy)

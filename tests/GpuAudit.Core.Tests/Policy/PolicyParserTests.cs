@@ -20,6 +20,9 @@ public sealed class PolicyParserTests
         Assert.Equal("curation-4242", curation.Job);
         Assert.Contains("DATA-118", curation.Reason, StringComparison.Ordinal);
         Assert.Equal("notebooks", policy.Allowances[1].Namespace);
+        Assert.Equal(JobPurpose.Any, policy.DefaultPurpose);
+        Assert.Equal(JobPurpose.Training, policy.PartitionPurposes["gpu-train"]);
+        Assert.Equal(JobPurpose.Compute, policy.AccountPurposes["hpc-lab"]);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public sealed class ReportRendererTests
     public void Diverted_minutes_of_an_open_violation_run_to_the_end_of_the_window()
     {
         var report = FixedReport.Create();
-        var open = report.Violations[0] with { End = null, Rule = PolicyRule.MinerIdentity };
+        var open = report.Violations.First() with { End = null, Rule = PolicyRule.MinerIdentity };
         report = report with { Violations = [open] };
 
         Assert.Equal("1 violation, 8.3 GPU-minutes diverted", report.Headline);

@@ -1,0 +1,175 @@
+namespace GpuAudit.Core.Policy;
+
+/// <summary>
+/// What identifies a violation: the rule, the GPU, the job (from trusted sources only) and the
+/// allowance its evidence matched (-1: none). Never the pid: a workload that changes pids every
+/// second accumulates evidence like one that does not, and every pid is listed on the violation.
+/// </summary>
+internal readonly record struct ViolationKey(PolicyRule Rule, string Uuid, string? Job, int Allowance);
+
+/// <summary>
+/// The hysteresis of one <see cref="ViolationKey"/>: evidence seen tick by tick, the pids and evidence
+/// lines it came with, and whether the rule's condition to open holds (docs/policy.md):
+/// <list type="bullet">
+/// <item>most rules: evidence has lasted the open-after time, gaps shorter than the close-after time
+/// not breaking it (or an evidence budget was reached: <see cref="Observe"/> with immediate);</item>
+/// <item><c>idle_allocation</c>: the GPU was idle for at least
+/// <see cref="AuditPolicy.IdleAllocationShare"/> of the last open-after time;</item>
+/// <item><c>diverted_compute</c>: diverted GPU-seconds within the last twice the open-after time
+/// reach the open-after time.</item>
+/// </list>
+/// </summary>
+internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? allowance, double since)
+{
+    private const int MaxEvidenceLines = 8;
+    private const int MaxPids = 64;
+
+    private readonly Queue<(double Time, double Seconds)> _ledger = new();
+    private double _ledgerSum;
+    private double _tickWeight;
+    private bool _tickFresh;
+    private bool _seenThisTick;
+
+    public ViolationKey Key { get; } = key;
+
+    public int Gpu { get; } = gpu;
+
+    public Allowance? Allowance { get; } = allowance;
+
+    /// <summary>First tick with evidence (the violation's start).</summary>
+    public double Since { get; private set; } = since;
+
+    /// <summary>Last tick with fresh evidence (the violation's end once it closes).</summary>
+    public double LastSeen { get; private set; } = since;
+
+    /// <summary>Last tick with any evidence, fresh or a budget that still holds: what keeps it open.</summary>
+    public double LastAlive { get; private set; } = since;
+
+    public string? User { get; private set; }
+
+    public string? Executable { get; private set; }
+
+    public List<string> Evidence { get; } = [];
+
+    public List<int> Pids { get; } = [];
+
+    /// <summary>GPU-seconds of this tracker's own diverted work (evidence seconds × the share of the work it is about).</summary>
+    public double DivertedSeconds { get; private set; }
+
+    /// <summary>Hashing was among the evidence (a <c>diverted_compute</c> violation is then critical).</summary>
+    public bool SawHash { get; private set; }
+
+    public bool Immediate { get; private set; }
+
+    public Violation? Open { get; set; }
+
+    public bool SeenThisTick => _seenThisTick;
+
+    /// <summary>One observation of this tick. Evidence lines are built only while the tracker still collects them.</summary>
+    public void Observe(Observation o)
+    {
+        _seenThisTick = true;
+        _tickFresh |= o.Fresh;
+        _tickWeight += o.Weight;
+        SawHash |= o.Hash;
+        User ??= o.User;
+        Executable ??= o.Executable;
+        if (o.Immediate)
+        {
+            Immediate = true;
+            Since = Math.Min(Since, o.EvidenceSince);
+        }
+
+        foreach (var pid in o.Pids)
+        {
+            if (Pids.Count < MaxPids && !Pids.Contains(pid))
+            {
+                Pids.Add(pid);
+            }
+        }
+
+        if (Open is not null || Evidence.Count >= MaxEvidenceLines)
+        {
+            return;
+        }
+
+        foreach (var line in o.Evidence())
+        {
+            if (Evidence.Count < MaxEvidenceLines && !Evidence.Contains(line))
+            {
+                Evidence.Add(line);
+            }
+        }
+    }
+
+    /// <summary>Closes the tick: <paramref name="seconds"/> is the time since the previous tick.</summary>
+    public void EndTick(double time, double seconds, double horizon)
+    {
+        if (_seenThisTick)
+        {
+            var weight = Math.Min(1, _tickWeight);
+            LastAlive = time;
+            if (_tickFresh)
+            {
+                LastSeen = time;
+                DivertedSeconds += seconds * weight;
+                _ledger.Enqueue((time, seconds * weight));
+                _ledgerSum += seconds * weight;
+            }
+        }
+
+        while (_ledger.TryPeek(out var oldest) && oldest.Time <= time - horizon)
+        {
+            _ledgerSum -= _ledger.Dequeue().Seconds;
+        }
+
+        _seenThisTick = false;
+        _tickFresh = false;
+        _tickWeight = 0;
+    }
+
+    /// <summary>Whether the rule's condition to open holds at <paramref name="time"/>.</summary>
+    public bool ShouldOpen(double time, RuleSettings settings) => Key.Rule switch
+    {
+        PolicyRule.IdleAllocation => time - Since >= settings.OpenAfterSeconds
+            && _ledgerSum >= (AuditPolicy.IdleAllocationShare * settings.OpenAfterSeconds) - 1e-9,
+        PolicyRule.DivertedCompute => _ledgerSum >= settings.OpenAfterSeconds - 1e-9,
+        _ => Immediate || LastSeen - Since >= settings.OpenAfterSeconds,
+    };
+
+    /// <summary>How far back this rule's evidence ledger must reach.</summary>
+    public static double HorizonOf(PolicyRule rule, RuleSettings settings) => rule switch
+    {
+        PolicyRule.IdleAllocation => settings.OpenAfterSeconds,
+        PolicyRule.DivertedCompute => 2 * settings.OpenAfterSeconds,
+        _ => 0,
+    };
+}
+
+/// <summary>
+/// One piece of evidence for one rule at one tick. <see cref="Weight"/> is the share of the GPU's
+/// time the evidence is about (a process's SM share; 1 for the whole GPU). <see cref="Fresh"/> is
+/// false for a budget that still holds without new work this tick (keeps the violation open, does
+/// not extend its end). <see cref="Immediate"/>: a budget was reached, open now, from
+/// <see cref="EvidenceSince"/>.
+/// </summary>
+internal sealed record Observation(
+    PolicyRule Rule,
+    int Gpu,
+    string Uuid,
+    Inspection.JobRef? Job,
+    string? User,
+    string? Executable,
+    string? Comm,
+    IReadOnlyList<int> Pids,
+    double Weight,
+    Func<IReadOnlyList<string>> Evidence)
+{
+    public bool Fresh { get; init; } = true;
+
+    public bool Immediate { get; init; }
+
+    public double EvidenceSince { get; init; } = double.PositiveInfinity;
+
+    public bool Hash { get; init; }
+}
