@@ -42,6 +42,24 @@ public sealed class KernelLedgerCommandTests : IDisposable
     }
 
     [EbpfFact]
+    public async Task A_process_that_looked_up_before_kernels_started_gets_counts_and_the_names_its_memory_holds()
+    {
+        var go = Path.Combine(_dir, "go-early");
+        // Paced (5 s): its memory is scanned for names while it runs.
+        using var launcher = CudaStubPrograms.Start(["--early", "--go", go, "--count", "500", "--rate", "100", "module:looked_up_early"]);
+        using var kernels = BackgroundProcess.StartGpuAudit(_dir, "kernels", "--pid", launcher.Pid.ToString(CultureInfo.InvariantCulture), "--duration", "60", "--json");
+        Assert.True(await BackgroundProcess.WaitForAsync(() => Task.FromResult(kernels.Output.Contains("probes on", StringComparison.Ordinal) ? "attached" : null), Timeout) is not null, kernels.Output);
+        File.WriteAllText(go, string.Empty);
+        launcher.WaitForCounts(Timeout);
+        Assert.True(await BackgroundProcess.WaitForAsync(() => Task.FromResult(kernels.HasExited ? "exited" : null), Timeout) is not null, kernels.Output);
+
+        var row = JsonDocument.Parse(Assert.Single(kernels.Output.Split('\n'), l => l.StartsWith('{'))).RootElement;
+        Assert.Equal(JsonValueKind.Null, row.GetProperty("kernel").ValueKind);
+        Assert.Equal(("none", 500L), (row.GetProperty("name_source").GetString(), row.GetProperty("launches").GetInt64()));
+        Assert.Contains("looked_up_early", row.GetProperty("in_memory").EnumerateArray().Select(n => n.GetString()));
+    }
+
+    [EbpfFact]
     public async Task Agent_shows_launches_on_metrics_top_kernels_in_journal_and_report_and_a_launched_miner_kernel_opens_miner_identity()
     {
         var nvml = Path.Combine(_dir, "libnvidia-ml.so.1");
