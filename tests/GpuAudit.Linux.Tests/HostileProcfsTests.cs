@@ -80,8 +80,8 @@ public sealed class HostileProcfsTests : IDisposable
 
         var inspection = (await Task.Run(() => new ProcessInspector(_tree.Root).Inspect(Pid)).WaitAsync(Deadline))!;
 
-        Assert.Equal("python3 --token *** …[command line longer than 64 KiB; the rest was not read]", inspection.Cmdline);
-        Assert.DoesNotContain("ZZZZ", inspection.Cmdline, StringComparison.Ordinal);
+        Assert.Equal("python3 --token *** …[command line longer than 64 KiB; the rest was not read]", inspection.Identity.Cmdline);
+        Assert.DoesNotContain("ZZZZ", inspection.Identity.Cmdline, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed class HostileProcfsTests : IDisposable
         Assert.Equal("victim", inspection.Comm);
         Assert.Null(inspection.Uid);
         Assert.Null(inspection.Job);
-        Assert.Empty(inspection.GpuLibraries);
+        Assert.Empty(inspection.Identity.GpuLibs);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using GpuAudit.Core;
+using GpuAudit.Core.Json;
 using GpuAudit.Core.Policy;
 using GpuAudit.Core.Summaries;
 
@@ -9,16 +10,7 @@ namespace GpuAudit.Agent.Journal;
 /// <summary>The JSON columns of the journal (evidence lines, allowance), written and read without reflection.</summary>
 internal static class JournalJson
 {
-    public static string WriteEvidence(IReadOnlyList<string> evidence) => Write(json =>
-    {
-        json.WriteStartArray();
-        foreach (var line in evidence)
-        {
-            json.WriteStringValue(line);
-        }
-
-        json.WriteEndArray();
-    });
+    public static string WriteEvidence(IReadOnlyList<string> evidence) => JsonWriting.ToText(json => json.WriteStrings(null, evidence));
 
     public static List<string> ParseEvidence(string text)
     {
@@ -26,20 +18,14 @@ internal static class JournalJson
         return document.RootElement.EnumerateArray().Select(e => e.GetString() ?? "").ToList();
     }
 
-    public static string WriteAllowance(Allowance allowance) => Write(json =>
+    public static string WriteAllowance(Allowance allowance) => JsonWriting.ToText(json =>
     {
         json.WriteStartObject();
-        json.WriteStartArray("rules");
-        foreach (var rule in allowance.Rules)
-        {
-            json.WriteStringValue(rule.Label());
-        }
-
-        json.WriteEndArray();
-        WriteOptional(json, "job", allowance.Job);
-        WriteOptional(json, "user", allowance.User);
-        WriteOptional(json, "namespace", allowance.Namespace);
-        WriteOptional(json, "executable", allowance.Executable);
+        json.WriteStrings("rules", allowance.Rules.Select(r => r.Label()));
+        json.WriteStringIfSet("job", allowance.Job);
+        json.WriteStringIfSet("user", allowance.User);
+        json.WriteStringIfSet("namespace", allowance.Namespace);
+        json.WriteStringIfSet("executable", allowance.Executable);
         json.WriteString("reason", allowance.Reason);
         json.WriteNumber("line", allowance.Line);
         json.WriteEndObject();
@@ -65,23 +51,4 @@ internal static class JournalJson
 
     private static string? Optional(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) ? value.GetString() : null;
-
-    private static void WriteOptional(Utf8JsonWriter json, string name, string? value)
-    {
-        if (value is not null)
-        {
-            json.WriteString(name, value);
-        }
-    }
-
-    private static string Write(Action<Utf8JsonWriter> write)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            write(json);
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
 }

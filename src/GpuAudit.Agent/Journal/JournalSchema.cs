@@ -66,8 +66,7 @@ internal static class JournalSchema
         CREATE TABLE IF NOT EXISTS {ProcessPeriods.CreateSql};
         CREATE INDEX IF NOT EXISTS process_periods_by_process ON process_periods (process_ref, period);
         CREATE TABLE IF NOT EXISTS process_pending (
-            process_ref INTEGER NOT NULL, period INTEGER NOT NULL, {string.Join(", ", TotalsColumns().Select(c => c.Name + " INTEGER"))},
-            PRIMARY KEY (process_ref, period)) WITHOUT ROWID;
+            process_ref INTEGER NOT NULL, period INTEGER NOT NULL, {string.Join(", ", TotalsColumns().Select(c => c.Name + " INTEGER"))});
         CREATE TABLE IF NOT EXISTS {Prunes.CreateSql};
         CREATE TABLE IF NOT EXISTS process_kernels (
             node TEXT NOT NULL, pid INTEGER NOT NULL, job TEXT NOT NULL, kernel TEXT NOT NULL,
@@ -75,14 +74,15 @@ internal static class JournalSchema
             PRIMARY KEY (node, pid, job, kernel));
         """;
 
-    /// <summary>Merges a minute of a process into its pending period: times span, amounts add up, utilization stays a time-weighted mean.</summary>
-    public static string MergePending => $"""
-        first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
-        {string.Join(", ", WorkloadClassNames.All.Select(c => $"{c.Label()}_ms = {c.Label()}_ms + excluded.{c.Label()}_ms"))},
-        energy_mj = energy_mj + excluded.energy_mj,
-        util_ppm = CASE WHEN util_ms + excluded.util_ms > 0
-            THEN CAST(round((coalesce(util_ppm, 0) * util_ms + coalesce(excluded.util_ppm, 0) * excluded.util_ms) * 1.0 / (util_ms + excluded.util_ms)) AS INTEGER) END,
-        util_ms = util_ms + excluded.util_ms
+    /// <summary>
+    /// The pending minutes of each process and period added up into one period row: times span,
+    /// amounts add up, utilization stays a time-weighted mean (util_ms is 0 where it is unknown).
+    /// </summary>
+    public static string SumPending => $"""
+        SELECT process_ref, period, min(first_ms), max(last_ms),
+            {string.Join(", ", WorkloadClassNames.All.Select(c => $"sum({c.Label()}_ms)"))}, sum(energy_mj),
+            CASE WHEN sum(util_ms) > 0 THEN CAST(round(sum(coalesce(util_ppm, 0) * util_ms) * 1.0 / sum(util_ms)) AS INTEGER) END, sum(util_ms)
+        FROM process_pending WHERE period < $period GROUP BY process_ref, period ORDER BY period, process_ref
         """;
 
     /// <summary>

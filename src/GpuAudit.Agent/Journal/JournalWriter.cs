@@ -22,7 +22,7 @@ internal sealed class JournalWriter : IDisposable
     private readonly Dictionary<(string? Node, string Uuid), long> _gpuRefs = [];
     private readonly Dictionary<ProcessKey, ProcessEntry> _processRefs = [];
     private readonly List<object> _addedInTransaction = [];
-    private readonly SqliteCommand _upsertPending;
+    private readonly PreparedStatement _insertPending;
     private readonly SqliteCommand _violationExists;
     private readonly SqliteCommand _endExists;
     private readonly SqliteCommand _findGpu;
@@ -40,10 +40,8 @@ internal sealed class JournalWriter : IDisposable
         }
 
         var totals = JournalSchema.Totals;
-        _upsertPending = Prepare(
-            $"INSERT INTO process_pending (process_ref, period, {totals}) VALUES ($ref, $period, {Placeholders(JournalSchema.TotalsColumns().Count())}) " +
-            $"ON CONFLICT (process_ref, period) DO UPDATE SET {JournalSchema.MergePending}",
-            ["$ref", "$period", .. Enumerable.Range(0, JournalSchema.TotalsColumns().Count()).Select(i => "$t" + i)]);
+        _insertPending = new PreparedStatement(connection,
+            $"INSERT INTO process_pending (process_ref, period, {totals}) VALUES ({string.Join(", ", Enumerable.Range(1, 2 + JournalSchema.TotalsColumns().Count()).Select(i => "?" + i))})");
         _violationExists = Prepare("SELECT 1 FROM violations WHERE id = $id", ["$id"]);
         _endExists = Prepare("SELECT 1 FROM violation_ends WHERE id = $id", ["$id"]);
         _findGpu = Prepare("SELECT seq FROM gpus WHERE node IS $node AND uuid = $uuid ORDER BY seq LIMIT 1", ["$node", "$uuid"]);
@@ -158,7 +156,7 @@ internal sealed class JournalWriter : IDisposable
 
             foreach (var (id, start) in open)
             {
-                Head = _inserts[JournalSchema.ViolationEnds].Begin(Head).Text(id).Real(Math.Max(start, lastSummary ?? start)).Append(transaction);
+                Head = _inserts[JournalSchema.ViolationEnds].Begin(Head).Text(id).Real(Math.Max(start, lastSummary ?? start)).Append();
             }
 
             closed = open.Count;
@@ -223,7 +221,7 @@ internal sealed class JournalWriter : IDisposable
             }
             if (deleted > 0)
             {
-                Head = _inserts[JournalSchema.Prunes].Begin(Head).Real(before).Integer(through).Integer(deleted).Append(transaction);
+                Head = _inserts[JournalSchema.Prunes].Begin(Head).Real(before).Integer(through).Integer(deleted).Append();
             }
         });
         return deleted;
@@ -263,7 +261,7 @@ internal sealed class JournalWriter : IDisposable
             insert.Dispose();
         }
 
-        _upsertPending.Dispose();
+        _insertPending.Dispose();
         _violationExists.Dispose();
         _endExists.Dispose();
         _findGpu.Dispose();
@@ -292,7 +290,7 @@ internal sealed class JournalWriter : IDisposable
         {
             Head = _inserts[JournalSchema.Runs].Begin(Head)
                 .Text(JournalId).Real(now).Text(node).Text(typeof(JournalWriter).Assembly.GetName().Version?.ToString()).Text(note)
-                .Append(transaction);
+                .Append();
         });
     }
 
@@ -304,7 +302,7 @@ internal sealed class JournalWriter : IDisposable
                 .Text(v.Id).Text(v.Rule.Label()).Text(v.Severity.Label()).Text(v.Node).Integer(v.Gpu)
                 .Text(v.Uuid).Integer(v.Pid).Text(v.Job).Text(v.User).Text(v.Executable)
                 .Real(v.Start).Text(JournalJson.WriteEvidence(v.Evidence)).Text(v.AllowedBy is { } a ? JournalJson.WriteAllowance(a) : null)
-                .Append(transaction);
+                .Append();
         }
     }
 
@@ -318,7 +316,7 @@ internal sealed class JournalWriter : IDisposable
         WriteOpen(v, transaction);
         if (v.End is { } end && !Exists(_endExists, v.Id, transaction))
         {
-            Head = _inserts[JournalSchema.ViolationEnds].Begin(Head).Text(v.Id).Real(end).Append(transaction);
+            Head = _inserts[JournalSchema.ViolationEnds].Begin(Head).Text(v.Id).Real(end).Append();
         }
     }
 
@@ -332,7 +330,7 @@ internal sealed class JournalWriter : IDisposable
             var gpu = GpuRef(row.Node, row.Uuid, row.Gpu, transaction);
             var insert = _inserts[JournalSchema.GpuMinutes].Begin(Head).Integer(gpu).Integer(minute);
             Totals(insert, row.Totals, minute);
-            Head = insert.Append(transaction);
+            Head = insert.Append();
         }
 
         foreach (var row in batch.Jobs)
@@ -343,7 +341,7 @@ internal sealed class JournalWriter : IDisposable
             var gpu = GpuRef(row.Node, row.Uuid, row.Gpu, transaction);
             var insert = _inserts[JournalSchema.JobMinutes].Begin(Head).Integer(gpu).Text(row.Job).Text(row.User).Integer(minute);
             Totals(insert, row.Totals, minute);
-            Head = insert.Append(transaction);
+            Head = insert.Append();
         }
 
         foreach (var row in batch.Processes)
@@ -352,17 +350,15 @@ internal sealed class JournalWriter : IDisposable
             newestMinute = Math.Max(newestMinute, minute);
             var period = PeriodOf(minute);
             var processRef = ProcessRef(row, period, transaction);
-            var parameters = _upsertPending.Parameters;
-            parameters[0].Value = processRef;
-            parameters[1].Value = period;
-            var i = 2;
+            _insertPending.Bind(1, processRef);
+            _insertPending.Bind(2, period);
+            var i = 3;
             foreach (var value in Encode(row.Totals, period))
             {
-                parameters[i++].Value = value is { } v ? v : DBNull.Value;
+                _insertPending.Bind(i++, value);
             }
 
-            _upsertPending.Transaction = transaction;
-            _upsertPending.ExecuteNonQuery();
+            _insertPending.Execute();
         }
 
         if (newestMinute != long.MinValue)
@@ -375,7 +371,7 @@ internal sealed class JournalWriter : IDisposable
     private void SealPending(long period, SqliteTransaction transaction)
     {
         var due = new List<long?[]>();
-        using (var command = Command($"SELECT process_ref, period, {JournalSchema.Totals} FROM process_pending WHERE period < $period ORDER BY period, process_ref", transaction, ("$period", period)))
+        using (var command = Command(JournalSchema.SumPending, transaction, ("$period", period)))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -404,7 +400,7 @@ internal sealed class JournalWriter : IDisposable
                 insert.Integer(value);
             }
 
-            Head = insert.Append(transaction);
+            Head = insert.Append();
         }
 
         Execute(_connection, "DELETE FROM process_pending WHERE period < $period", transaction, ("$period", period));
@@ -454,7 +450,7 @@ internal sealed class JournalWriter : IDisposable
         _findGpu.Transaction = transaction;
         if (_findGpu.ExecuteScalar() is not long seq)
         {
-            Head = _inserts[JournalSchema.Gpus].Begin(Head).Text(node).Text(uuid).Integer(gpu).Append(transaction);
+            Head = _inserts[JournalSchema.Gpus].Begin(Head).Text(node).Text(uuid).Integer(gpu).Append();
             seq = Head.Seq;
         }
 
@@ -476,7 +472,7 @@ internal sealed class JournalWriter : IDisposable
         var gpu = GpuRef(row.Node, row.Uuid, -1, transaction);
         Head = _inserts[JournalSchema.Processes].Begin(Head)
             .Integer(gpu).Integer(row.Pid).Text(row.Job).Text(row.User).Text(row.Comm).Text(row.Executable)
-            .Append(transaction);
+            .Append();
         _processRefs[key] = new ProcessEntry(Head.Seq) { LastPeriod = period };
         _addedInTransaction.Add(key);
         return Head.Seq;
@@ -561,8 +557,6 @@ internal sealed class JournalWriter : IDisposable
 
         return command;
     }
-
-    private static string Placeholders(int count) => string.Join(", ", Enumerable.Range(0, count).Select(i => "$t" + i));
 
     internal static int Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
     {

@@ -12,40 +12,32 @@ namespace GpuAudit.Agent.Pipeline;
 /// connection can open long after the process started — merged with the latest result of the
 /// background GPU code scan and, when the kernel ledger runs, with what the process launched
 /// (its kernels, and the evidence they carry). The poll thread only reads caches and enqueues
-/// scan and watch requests.
+/// scan and watch requests. It is also the live source's <see cref="IProcessDescriber"/>: a new
+/// pid's /proc is read once, for its trace identity and its insight together.
 /// </summary>
-public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanService? scans, TimeProvider time, TimeSpan refresh, IKernelLedgerView? ledger = null) : IProcessInsightProvider
+public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanService? scans, TimeProvider time, TimeSpan refresh, IKernelLedgerView? ledger = null) : IProcessInsightProvider, IProcessDescriber
 {
     private readonly Dictionary<int, Entry> _entries = [];
     private readonly Dictionary<int, ProcessUsage> _usage = [];
     private readonly DriverBypassRule _bypass = new();
 
+    public ProcessRecord? Describe(int pid) => Current(pid)?.Inspection.Identity;
+
     public void ObserveUsage(ProcessUsage usage) => _usage[usage.Pid] = usage;
 
     public ProcessInsight? GetInsight(int pid, ProcessRecord? identity)
     {
-        var now = time.GetTimestamp();
-        if (!_entries.TryGetValue(pid, out var entry) || time.GetElapsedTime(entry.InspectedAt, now) >= refresh)
+        if (Current(pid) is not { } entry)
         {
-            var inspection = inspector.Inspect(pid);
-            if (inspection is null)
-            {
-                // Gone between the NVML poll and now: keep what was known, if anything.
-                return entry?.Insight is null ? null : ledger is null ? entry.Insight : WithKernels(pid, entry);
-            }
-
-            entry = new Entry(inspection, now) { Scan = entry?.Scan };
-            _entries[pid] = entry;
-            scans?.Request(pid);
+            return null;
         }
 
         if (scans?.Latest(pid) is { } scan && !ReferenceEquals(scan, entry.Scan))
         {
             entry.Scan = scan;
-            entry.Insight = null;
+            entry.Insight = scan.AddTo(entry.Inspection);
         }
 
-        entry.Insight ??= (entry.Scan is { } s ? entry.Inspection.WithScan(s) : entry.Inspection).ToInsight();
         return ledger is null ? entry.Insight : WithKernels(pid, entry);
     }
 
@@ -57,6 +49,33 @@ public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanS
         scans?.Forget(pid);
     }
 
+    /// <summary>The cached inspection, read again when it is older than the refresh period.</summary>
+    private Entry? Current(int pid)
+    {
+        var now = time.GetTimestamp();
+        if (_entries.TryGetValue(pid, out var entry) && time.GetElapsedTime(entry.InspectedAt, now) < refresh)
+        {
+            return entry;
+        }
+
+        if (inspector.Inspect(pid) is not { } inspection)
+        {
+            // Gone between the NVML poll and now: keep what was known, if anything.
+            return entry;
+        }
+
+        // A re-inspection keeps the scan's evidence: the scan result it merged may not change again.
+        entry = new Entry(inspection, now) { Scan = entry?.Scan };
+        if (entry.Scan is { } kept)
+        {
+            entry.Insight = kept.AddTo(inspection);
+        }
+
+        _entries[pid] = entry;
+        scans?.Request(pid);
+        return entry;
+    }
+
     /// <summary>The insight with the process's kernels and their evidence, rebuilt when the ledger publishes a new snapshot.</summary>
     private ProcessInsight WithKernels(int pid, Entry entry)
     {
@@ -64,18 +83,13 @@ public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanS
         var snapshot = ledger.Snapshot;
         var kernels = snapshot.Processes.GetValueOrDefault(pid);
         var usage = _usage.GetValueOrDefault(pid);
-        var bypass = _bypass.Observe(pid, time.GetUtcNow(), usage.Pid == pid ? usage.SmPct : null, snapshot.CoveredSince.TryGetValue(pid, out var since) ? since : null, kernels, entry.Insight!.Comm);
-        if (ReferenceEquals(entry.LedgerSnapshot, snapshot) && ReferenceEquals(entry.LedgerBase, entry.Insight) && entry.Bypass == bypass)
+        var bypass = _bypass.Observe(pid, time.GetUtcNow(), usage.Pid == pid ? usage.SmPct : null, snapshot.CoveredSince.TryGetValue(pid, out var since) ? since : null, kernels, entry.Insight.Comm);
+        if (entry.WithLedger is { } cached && ReferenceEquals(entry.LedgerSnapshot, snapshot) && ReferenceEquals(entry.LedgerBase, entry.Insight) && entry.Bypass == bypass)
         {
-            return entry.WithLedger!;
+            return cached;
         }
 
-        List<ProcessFinding> findings = [.. entry.Insight.Findings];
-        if (kernels is not null)
-        {
-            findings.AddRange(KernelEvidence.Findings(kernels));
-        }
-
+        List<ProcessFinding> findings = kernels is null ? [] : [.. KernelEvidence.Findings(kernels)];
         if (bypass is not null)
         {
             findings.Add(bypass);
@@ -84,19 +98,19 @@ public sealed class LiveInsightProvider(ProcessInspector inspector, GpuCodeScanS
         entry.LedgerSnapshot = snapshot;
         entry.LedgerBase = entry.Insight;
         entry.Bypass = bypass;
-        entry.WithLedger = entry.Insight with { Kernels = kernels, Findings = findings };
+        entry.WithLedger = entry.Insight.With(findings, []) with { Kernels = kernels };
         return entry.WithLedger;
     }
 
-    private sealed class Entry(ProcessInspection inspection, long inspectedAt)
+    private sealed class Entry(ProcessInsight inspection, long inspectedAt)
     {
-        public ProcessInspection Inspection { get; } = inspection;
+        public ProcessInsight Inspection { get; } = inspection;
 
         public long InspectedAt { get; } = inspectedAt;
 
         public GpuCodeScanResult? Scan { get; set; }
 
-        public ProcessInsight? Insight { get; set; }
+        public ProcessInsight Insight { get; set; } = inspection;
 
         public KernelLedgerSnapshot? LedgerSnapshot { get; set; }
 

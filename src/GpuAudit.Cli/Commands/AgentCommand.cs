@@ -58,7 +58,13 @@ internal static class AgentCommand
 
             var root = parse.GetValue(procRoot)!;
             var period = TimeSpan.FromSeconds(seconds);
-            var source = LiveNvml.Open(period, parse.GetValue(library), new ProcProcessDescriber(root));
+            var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
+            var (ledger, ledgerOff) = parse.GetValue(noLedger) ? (null, "off (--no-kernel-ledger)") : StartKernelLedger(root);
+            using var ownedLedger = ledger;
+            var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30), ledger);
+
+            // The insight provider describes new pids for the source: /proc is read once per new process.
+            var source = LiveNvml.Open(period, parse.GetValue(library), insights);
             foreach (var problem in source.StartupProblems)
             {
                 AuditSession.Warn(problem);
@@ -69,12 +75,8 @@ internal static class AgentCommand
                 AuditSession.Warn("NVML found no GPU; serving self-health metrics only (run gpuaudit doctor)");
             }
 
-            var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
             using var stopScans = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var scanLoop = scans is null ? Task.CompletedTask : Task.Run(() => scans.RunAsync(stopScans.Token), CancellationToken.None);
-            var (ledger, ledgerOff) = parse.GetValue(noLedger) ? (null, "off (--no-kernel-ledger)") : StartKernelLedger(root);
-            using var ownedLedger = ledger;
-            var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30), ledger);
             using var session = new AuditSession(
                 source,
                 new SessionOptions

@@ -20,7 +20,7 @@ public sealed class RecordedInsightProvider : IProcessInsightProvider
             return null;
         }
 
-        insight = ProcessRecordAnalyzer.Analyze(identity);
+        insight = ProcessAnalyzer.Analyze(identity);
         _cache[pid] = insight;
         return insight;
     }

@@ -16,7 +16,7 @@ public class GeneralizationTests
         var c = new WorkloadClassifier();
         foreach (var p in processes)
         {
-            c.ObserveProcess(p);
+            c.ObserveProcess(ProcessAnalyzer.Analyze(p));
         }
 
         return [.. samples.Select(c.Observe).OfType<GpuVerdicts>()];
@@ -80,7 +80,7 @@ public class GeneralizationTests
         };
         var v = Last(Classify(Run(int8, 10), miner), 100);
         Assert.Equal(WorkloadClass.Hash, v.Class);
-        Assert.Contains(v.Evidence, e => e.Contains("sha256_k_table", StringComparison.Ordinal));
+        Assert.Contains(v.Evidence, e => e.Contains("SHA-256 round-constant table in anonymous memory", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -141,7 +141,7 @@ public class GeneralizationTests
     public void Inspector_findings_support_a_hash_verdict_with_evidence()
     {
         var c = new WorkloadClassifier();
-        c.ObserveFindings(100, [new ProcessFinding(FindingKind.MinerKernel, "ethash_search in cubin")]);
+        c.ObserveProcess(new ProcessInsight { Identity = new ProcessRecord { Pid = 100 }, Findings = [new ProcessFinding(FindingKind.MinerKernel, "ethash_search in cubin")] });
         var v = Run(Mix.Sha256, 10).Select(c.Observe).OfType<GpuVerdicts>().Last();
         var p = v.Processes.Single();
         Assert.Equal(WorkloadClass.Hash, p.Class);
