@@ -1,4 +1,5 @@
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Kernels;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
 using GpuAudit.Linux;
@@ -9,7 +10,8 @@ namespace GpuAudit.Agent.Pipeline;
 /// Insight on a live node: /proc inspection (identity, job, libraries, sockets and tunnels in the
 /// process tree) when a process is first seen and again every <c>refresh</c> — a tunnel or a pool
 /// connection can open long after the process started — merged with the latest result of the
-/// background GPU code scan. Inspections and scans both run in the background: the poll thread
+/// background GPU code scan and, when the kernel ledger runs, with what the process launched (its
+/// kernels, and the evidence they carry). Inspections and scans both run in the background: the poll thread
 /// only reads their latest results and asks for new ones, so what a process does to /proc (a huge
 /// tree, a million descriptors, a held read) never delays a poll. A process seen for the first
 /// time, or a pid whose start time changed (the kernel reused it for another process), is
@@ -17,10 +19,14 @@ namespace GpuAudit.Agent.Pipeline;
 /// captured with <see cref="ProcessInspector.Describe"/>'s bounded read, analysed as on replay),
 /// never the previous process's.
 /// </summary>
-public sealed class LiveInsightProvider(BackgroundInspector inspections, GpuCodeScanService? scans, TimeProvider time, TimeSpan refresh) : IProcessInsightProvider
+public sealed class LiveInsightProvider(BackgroundInspector inspections, GpuCodeScanService? scans, TimeProvider time, TimeSpan refresh, IKernelLedgerView? ledger = null) : IProcessInsightProvider
 {
     private readonly Dictionary<int, Entry> _entries = [];
     private readonly Dictionary<int, (ProcessRecord Identity, ProcessInsight Insight)> _fromIdentity = [];
+    private readonly Dictionary<int, ProcessUsage> _usage = [];
+    private readonly DriverBypassRule _bypass = new();
+
+    public void ObserveUsage(ProcessUsage usage) => _usage[usage.Pid] = usage;
 
     public ProcessInsight? GetInsight(int pid, ProcessRecord? identity)
     {
@@ -44,6 +50,7 @@ public sealed class LiveInsightProvider(BackgroundInspector inspections, GpuCode
         if (entry is null)
         {
             inspections.Request(pid, urgent: true);
+            ledger?.Watch(pid);
             return FromIdentity(pid, identity);
         }
 
@@ -58,13 +65,15 @@ public sealed class LiveInsightProvider(BackgroundInspector inspections, GpuCode
             entry.Insight = scan.AddTo(entry.Inspection);
         }
 
-        return entry.Insight;
+        return ledger is null ? entry.Insight : WithKernels(pid, entry);
     }
 
     public void Forget(int pid)
     {
         _entries.Remove(pid);
         _fromIdentity.Remove(pid);
+        _usage.Remove(pid);
+        _bypass.Forget(pid);
         inspections.Forget(pid);
         scans?.Forget(pid);
     }
@@ -88,6 +97,32 @@ public sealed class LiveInsightProvider(BackgroundInspector inspections, GpuCode
         return insight;
     }
 
+    /// <summary>The insight with the process's kernels and their evidence, rebuilt when the ledger publishes a new snapshot.</summary>
+    private ProcessInsight WithKernels(int pid, Entry entry)
+    {
+        ledger!.Watch(pid);
+        var snapshot = ledger.Snapshot;
+        var kernels = snapshot.Processes.GetValueOrDefault(pid);
+        var usage = _usage.GetValueOrDefault(pid);
+        var bypass = _bypass.Observe(pid, time.GetUtcNow(), usage.Pid == pid ? usage.SmPct : null, snapshot.CoveredSince.TryGetValue(pid, out var since) ? since : null, kernels, entry.Insight.Comm);
+        if (entry.WithLedger is { } cached && ReferenceEquals(entry.LedgerSnapshot, snapshot) && ReferenceEquals(entry.LedgerBase, entry.Insight) && entry.Bypass == bypass)
+        {
+            return cached;
+        }
+
+        List<ProcessFinding> findings = kernels is null ? [] : [.. KernelEvidence.Findings(kernels)];
+        if (bypass is not null)
+        {
+            findings.Add(bypass);
+        }
+
+        entry.LedgerSnapshot = snapshot;
+        entry.LedgerBase = entry.Insight;
+        entry.Bypass = bypass;
+        entry.WithLedger = entry.Insight.With(findings, []) with { Kernels = kernels };
+        return entry.WithLedger;
+    }
+
     // Unknown start times (a source that cannot tell) count as the same process.
     private static bool SameProcess(ProcessInsight inspection, ProcessRecord? identity) =>
         identity?.StartTicks is not { } start || inspection.Identity.StartTicks is not { } inspected || start == inspected;
@@ -101,5 +136,13 @@ public sealed class LiveInsightProvider(BackgroundInspector inspections, GpuCode
         public GpuCodeScanResult? Scan { get; set; }
 
         public ProcessInsight Insight { get; set; } = inspection;
+
+        public KernelLedgerSnapshot? LedgerSnapshot { get; set; }
+
+        public ProcessInsight? LedgerBase { get; set; }
+
+        public ProcessFinding? Bypass { get; set; }
+
+        public ProcessInsight? WithLedger { get; set; }
     }
 }
