@@ -26,7 +26,14 @@ public sealed class ViolationMetrics : IAnalysisSink
         }
     }
 
-    public void OnTick(TickAnalysis analysis, TimeSpan pollDuration) => Publish(analysis.Policy);
+    public void OnTick(TickAnalysis analysis, TimeSpan pollDuration)
+    {
+        // Almost every tick changes nothing: no enumerator, no work.
+        if (analysis.Policy.HasChanges)
+        {
+            Publish(analysis.Policy);
+        }
+    }
 
     public void Publish(PolicyResult result)
     {
