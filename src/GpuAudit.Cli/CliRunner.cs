@@ -22,7 +22,7 @@ internal static class CliRunner
         }
         catch (UserInputException e)
         {
-            await Console.Error.WriteLineAsync("gpuaudit: " + e.Message);
+            await Console.Error.WriteLineAsync("gpuaudit: " + CliFlags.Describe(e));
             return BadInput;
         }
         catch (OperationCanceledException)

@@ -20,6 +20,15 @@ public sealed class ReplayCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_bad_input_found_by_the_agent_libraries_is_named_by_its_flag()
+    {
+        var (code, _, stderr) = await GpuAuditProcess.RunAsync(_dir, "replay", RepoPaths.Trace("mixed"), "--fast", "--listen", "nonsense");
+
+        Assert.Equal(2, code);
+        Assert.Equal($"gpuaudit: --listen: 'nonsense' is not HOST:PORT; use for example 127.0.0.1:9477 or 0.0.0.0:9477", stderr.Trim());
+    }
+
+    [Fact]
     public async Task A_malformed_line_fails_with_file_and_line_and_no_stack_trace()
     {
         var lines = File.ReadAllLines(RepoPaths.Trace("mixed")).ToList();

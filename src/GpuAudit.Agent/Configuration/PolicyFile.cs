@@ -25,7 +25,7 @@ public static class PolicyFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UserInputException($"policy file {path} cannot be read ({e.Message}); pass an existing file to --policy (example: config/policy.example.json)", e);
+            throw new UserInputException($"policy file {path} cannot be read ({e.Message}); give an existing file (example: config/policy.example.json)", e) { Input = UserInput.Policy };
         }
 
         return PolicyParser.Parse(path, text, environment);

@@ -63,13 +63,13 @@ public sealed class MetricsEndpoint : IAsyncDisposable
         var colon = listen.LastIndexOf(':');
         if (colon < 0 || !int.TryParse(listen.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
         {
-            throw new UserInputException($"--listen '{listen}' is not HOST:PORT; use for example 127.0.0.1:{DefaultPort} or 0.0.0.0:{DefaultPort}");
+            throw new UserInputException($"'{listen}' is not HOST:PORT; use for example 127.0.0.1:{DefaultPort} or 0.0.0.0:{DefaultPort}") { Input = UserInput.Listen };
         }
 
         var host = listen[..colon].Trim('[', ']');
         if (host is not ("" or "*" or "localhost") && !IPAddress.TryParse(host, out _))
         {
-            throw new UserInputException($"--listen '{listen}': '{host}' is not an IP address; use an address of this node, 0.0.0.0 (all interfaces) or localhost");
+            throw new UserInputException($"'{listen}': '{host}' is not an IP address; use an address of this node, 0.0.0.0 (all interfaces) or localhost") { Input = UserInput.Listen };
         }
 
         return (host, port);
@@ -137,7 +137,7 @@ public sealed class MetricsEndpoint : IAsyncDisposable
         catch (IOException e)
         {
             await app.DisposeAsync();
-            throw new UserInputException($"cannot serve /metrics on {listen}: {e.Message}; pick another address with --listen HOST:PORT (is another exporter on port {port}?)", e);
+            throw new UserInputException($"cannot serve /metrics on {listen}: {e.Message}; pick another HOST:PORT (is another exporter on port {port}?)", e) { Input = UserInput.Listen };
         }
 
         return endpoint;

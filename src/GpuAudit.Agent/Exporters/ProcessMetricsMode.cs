@@ -39,6 +39,6 @@ public sealed record PrometheusExporterOptions
         "full" => ProcessMetricsMode.Full,
         "minimal" => ProcessMetricsMode.Minimal,
         "off" => ProcessMetricsMode.Off,
-        _ => throw new Core.UserInputException($"--process-metrics '{text}' is not full, minimal or off; use --process-metrics minimal to export only each process's identity and class"),
+        _ => throw new Core.UserInputException($"'{text}' is not full, minimal or off; use minimal to export only each process's identity and class") { Input = Core.UserInput.ProcessMetrics },
     };
 }

@@ -76,8 +76,10 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     private void PublishProcesses(TickAnalysis analysis)
     {
         var exported = ExportedProcesses(analysis);
-        foreach (var view in analysis.Processes)
+        var processes = analysis.Processes;
+        for (var i = 0; i < processes.Count; i++)
         {
+            var view = processes[i];
             CountFindings(view);
             var key = (view.Uuid, view.Pid);
             if (exported is not null && !exported.Contains(key))
@@ -97,8 +99,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
             }
 
             series.LastSeenPoll = _poll;
-            var allocated = AllocatedJob(analysis, view.Gpu);
-            series.Publish(view, (view.Insight?.Job ?? allocated)?.Id ?? string.Empty);
+            series.Publish(view, view.Attribution.Job?.Id ?? string.Empty);
         }
 
         List<(string, int)>? gone = null;
@@ -171,25 +172,6 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 
         _withheld.RemoveWhere(key => !present.Contains(key));
         _countedFindings.RemoveWhere(f => !pids.Contains(f.Pid));
-    }
-
-    /// <summary>
-    /// The job the process's GPU is allocated to. Asked for every process every poll: a loop on
-    /// the GPU index, not a LINQ search with a capturing lambda (an allocation per process) that
-    /// compared uuid strings.
-    /// </summary>
-    private static JobRef? AllocatedJob(TickAnalysis analysis, int gpu)
-    {
-        var gpus = analysis.Gpus;
-        for (var i = 0; i < gpus.Count; i++)
-        {
-            if (gpus[i].Device.Index == gpu)
-            {
-                return gpus[i].AllocatedJob;
-            }
-        }
-
-        return null;
     }
 
     private void CountFindings(ProcessView view)

@@ -95,7 +95,7 @@ public sealed class AuditJournal : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UserInputException($"journal directory {directory} cannot be created ({e.Message}); pass a writable --journal directory", e);
+            throw new UserInputException($"journal directory {directory} cannot be created ({e.Message}); give a writable directory", e) { Input = UserInput.Journal };
         }
 
         var journal = new AuditJournal(directory, options ?? new JournalOptions());
@@ -404,7 +404,7 @@ public sealed class AuditJournal : IDisposable
         }
         catch (SqliteException e) when (atStart && IsUnusable(e))
         {
-            throw new UserInputException($"journal {Path} cannot be opened ({e.Message}); check its permissions or pass another --journal directory", e);
+            throw new UserInputException($"journal {Path} cannot be opened ({e.Message}); check its permissions or give another directory", e) { Input = UserInput.Journal };
         }
         catch (SqliteException e)
         {

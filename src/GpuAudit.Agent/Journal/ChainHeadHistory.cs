@@ -60,11 +60,11 @@ public static class ChainHeadHistory
         }
         catch (HttpRequestException e)
         {
-            throw new UserInputException($"Prometheus at {baseUrl} cannot be reached ({e.Message}); check --prometheus", e);
+            throw new UserInputException($"Prometheus at {baseUrl} cannot be reached ({e.Message}); check the URL", e) { Input = UserInput.Prometheus };
         }
         catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new UserInputException($"Prometheus at {baseUrl} did not answer in time; check --prometheus", e);
+            throw new UserInputException($"Prometheus at {baseUrl} did not answer in time; check the URL", e) { Input = UserInput.Prometheus };
         }
 
         try
@@ -73,7 +73,7 @@ public static class ChainHeadHistory
         }
         catch (Exception e) when (e is PrometheusQueryException or System.Text.Json.JsonException or InvalidOperationException or KeyNotFoundException)
         {
-            throw new UserInputException($"Prometheus at {baseUrl} did not answer the query {query} ({e.Message}); check --prometheus", e);
+            throw new UserInputException($"Prometheus at {baseUrl} did not answer the query {query} ({e.Message}); check the URL", e) { Input = UserInput.Prometheus };
         }
     }
 

@@ -39,7 +39,7 @@ public sealed class JournalReader : IDisposable
         var path = Path.Combine(directory, AuditJournal.FileName);
         if (!File.Exists(path))
         {
-            throw new UserInputException($"no journal in {directory}; pass --journal with the directory the agent writes to");
+            throw new UserInputException($"no journal in {directory}; give the directory the agent writes to") { Input = UserInput.Journal };
         }
 
         // With no WAL beside it no writer has the file open (the agent deletes the WAL when it
@@ -66,7 +66,7 @@ public sealed class JournalReader : IDisposable
         catch (SqliteException e)
         {
             connection.Dispose();
-            throw new UserInputException($"journal {path} cannot be read ({e.Message}); if it is corrupt, the agent moves it aside when it next starts; read a copy or another --journal directory", e);
+            throw new UserInputException($"journal {path} cannot be read ({e.Message}); if it is corrupt, the agent moves it aside when it next starts; read a copy or another directory", e) { Input = UserInput.Journal };
         }
         catch
         {

@@ -70,7 +70,7 @@ internal sealed class JournalWriter : IDisposable
             var version = Convert.ToInt32(Scalar(connection, "PRAGMA user_version"), CultureInfo.InvariantCulture);
             if (version > JournalSchema.Version)
             {
-                throw new UserInputException($"journal {path} has schema {version}, newer than this gpuaudit ({JournalSchema.Version}); use a newer gpuaudit or another --journal directory");
+                throw new UserInputException($"journal {path} has schema {version}, newer than this gpuaudit ({JournalSchema.Version}); use a newer gpuaudit or another directory") { Input = UserInput.Journal };
             }
 
             if (Scalar(connection, "PRAGMA quick_check(1)") is not "ok" and var problem)

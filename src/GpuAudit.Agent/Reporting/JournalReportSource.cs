@@ -23,7 +23,7 @@ public sealed class JournalReportSource(JournalReader journal)
         var queryTo = to ?? double.MaxValue;
         if (journal.Sighting(job, queryFrom, queryTo) is not { } seen)
         {
-            throw new UserInputException($"the journal in {journal.Directory} has no record of job {job}{Window(from, to)}; check the job id, the --from/--to window and --journal");
+            throw new UserInputException($"the journal in {journal.Directory} has no record of job {job}{Window(from, to)}; check the job id, the time window and the journal directory") { Input = UserInput.Journal };
         }
 
         var firstSeen = Math.Max(seen.First, queryFrom);
@@ -50,7 +50,7 @@ public sealed class JournalReportSource(JournalReader journal)
             Kernels = journal.ProcessKernels(job, queryFrom, queryTo),
             Notes =
             [
-                "one node's journal: GPUs of this job on other nodes are not included (use --prometheus for the whole job)",
+                "one node's journal: GPUs of this job on other nodes are not included (a report from Prometheus covers the whole job)",
                 $"timeline resolution: one minute; process totals: {JournalReader.ProcessPeriodMinutes}-minute periods",
             ],
         };

@@ -29,7 +29,7 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
         var start = from ?? end - DefaultLookback.TotalSeconds;
         if (start >= end)
         {
-            throw new UserInputException($"--from ({ReportText.Time(start)}) is not before --to ({ReportText.Time(end)}); swap them or widen the window");
+            throw new UserInputException($"the start ({ReportText.Time(start)}) is not before the end ({ReportText.Time(end)}); swap them or widen the window") { Input = UserInput.ReportWindow };
         }
 
         var jobInfo = $"gpuaudit_gpu_job_info{{job_id=\"{Escape(job)}\"}}";
@@ -43,7 +43,7 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
         var seenAt = coarse.SelectMany(s => s.Points.Select(p => p.Time)).ToList();
         if (seenAt.Count == 0)
         {
-            throw new UserInputException($"Prometheus at {baseUrl} has no {jobInfo} between {ReportText.Time(start)} and {ReportText.Time(end)}; check the job id, --from/--to, and that Prometheus scrapes the agents (gpuaudit_gpu_job_info exists only where the agent has a GPU→job map)");
+            throw new UserInputException($"Prometheus at {baseUrl} has no {jobInfo} between {ReportText.Time(start)} and {ReportText.Time(end)}; check the job id, the time window, and that Prometheus scrapes the agents (gpuaudit_gpu_job_info exists only where the agent has a GPU→job map)") { Input = UserInput.Prometheus };
         }
 
         // Second pass: the job's first and last scrape, at a step fitted to the steps it was seen in.
@@ -61,7 +61,7 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
         var presence = await QueryAsync($"timestamp({jobInfo})", windowFrom, windowTo, step, cancellationToken);
         if (presence.All(s => s.Points.Count == 0))
         {
-            throw new UserInputException($"Prometheus at {baseUrl} has no {jobInfo} between {ReportText.Time(windowFrom)} and {ReportText.Time(windowTo)}; widen --from/--to");
+            throw new UserInputException($"Prometheus at {baseUrl} has no {jobInfo} between {ReportText.Time(windowFrom)} and {ReportText.Time(windowTo)}; widen the window") { Input = UserInput.ReportWindow };
         }
 
         // cluster: where several clusters share one long-term store, node names can repeat.
@@ -103,7 +103,7 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
             DivertedSeconds = diverted.Sum(s => DivertedIncrease(s, windowFrom, step)),
             Violations = violations.Select(s => PolicyRuleNames.TryParse(s.Label("rule"), out var rule) ? ToViolation(s, rule, job, windowTo, step) : null).OfType<Violation>().OrderBy(v => v.Start).ThenBy(v => v.Id, StringComparer.Ordinal).ToList(),
             Timelines = gpus.Select(g => Timeline(g, classes, utilization, step)).ToList(),
-            Notes = ["evidence and allowances are kept in each node's journal (gpuaudit report --journal on that node)", $"resolution: {ReportText.Number(step, "0")} s steps"],
+            Notes = ["evidence and allowances are kept in each node's journal (a report from that node's journal shows them)", $"resolution: {ReportText.Number(step, "0")} s steps"],
         };
     }
 
@@ -128,7 +128,7 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
         }
         catch (HttpRequestException e)
         {
-            throw new UserInputException($"cannot reach Prometheus at {baseUrl} ({e.Message}); check --prometheus", e);
+            throw new UserInputException($"cannot reach Prometheus at {baseUrl} ({e.Message}); check the URL", e) { Input = UserInput.Prometheus };
         }
 
         try
@@ -137,11 +137,11 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
         }
         catch (PrometheusQueryException e)
         {
-            throw new UserInputException($"Prometheus at {baseUrl} refused {query}: {e.Message}; check that --prometheus points at Prometheus itself", e);
+            throw new UserInputException($"Prometheus at {baseUrl} refused {query}: {e.Message}; check that the URL points at Prometheus itself", e) { Input = UserInput.Prometheus };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
-            throw new UserInputException($"{baseUrl} did not answer like the Prometheus HTTP API ({e.Message}); check --prometheus", e);
+            throw new UserInputException($"{baseUrl} did not answer like the Prometheus HTTP API ({e.Message}); check the URL", e) { Input = UserInput.Prometheus };
         }
     }
 

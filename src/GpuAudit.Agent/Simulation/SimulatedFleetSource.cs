@@ -31,7 +31,7 @@ public sealed class SimulatedFleetSource : ISampleSource
 
         if (shape.Gpus is < 1 or > 64 || shape.ProcessesPerGpu is < 0 or > 1024)
         {
-            throw new UserInputException("--simulate-gpus must be 1-64 and --simulate-procs 0-1024");
+            throw new UserInputException("a simulated node has 1-64 GPUs and 0-1024 processes per GPU") { Input = UserInput.SimulatedFleet };
         }
 
         _time = time;

@@ -35,7 +35,11 @@ public sealed class ViolationMetrics : IAnalysisSink
             StartDivertedSeries(gpu.Device.Uuid, gpu.AllocatedJob?.Id);
         }
 
-        Publish(analysis.Policy);
+        // Almost every tick changes nothing: no enumerator, no work.
+        if (analysis.Policy.HasChanges || analysis.Policy.Diverted.Count > 0)
+        {
+            Publish(analysis.Policy);
+        }
     }
 
     /// <summary>

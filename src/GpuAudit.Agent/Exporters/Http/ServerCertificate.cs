@@ -87,11 +87,11 @@ internal sealed class ServerCertificate
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UserInputException($"--web-config {configPath}: cannot read tls_server_config certificate {certName} or key {keyName} ({e.Message}); check cert_file and key_file", e);
+            throw new UserInputException($"{configPath}: cannot read tls_server_config certificate {certName} or key {keyName} ({e.Message}); check cert_file and key_file", e) { Input = UserInput.WebConfig };
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
-            throw new UserInputException($"--web-config {configPath}: certificate {certName} with key {keyName} is unusable ({e.Message}); give a PEM certificate and its unencrypted PEM private key", e);
+            throw new UserInputException($"{configPath}: certificate {certName} with key {keyName} is unusable ({e.Message}); give a PEM certificate and its unencrypted PEM private key", e) { Input = UserInput.WebConfig };
         }
     }
 

@@ -36,7 +36,7 @@ public static partial class WebConfigFile
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new UserInputException($"--web-config {path}: cannot read it ({e.Message}); give a readable YAML file ({Doc})", e);
+            throw new UserInputException($"{path}: cannot read it ({e.Message}); give a readable YAML file ({Doc})", e) { Input = UserInput.WebConfig };
         }
 
         return Parse(path, text);
@@ -326,7 +326,7 @@ public static partial class WebConfigFile
         public string Path => path;
 
         public UserInputException Error(long line, string problem, string fix) =>
-            new($"--web-config {path}: line {line}: {problem}; {fix} ({Doc})");
+            new($"{path}: line {line}: {problem}; {fix} ({Doc})") { Input = UserInput.WebConfig };
 
         public UserInputException Error(YamlNode node, string problem, string fix) => Error(node.Start.Line, problem, fix);
 

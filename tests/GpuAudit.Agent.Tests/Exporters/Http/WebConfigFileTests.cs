@@ -80,7 +80,8 @@ public sealed class WebConfigFileTests : IDisposable
 
         var error = Assert.Throws<UserInputException>(() => WebConfigFile.Parse(path, yaml));
 
-        Assert.StartsWith($"--web-config {path}: ", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"{path}: ", error.Message, StringComparison.Ordinal);
+        Assert.Equal(UserInput.WebConfig, error.Input);
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.Message);
     }
@@ -117,7 +118,8 @@ public sealed class WebConfigFileTests : IDisposable
 
         var error = Assert.Throws<UserInputException>(() => WebConfigFile.Load(path));
 
-        Assert.StartsWith($"--web-config {path}: cannot read it", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"{path}: cannot read it", error.Message, StringComparison.Ordinal);
+        Assert.Equal(UserInput.WebConfig, error.Input);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

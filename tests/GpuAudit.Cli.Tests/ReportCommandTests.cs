@@ -1,6 +1,6 @@
 using GpuAudit.Tests;
 
-namespace GpuAudit.Cli.Tests.Commands;
+namespace GpuAudit.Cli.Tests;
 
 /// <summary>`report` on the journal that `replay` writes of the mixed trace with GPU 0 given to job 4242.</summary>
 public sealed class ReportCommandTests(ReportCommandTests.MixedJournal journal) : IClassFixture<ReportCommandTests.MixedJournal>

@@ -5,7 +5,7 @@ using GpuAudit.Core.Summaries;
 using GpuAudit.Core.Trace;
 using GpuAudit.Tests;
 
-namespace GpuAudit.Agent.Tests.Journal;
+namespace GpuAudit.Core.Tests.Summaries;
 
 public sealed class MinuteSummarizerTests
 {
