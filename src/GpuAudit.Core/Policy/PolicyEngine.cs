@@ -148,12 +148,13 @@ public sealed class PolicyEngine
             if (job is not null && purpose != JobPurpose.Any && share > 0 && gpu.Verdict is { } verdict)
             {
                 var classes = DivertedClasses(verdict, processes, purpose);
-                observations.Add(GpuObservation(PolicyRule.DivertedCompute, gpu, job, BusyPids(processes), share,
-                    () => [
+                var diverted = GpuObservation(PolicyRule.DivertedCompute, gpu, job, BusyPids(processes), share, () =>
+                    [
                         $"job {job.Id} is for {purpose.Label()} (from {from}); the GPU did {string.Join(", ", classes.Select(c => c.Label()))} with {Percent(share)} of its time, outside that purpose",
                         VerdictLine("GPU", verdict),
                         .. verdict.Evidence.Take(2),
-                    ]) with { Hash = classes.Contains(WorkloadClass.Hash) });
+                    ]);
+                observations.Add(diverted with { Hash = classes.Contains(WorkloadClass.Hash) });
             }
         }
 
@@ -213,14 +214,15 @@ public sealed class PolicyEngine
         var unexplained = verdict is { Class: WorkloadClass.Hash } || verdict is { Class: WorkloadClass.Mixed, Candidates.Count: > 0 };
         if (unexplained && !processHash)
         {
-            observations.Add(GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, 1, () =>
+            var gpuLevel = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, 1, () =>
                 [
                     VerdictLine("GPU", verdict!),
                     processes.Count == 0
                         ? "no process on this GPU is visible to the agent"
                         : $"no process's own verdict accounts for it; candidate pids (most SM time first): {PidList(candidates)}",
                     .. verdict!.Evidence,
-                ], executable) with { Hash = true });
+                ], executable);
+            observations.Add(gpuLevel with { Hash = true });
         }
 
         var settings = _policy[PolicyRule.HashCompute];
@@ -228,11 +230,13 @@ public sealed class PolicyEngine
         var (spent, since) = _budget.Add(uuid, job?.Id, time, increment);
         if (settings.Enabled && spent >= settings.BudgetSeconds && spent > 0)
         {
-            observations.Add(GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, increment > 0 ? Math.Min(1, increment / Math.Max(seconds, 1)) : 0, () =>
+            var weight = increment > 0 ? Math.Min(1, increment / Math.Max(seconds, 1)) : 0;
+            var budget = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, weight, () =>
                 [
                     string.Create(CultureInfo.InvariantCulture, $"evidence budget: {spent:0.0} GPU-seconds of hash-like work on this GPU{(job is null ? string.Empty : " for job " + job.Id)} in the last {settings.BudgetHorizonSeconds / 60:0.#} minutes (budget {settings.BudgetSeconds:0.#} s): work spread too thin (short bursts, changing pids) for any stretch of evidence to last"),
                     .. verdict is null ? [] : (IEnumerable<string>)[VerdictLine("GPU", verdict), .. verdict.Evidence.Take(2)],
-                ], executable) with { Fresh = increment > 0, Immediate = true, EvidenceSince = since, Hash = true });
+                ], executable);
+            observations.Add(budget with { Fresh = increment > 0, Immediate = true, EvidenceSince = since, Hash = true });
         }
     }
 
@@ -245,8 +249,9 @@ public sealed class PolicyEngine
             ? () => [.. evidence(), attribution.Explain()]
             : evidence;
         var identity = process.Identity;
-        observations.Add(new Observation(rule, gpu.Device.Index, gpu.Device.Uuid, attribution.Job, attribution.User(process.Insight?.User),
-            identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [process.Pid], weight, lines) { Hash = hash, Own = true });
+        var observation = new Observation(rule, gpu.Device.Index, gpu.Device.Uuid, attribution.Job, attribution.User(process.Insight?.User),
+            identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [process.Pid], weight, lines);
+        observations.Add(observation with { Hash = hash, Own = true });
     }
 
     private static Observation GpuObservation(PolicyRule rule, GpuView gpu, JobRef? job, IReadOnlyList<int> pids, double weight, Func<IReadOnlyList<string>> evidence, string? executable = null) =>
