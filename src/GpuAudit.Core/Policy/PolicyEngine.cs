@@ -384,8 +384,18 @@ public sealed class PolicyEngine
     private static List<int> BusyPids(IReadOnlyList<ProcessView> processes) =>
         [.. processes.Where(p => p.Verdict is { Class: not WorkloadClass.Idle }).Select(p => p.Pid)];
 
-    private Allowance? FindAllowance(Observation observation) =>
-        _policy.Allowances.FirstOrDefault(a => a.Covers(observation.Rule) && Matches(a, observation));
+    private Allowance? FindAllowance(Observation observation)
+    {
+        foreach (var allowance in _policy.Allowances)
+        {
+            if (allowance.Covers(observation.Rule) && Matches(allowance, observation))
+            {
+                return allowance;
+            }
+        }
+
+        return null;
+    }
 
     private int IndexOf(Allowance allowance)
     {
