@@ -34,6 +34,8 @@ public sealed class PolicyEngine
     private readonly HashBudget _budget;
     private readonly DivertedTime _diverted;
     private readonly Dictionary<string, (JobRef Job, double Time)> _recentJobs = [];
+    private readonly Dictionary<string, (int Gpu, JobRef? Job, double Share)> _gpuJobs = [];
+    private readonly List<Observation> _observations = [];
     private double _previousTime = double.NaN;
 
     public PolicyEngine(AuditPolicy policy, string? node = null)
@@ -56,7 +58,8 @@ public sealed class PolicyEngine
         var seconds = double.IsNaN(_previousTime) ? 0 : Math.Clamp(time - _previousTime, 0, MaxTickSeconds);
         _previousTime = time;
 
-        var gpuJobs = new Dictionary<string, (int Gpu, JobRef? Job, double Share)>();
+        var gpuJobs = _gpuJobs;
+        gpuJobs.Clear();
         foreach (var observation in Observe(tick, seconds, gpuJobs))
         {
             if (!_policy[observation.Rule].Enabled)
@@ -121,7 +124,8 @@ public sealed class PolicyEngine
 
     private List<Observation> Observe(TickAnalysis tick, double seconds, Dictionary<string, (int Gpu, JobRef? Job, double Share)> gpuJobs)
     {
-        var observations = new List<Observation>();
+        var observations = _observations;
+        observations.Clear();
         foreach (var gpu in tick.Gpus)
         {
             var uuid = gpu.Device.Uuid;
@@ -133,7 +137,12 @@ public sealed class PolicyEngine
             }
 
             var job = gpu.AllocatedJob ?? RecentJob(uuid, CommonJob(processes), processes.Count, tick.Time);
-            var processHash = observations.Skip(before).Any(o => o.Rule == PolicyRule.HashCompute);
+            var processHash = false;
+            for (var i = before; i < observations.Count; i++)
+            {
+                processHash |= observations[i].Rule == PolicyRule.HashCompute;
+            }
+
             ObserveGpuHash(gpu, processes, job, processHash, tick.Time, seconds, observations);
 
             if (gpu.AllocatedJob is { } allocated && IsIdle(gpu, processes.Count))
