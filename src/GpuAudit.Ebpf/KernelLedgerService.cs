@@ -11,11 +11,11 @@ namespace GpuAudit.Ebpf;
 /// <see cref="ReadInterval"/> and publishes an immutable <see cref="Snapshot"/>. Callers on other
 /// threads only enqueue requests (<see cref="Watch"/>) and read snapshots.
 /// </summary>
-public sealed class KernelLedgerService : IDisposable
+public sealed class KernelLedgerService : IKernelLedgerView, IDisposable
 {
     private readonly CudaLedgerProbe _probe;
     private readonly ProcFileSystem _proc;
-    private readonly GpuCodeRangeReader _images;
+    private readonly ModuleImageReader _images;
     private readonly TimeProvider _time;
     private readonly Action<string> _log;
     private readonly KernelLedger _ledger = new();
@@ -35,7 +35,7 @@ public sealed class KernelLedgerService : IDisposable
     {
         _probe = probe;
         _proc = new ProcFileSystem(procRoot);
-        _images = new GpuCodeRangeReader(procRoot);
+        _images = new ModuleImageReader(procRoot);
         _time = time;
         _log = log;
         _thread = new Thread(Run) { IsBackground = true, Name = "gpuaudit-kernel-ledger" };
@@ -70,6 +70,19 @@ public sealed class KernelLedgerService : IDisposable
 
     /// <summary>Asks for <paramref name="pid"/>'s libcuda files to carry the probes (cheap; repeated calls are fine).</summary>
     public void Watch(int pid) => _watchRequests.Enqueue(pid);
+
+    /// <summary>
+    /// Looks once at every process on the node: a libcuda file mapped by any of them (the host
+    /// driver's, usually shared by every container) gets the probes before its GPU processes show
+    /// up in NVML, so their first lookups are seen.
+    /// </summary>
+    public void WatchEveryProcessOnce()
+    {
+        foreach (var pid in _proc.Pids())
+        {
+            _watchRequests.Enqueue(pid);
+        }
+    }
 
     /// <summary>Processes the queued requests and reads the counters now; completes when the new snapshot is out.</summary>
     public Task RefreshAsync()

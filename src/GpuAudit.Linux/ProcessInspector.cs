@@ -15,7 +15,7 @@ namespace GpuAudit.Linux;
 public sealed class ProcessInspector : IProcessDescriber
 {
     // Linux reports start times in clock ticks; USER_HZ is 100 on every mainstream architecture.
-    private const long ClockTicksPerSecond = 100;
+    private const uint ClockTicksPerSecond = 100;
     private const int MaxChainDepth = 64;
     private const int MaxTreeProcesses = 4096;
 
@@ -32,8 +32,16 @@ public sealed class ProcessInspector : IProcessDescriber
         sockets = new SocketTableReader(proc);
     }
 
-    /// <summary>The identity alone (for trace <c>process</c> lines); null when no such process exists.</summary>
+    /// <summary>
+    /// The identity alone (for trace <c>process</c> lines and the pipeline); null when no such process
+    /// exists. Runs on the poll thread once per new process: bounded files (stat, cmdline up to 64 KiB,
+    /// exe, cgroup, maps), parsed in linear time; the tree, sockets and memory are the background's.
+    /// </summary>
     public ProcessRecord? Describe(int pid) => ReadIdentity(pid, null)?.Identity;
+
+    /// <summary>Start ticks from /proc/PID/stat alone (one read of at most 4 KiB): asked for every GPU process every poll.</summary>
+    public long? StartTicks(int pid) =>
+        proc.ReadText(pid, "stat") is { } statText && ProcStat.TryParse(statText) is { } stat ? (long)stat.StartTicks : null;
 
     /// <summary>Inspects <paramref name="pid"/>; null when no such process exists (or it vanished mid-read).</summary>
     public ProcessInsight? Inspect(int pid)
@@ -100,6 +108,7 @@ public sealed class ProcessInspector : IProcessDescriber
         {
             Pid = pid,
             Ppid = stat.ParentPid,
+            StartTicks = (long)stat.StartTicks,
             Comm = raw.Comm,
             Exe = raw.Exe,
             Cmdline = commandLine.Redacted(MinerContext(raw)),
@@ -137,6 +146,13 @@ public sealed class ProcessInspector : IProcessDescriber
     {
         var bootLine = proc.ReadRootText("stat")?.Split('\n').FirstOrDefault(l => l.StartsWith("btime ", StringComparison.Ordinal));
         if (bootLine is null || !long.TryParse(bootLine.AsSpan(6).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var bootSeconds))
+        {
+            return null;
+        }
+
+        // A forged tree can name any boot time and start: outside a thousand years, no time at all.
+        const long MaxSeconds = 1000L * 366 * 86400;
+        if (bootSeconds > MaxSeconds || stat.StartTicks / ClockTicksPerSecond > MaxSeconds)
         {
             return null;
         }
@@ -210,6 +226,7 @@ public sealed class ProcessInspector : IProcessDescriber
     {
         Pid = stat.Pid,
         Ppid = stat.ParentPid,
+        StartTicks = (long)stat.StartTicks,
         Comm = stat.Comm,
         Cmdline = ReadCommandLine(stat.Pid, null).Redacted(minerContext),
     };
@@ -228,6 +245,11 @@ public sealed class ProcessInspector : IProcessDescriber
     private List<OutboundConnection> Connections(List<ProcessRecord> tree, ICollection<string> unreadable)
     {
         var connections = new List<OutboundConnection>();
+
+        // Processes of one network namespace share one table: read it once per inspection (a tree of
+        // thousands of processes over a namespace with a hundred thousand sockets would otherwise read
+        // gigabytes).
+        var tables = new Dictionary<string, IReadOnlyList<TcpSocket>>(StringComparer.Ordinal);
         foreach (var process in tree)
         {
             var inodes = sockets.SocketInodes(process.Pid, unreadable);
@@ -236,7 +258,9 @@ public sealed class ProcessInspector : IProcessDescriber
                 continue;
             }
 
-            var table = sockets.Table(process.Pid, unreadable);
+            var table = proc.ReadLink(process.Pid, "ns/net") is { } ns
+                ? tables.TryGetValue(ns, out var shared) ? shared : tables[ns] = sockets.Table(process.Pid, unreadable)
+                : sockets.Table(process.Pid, unreadable);
 
             // Outbound: established, and the local port is not one this namespace listens on.
             var listening = table.Where(s => s.State == TcpSocketState.Listen).Select(s => s.Local.Port).ToHashSet();

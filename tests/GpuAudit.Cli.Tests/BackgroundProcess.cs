@@ -65,6 +65,22 @@ internal sealed class BackgroundProcess : IDisposable
         return ((IPEndPoint)socket.LocalEndpoint).Port;
     }
 
+    /// <summary>SIGTERM (what systemd and the kubelet send): the process shuts down cleanly; waits for it.</summary>
+    public void Stop(TimeSpan timeout)
+    {
+        if (_process.HasExited)
+        {
+            return;
+        }
+
+        using (var kill = Process.Start("kill", ["-TERM", Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            kill.WaitForExit();
+        }
+
+        _process.WaitForExit(timeout);
+    }
+
     /// <summary>SIGKILL: no handler runs, nothing is flushed — a crash.</summary>
     public void KillHard()
     {

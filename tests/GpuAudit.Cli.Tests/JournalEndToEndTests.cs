@@ -145,7 +145,7 @@ public sealed partial class JournalEndToEndTests : IDisposable
                 connection.Open();
                 // What root does to hide the newest records: cut every table back to the violation.
                 var cut = (long)Scalar(connection, "SELECT min(seq) - 1 FROM violations")!;
-                foreach (var table in new[] { "runs", "gpus", "violations", "violation_ends", "gpu_minutes", "job_minutes", "processes", "process_periods", "prunes" })
+                foreach (var table in ChainedTables(connection))
                 {
                     Scalar(connection, $"DELETE FROM {table} WHERE seq > {cut}");
                 }
@@ -170,6 +170,22 @@ public sealed partial class JournalEndToEndTests : IDisposable
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         return command.ExecuteScalar();
+    }
+
+    /// <summary>Every table of the hash chain (those with a seq rowid and a prev link), as found in the file.</summary>
+    private static List<string> ChainedTables(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%seq INTEGER PRIMARY KEY, prev BLOB%'";
+        using var reader = command.ExecuteReader();
+        var tables = new List<string>();
+        while (reader.Read())
+        {
+            tables.Add(reader.GetString(0));
+        }
+
+        Assert.Contains("violations", tables);
+        return tables;
     }
 
     /// <summary>The value of an unlabelled series in an exposition, or -1 when absent.</summary>

@@ -40,6 +40,10 @@ public sealed class GpuAuditMetrics
         ProcessClass = f.CreateGauge("gpuaudit_process_class", "1 for the process's current workload class.", new GaugeConfiguration { LabelNames = ["uuid", "pid", "comm", "class"], SuppressInitialValue = true });
         ProcessClassConfidence = f.CreateGauge("gpuaudit_process_class_confidence", "Confidence of the process's current class, 0-1.", new GaugeConfiguration { LabelNames = proc, SuppressInitialValue = true });
         ProcessInfo = f.CreateGauge("gpuaudit_process_info", "GPU process identity from /proc; always 1.", new GaugeConfiguration { LabelNames = ["uuid", "pid", "comm", "user", "job_id", "exe", "container", "pod"], SuppressInitialValue = true });
+        ProcessKernelLaunches = f.CreateCounter("gpuaudit_process_kernel_launches_total", "CUDA kernel launches by the process since the kernel ledger covered it (all its GPUs: the same total on each of its GPUs' series).", new CounterConfiguration { LabelNames = proc, SuppressInitialValue = true });
+        KernelLedgerUp = f.CreateGauge("gpuaudit_kernel_ledger_up", "1 while the kernel ledger (eBPF uprobes on libcuda) runs; 0 when it is off (doctor says why).", new GaugeConfiguration { SuppressInitialValue = true });
+        KernelLedgerLibraries = f.CreateGauge("gpuaudit_kernel_ledger_libcuda_files", "Distinct libcuda files carrying the ledger's probes.", new GaugeConfiguration { SuppressInitialValue = true });
+        KernelLedgerLost = f.CreateCounter("gpuaudit_kernel_ledger_lost_total", "What the kernel ledger could not record: launches (its map full) or events (names and module loads: ring buffer full, per-process budget).", new CounterConfiguration { LabelNames = ["what"], SuppressInitialValue = true });
         Evidence = f.CreateCounter("gpuaudit_evidence_total", "Inspector findings about GPU processes, by kind.", new CounterConfiguration { LabelNames = ["kind"], SuppressInitialValue = true });
         ViolationsTotal = f.CreateCounter("gpuaudit_violations_total", "Policy violations opened.", new CounterConfiguration { LabelNames = ["rule", "severity"], SuppressInitialValue = true });
         ViolationActive = f.CreateGauge("gpuaudit_violation_active", "1 while a policy violation is open.", new GaugeConfiguration { LabelNames = ["rule", "severity", "uuid", "pid", "job_id"], SuppressInitialValue = true });
@@ -114,6 +118,14 @@ public sealed class GpuAuditMetrics
     public Gauge ProcessClassConfidence { get; }
 
     public Gauge ProcessInfo { get; }
+
+    public Counter ProcessKernelLaunches { get; }
+
+    public Gauge KernelLedgerUp { get; }
+
+    public Gauge KernelLedgerLibraries { get; }
+
+    public Counter KernelLedgerLost { get; }
 
     public Counter Evidence { get; }
 

@@ -19,6 +19,7 @@ internal sealed class ProcessSeries
     private Gauge.Child? _memory;
     private Gauge.Child? _confidence;
     private Gauge.Child? _sm;
+    private Counter.Child? _launches;
     private Gauge.Child? _class;
     private Gauge.Child? _info;
     private string[]? _infoLabels;
@@ -67,6 +68,13 @@ internal sealed class ProcessSeries
             }
         }
 
+        if (view.Insight?.Kernels is { } kernels)
+        {
+            // The ledger's count only grows while the process lives; IncTo never goes backwards.
+            _launches ??= _m.ProcessKernelLaunches.WithLabels(_uuid, _pid, _comm);
+            _launches.IncTo(kernels.TotalLaunches);
+        }
+
         PublishInfo(view, job);
     }
 
@@ -75,6 +83,7 @@ internal sealed class ProcessSeries
         _memory?.Remove();
         _confidence?.Remove();
         _sm?.Remove();
+        _launches?.Remove();
         _class?.Remove();
         _info?.Remove();
     }

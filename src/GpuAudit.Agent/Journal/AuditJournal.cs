@@ -1,6 +1,7 @@
 using System.Globalization;
 using GpuAudit.Core;
 using GpuAudit.Core.Policy;
+using GpuAudit.Core.Reporting;
 using GpuAudit.Core.Summaries;
 using Microsoft.Data.Sqlite;
 
@@ -141,6 +142,30 @@ public sealed class AuditJournal : IDisposable
 
         Flush(force: !batch.IsEmpty);
         Bound();
+    }
+
+    /// <summary>
+    /// Writes processes' top kernels (the kernel ledger's running totals), outside the hash chain:
+    /// they are totals rewritten as they grow. On a failing disk they are dropped; the next write
+    /// carries the newer totals.
+    /// </summary>
+    public void RecordKernels(IReadOnlyList<KernelLaunchRow> rows)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (rows.Count == 0 || _writer is not { } writer)
+        {
+            return;
+        }
+
+        try
+        {
+            writer.WriteKernels(rows);
+            Written();
+        }
+        catch (SqliteException e)
+        {
+            Failed(e);
+        }
     }
 
     /// <summary>

@@ -208,6 +208,33 @@ public sealed class JournalReader : IDisposable
         return runs;
     }
 
+    /// <summary>The kernels a job's processes launched in [from, to] (kernel ledger totals), most launched first.</summary>
+    public IReadOnlyList<KernelLaunchRow> ProcessKernels(string job, double from, double to)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT node, pid, job, comm, kernel, launches, first_t, last_t, hash_constants FROM process_kernels " +
+            "WHERE job = $job AND last_t >= $from AND first_t <= $to ORDER BY launches DESC, node, pid, kernel";
+        command.Parameters.AddWithValue("$job", job);
+        command.Parameters.AddWithValue("$from", from);
+        command.Parameters.AddWithValue("$to", to);
+        var rows = new List<KernelLaunchRow>();
+        try
+        {
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                rows.Add(new KernelLaunchRow(reader.GetString(0), reader.GetInt32(1), reader.GetString(2) is { Length: > 0 } j ? j : null, reader.IsDBNull(3) ? null : reader.GetString(3),
+                    reader.GetString(4), reader.GetInt64(5), reader.GetDouble(6), reader.GetDouble(7), reader.IsDBNull(8) ? null : reader.GetString(8)));
+            }
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 1)
+        {
+            // A journal written before the kernel ledger has no such table: no kernels.
+        }
+
+        return rows;
+    }
+
     public void Dispose() => _connection.Dispose();
 
     /// <summary>A row of <paramref name="alias"/> (start column <paramref name="start"/>, ms offsets) overlapping [$from, $to].</summary>

@@ -78,6 +78,10 @@ internal static class JournalSchema
         CREATE TABLE IF NOT EXISTS process_pending (
             process_ref INTEGER NOT NULL, period INTEGER NOT NULL, {string.Join(", ", TotalsColumns().Select(c => c.Name + " INTEGER"))});
         CREATE TABLE IF NOT EXISTS {Prunes.CreateSql};
+        CREATE TABLE IF NOT EXISTS process_kernels (
+            node TEXT NOT NULL, pid INTEGER NOT NULL, job TEXT NOT NULL, kernel TEXT NOT NULL,
+            comm TEXT, launches INTEGER NOT NULL, first_t REAL NOT NULL, last_t REAL NOT NULL, hash_constants TEXT,
+            PRIMARY KEY (node, pid, job, kernel));
         """;
 
     /// <summary>

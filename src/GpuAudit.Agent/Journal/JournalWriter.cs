@@ -2,6 +2,7 @@ using System.Globalization;
 using GpuAudit.Core;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Policy;
+using GpuAudit.Core.Reporting;
 using GpuAudit.Core.Summaries;
 using Microsoft.Data.Sqlite;
 
@@ -194,6 +195,8 @@ internal sealed class JournalWriter : IDisposable
             }
 
             Execute(_connection, $"DELETE FROM process_pending WHERE period + {period} <= $before", transaction, ("$before", before));
+            // Kernel totals are outside the chain: pruned with the rest, not counted in the chain's prune record.
+            Execute(_connection, "DELETE FROM process_kernels WHERE last_t < $before", transaction, ("$before", before));
             // Process identities go with their last summary; the cache forgets exactly those.
             var unused = new HashSet<long>();
             using (var command = Command(
@@ -223,6 +226,26 @@ internal sealed class JournalWriter : IDisposable
             }
         });
         return deleted;
+    }
+
+    /// <summary>Upserts processes' top kernels: a row per node, pid, job ("" for none) and kernel, its launches only growing.</summary>
+    public void WriteKernels(IReadOnlyList<KernelLaunchRow> rows)
+    {
+        SetFullSync(false);
+        Transact(transaction =>
+        {
+            foreach (var row in rows)
+            {
+                Execute(
+                    _connection,
+                    "INSERT INTO process_kernels (node, pid, job, kernel, comm, launches, first_t, last_t, hash_constants) VALUES ($node, $pid, $job, $kernel, $comm, $launches, $first, $last, $hash) " +
+                    "ON CONFLICT (node, pid, job, kernel) DO UPDATE SET launches = max(launches, excluded.launches), first_t = min(first_t, excluded.first_t), " +
+                    "last_t = max(last_t, excluded.last_t), comm = coalesce(excluded.comm, comm), hash_constants = coalesce(excluded.hash_constants, hash_constants)",
+                    transaction,
+                    ("$node", row.Node), ("$pid", row.Pid), ("$job", row.Job ?? string.Empty), ("$kernel", row.Kernel), ("$comm", row.Comm),
+                    ("$launches", row.Launches), ("$first", row.FirstSeen), ("$last", row.LastSeen), ("$hash", row.HashConstants));
+            }
+        });
     }
 
     /// <summary>Seals every pending process period (clean shutdown): the chain then covers all of it.</summary>

@@ -47,6 +47,7 @@ public sealed class JournalReportSource(JournalReader journal)
             Violations = journal.Violations(job, queryFrom, queryTo),
             DivertedSeconds = journal.DivertedSeconds(job, queryFrom, queryTo),
             Timelines = timelines,
+            Kernels = journal.ProcessKernels(job, queryFrom, queryTo),
             Notes =
             [
                 "one node's journal: GPUs of this job on other nodes are not included (use --prometheus for the whole job)",

@@ -4,6 +4,7 @@ using GpuAudit.Agent.Pipeline;
 using GpuAudit.Cli.Hosting;
 using GpuAudit.Core;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Ebpf;
 using GpuAudit.Linux;
 
 namespace GpuAudit.Cli.Commands;
@@ -25,11 +26,12 @@ internal static class AgentCommand
         var procRoot = new Option<string>("--proc-root") { Description = "procfs to read processes from (a container sees the host's through a mount).", DefaultValueFactory = _ => "/proc" };
         var allowNet = new Option<string[]>("--allow-net") { Description = "Networks (CIDR) GPU jobs may connect to; connections elsewhere are flagged. Repeatable.", AllowMultipleArgumentsPerToken = true };
         var noScan = new Option<bool>("--no-memory-scan") { Description = "Do not scan GPU processes' memory for GPU code." };
+        var noLedger = new Option<bool>("--no-kernel-ledger") { Description = "Do not count CUDA kernel launches with eBPF uprobes on libcuda (docs/kernel-ledger.md)." };
         var jobMap = SessionOptions.JobMapOption(GpuJobMapReader.DefaultDirectory);
         var policy = SessionOptions.PolicyOption();
         var journal = SessionOptions.JournalOption("/var/lib/gpuaudit");
         var retention = SessionOptions.RetentionOption();
-        var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, jobMap, policy, journal, retention };
+        var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, noLedger, jobMap, policy, journal, retention };
         var metricsOptions = SessionOptions.MetricsOptions();
         foreach (var option in metricsOptions.All)
         {
@@ -57,10 +59,15 @@ internal static class AgentCommand
             var root = parse.GetValue(procRoot)!;
             var period = TimeSpan.FromSeconds(seconds);
             var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
-            var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30));
+            var inspector = new ProcessInspector(root, inspectorOptions);
+            var (ledger, ledgerOff) = parse.GetValue(noLedger) ? (null, "off (--no-kernel-ledger)") : StartKernelLedger(root);
+            using var ownedLedger = ledger;
 
-            // The insight provider describes new pids for the source: /proc is read once per new process.
-            var source = LiveNvml.Open(period, parse.GetValue(library), insights);
+            // /proc inspection (tree, sockets) runs beside the scans, off the poll thread; the source
+            // describes new processes itself with the bounded identity read only.
+            var inspections = new BackgroundInspector(inspector, TimeProvider.System);
+            var insights = new LiveInsightProvider(inspections, scans, TimeProvider.System, TimeSpan.FromSeconds(30), ledger);
+            var source = LiveNvml.Open(period, parse.GetValue(library), inspector);
             foreach (var problem in source.StartupProblems)
             {
                 AuditSession.Warn(problem);
@@ -73,6 +80,7 @@ internal static class AgentCommand
 
             using var stopScans = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var scanLoop = scans is null ? Task.CompletedTask : Task.Run(() => scans.RunAsync(stopScans.Token), CancellationToken.None);
+            var inspectionLoop = Task.Run(() => inspections.RunAsync(stopScans.Token), CancellationToken.None);
             using var session = new AuditSession(
                 source,
                 new SessionOptions
@@ -83,6 +91,8 @@ internal static class AgentCommand
                     PolicyPath = parse.GetValue(policy),
                     JournalDirectory = parse.GetValue(journal),
                     JournalRetention = SessionOptions.Retention(parse.GetValue(retention)),
+                    KernelLedger = ledger,
+                    KernelLedgerOff = ledgerOff,
                     Exporter = metricsOptions.Exporter(parse),
                     WebConfigPath = parse.GetValue(metricsOptions.WebConfig),
                 },
@@ -97,10 +107,30 @@ internal static class AgentCommand
             {
                 await stopScans.CancelAsync();
                 await scanLoop.ContinueWith(_ => { }, TaskScheduler.Default);
+                await inspectionLoop.ContinueWith(_ => { }, TaskScheduler.Default);
             }
 
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// The kernel ledger is optional: without libbpf, the privilege or a kernel that supports it,
+    /// the agent runs without it, says so once, and exports gpuaudit_kernel_ledger_up 0.
+    /// </summary>
+    private static (KernelLedgerService? Ledger, string? Off) StartKernelLedger(string procRoot)
+    {
+        try
+        {
+            var ledger = KernelLedgerService.Start(procRoot, TimeProvider.System, message => Console.Error.WriteLine("gpuaudit: " + message));
+            ledger.WatchEveryProcessOnce();
+            return (ledger, null);
+        }
+        catch (KernelLedgerUnavailableException e)
+        {
+            AuditSession.Warn("kernel ledger off: " + e.MessageWithFix);
+            return (null, e.Message);
+        }
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GpuAudit.Cli.Hosting;
+using GpuAudit.Ebpf;
 using GpuAudit.Nvml;
 using GpuAudit.Nvml.Interop;
 
@@ -17,11 +18,12 @@ internal static class DoctorCommand
     {
         var library = NvmlLibraryOption.Create();
         var command = new Command("doctor", "Check that NVML, the GPUs and /proc can be read, and print the fix for each problem.") { library };
-        command.SetAction((parseResult, _) => CliRunner.Run(() => Run(Console.Out, parseResult.GetValue(library), "/proc")));
+        command.SetAction((parseResult, _) => CliRunner.Run(() => Run(Console.Out, parseResult.GetValue(library), "/proc", kernelLedger: true)));
         return command;
     }
 
-    internal static int Run(TextWriter output, string? library, string procRoot)
+    /// <param name="kernelLedger">Also try to load the kernel ledger's BPF program (the command does; in-process tests of the other checks do not).</param>
+    internal static int Run(TextWriter output, string? library, string procRoot, bool kernelLedger = false)
     {
         var report = new DoctorReport(output);
         output.WriteLine("NVML");
@@ -29,10 +31,43 @@ internal static class DoctorCommand
         CheckNvml(report, library, gpuPids);
         output.WriteLine("/proc (identity and memory of other users' GPU processes)");
         DoctorProcChecks.Run(report, procRoot, gpuPids);
+        if (kernelLedger)
+        {
+            output.WriteLine("kernel ledger (eBPF uprobes on libcuda: which kernels processes launch)");
+            CheckKernelLedger(report, procRoot, gpuPids);
+        }
+
         output.WriteLine(report.Failures == 0
             ? "doctor: all checks passed" + (report.Warnings > 0 ? $" ({report.Warnings} warning(s))" : string.Empty)
             : $"doctor: {report.Failures} problem(s), {report.Warnings} warning(s)");
         return report.Failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>Optional: a ledger that cannot run is a warning (the agent runs without it and exports gpuaudit_kernel_ledger_up 0).</summary>
+    private static void CheckKernelLedger(DoctorReport report, string procRoot, HashSet<int> gpuPids)
+    {
+        try
+        {
+            using var probe = CudaLedgerProbe.Open();
+            report.Ok("BPF program loads (libbpf, uprobes, ring buffer, attach cookies)");
+        }
+        catch (KernelLedgerUnavailableException e)
+        {
+            report.Warn("kernel ledger unavailable: " + e.Message + "; the agent runs without it", e.Fix);
+            return;
+        }
+
+        var proc = new Linux.ProcFileSystem(procRoot);
+        var live = gpuPids.Where(proc.Exists).ToList();
+        var files = live.SelectMany(pid => LibcudaFile.Of(proc, pid)).DistinctBy(f => f.Key).ToList();
+        if (files.Count > 0)
+        {
+            report.Ok($"GPU processes map {files.Count} libcuda file(s): " + string.Join(", ", files.Select(f => f.PathInProcess)));
+        }
+        else if (live.Count > 0)
+        {
+            report.Warn("no GPU process maps libcuda: their launches cannot be counted (a process driving the GPU without the CUDA driver library?)", null);
+        }
     }
 
     private static void CheckNvml(DoctorReport report, string? library, HashSet<int> gpuPids)

@@ -55,7 +55,9 @@ internal static class KernelsCommand
         {
             await Console.Error.WriteLineAsync("gpuaudit: counting kernel launches" + (pid is { } p ? $" of pid {p}" : " of every process that maps libcuda")
                 + (seconds is { } s ? $" for {s.ToString(CultureInfo.InvariantCulture)} s" : " until Ctrl-C") + (pid is null ? string.Empty : " or until it exits"));
-            await WaitAsync(ledger, proc, pid, seconds, cancellationToken);
+            var inMemory = new Dictionary<int, IReadOnlyList<string>>();
+            var scanner = new GpuCodeScanner(procRoot, NameScan);
+            await WaitAsync(ledger, proc, pid, seconds, () => ScanNames(scanner, ledger.Snapshot, inMemory, cancellationToken), cancellationToken);
             await ledger.RefreshAsync();
             var snapshot = ledger.Snapshot;
             var processes = snapshot.Processes.Values.Where(k => pid is null || k.Pid == pid).ToList();
@@ -64,7 +66,7 @@ internal static class KernelsCommand
                 await Console.Error.WriteLineAsync($"gpuaudit: pid {watched} mapped no libcuda the probes could attach to: nothing of it was counted");
             }
 
-            var inMemory = ScanNames(procRoot, processes.Where(k => k.UnnamedLaunches > 0).Select(k => k.Pid), cancellationToken);
+            ScanNames(scanner, snapshot, inMemory, cancellationToken);
             if (asJson)
             {
                 KernelLedgerOutput.WriteJsonLines(output, processes, inMemory);
@@ -78,7 +80,7 @@ internal static class KernelsCommand
         return 0;
     }
 
-    private static async Task WaitAsync(KernelLedgerService ledger, ProcFileSystem proc, int? pid, double? seconds, CancellationToken cancellationToken)
+    private static async Task WaitAsync(KernelLedgerService ledger, ProcFileSystem proc, int? pid, double? seconds, Action scanNames, CancellationToken cancellationToken)
     {
         var deadline = seconds is { } s ? DateTime.UtcNow.AddSeconds(s) : DateTime.MaxValue;
         var lastWatch = DateTime.MinValue;
@@ -101,6 +103,7 @@ internal static class KernelsCommand
                     }
                 }
 
+                scanNames();
                 var left = deadline - DateTime.UtcNow;
                 await Task.Delay(left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100), cancellationToken);
             }
@@ -111,18 +114,18 @@ internal static class KernelsCommand
         }
     }
 
-    private static Dictionary<int, IReadOnlyList<string>> ScanNames(string procRoot, IEnumerable<int> pids, CancellationToken cancellationToken)
+    /// <summary>
+    /// Scans, once each and while they still run, the processes with launches no lookup named:
+    /// the kernel names in their memory are the only names there are for them.
+    /// </summary>
+    private static void ScanNames(GpuCodeScanner scanner, Core.Kernels.KernelLedgerSnapshot snapshot, Dictionary<int, IReadOnlyList<string>> names, CancellationToken cancellationToken)
     {
-        var names = new Dictionary<int, IReadOnlyList<string>>();
-        var scanner = new GpuCodeScanner(procRoot, NameScan);
-        foreach (var pid in pids)
+        foreach (var process in snapshot.Processes.Values)
         {
-            if (scanner.Scan(pid, cancellationToken) is { Kernels.Count: > 0 } scan)
+            if (process.UnnamedLaunches > 0 && !names.ContainsKey(process.Pid) && scanner.Scan(process.Pid, cancellationToken) is { } scan)
             {
-                names[pid] = scan.Kernels;
+                names[process.Pid] = scan.Kernels;
             }
         }
-
-        return names;
     }
 }

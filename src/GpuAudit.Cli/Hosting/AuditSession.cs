@@ -27,6 +27,7 @@ internal sealed class AuditSession : IDisposable
     private readonly ConsoleSummary? _summary;
     private readonly OpenTelemetryExporter? _otlp = OpenTelemetryExporter.FromEnvironment();
     private readonly MinuteSummarySink _summaries;
+    private readonly KernelJournalSink? _kernels;
     private readonly bool _temporaryJournal;
     private MetricsEndpoint? _endpoint;
 
@@ -52,6 +53,13 @@ internal sealed class AuditSession : IDisposable
             new ViolationMetrics(metrics),
             new PrometheusExporter(metrics, source.Devices, options.PollInterval, time, options.Exporter),
         };
+        if (options.KernelLedger is not null || options.KernelLedgerOff is not null)
+        {
+            _kernels = new KernelJournalSink(Journal, source.Host);
+            sinks.Add(_kernels);
+            sinks.Add(new KernelLedgerHealth(metrics, options.KernelLedger));
+        }
+
         if (_otlp is not null)
         {
             sinks.Add(_otlp);
@@ -120,6 +128,7 @@ internal sealed class AuditSession : IDisposable
     {
         // Writes the current minute's summaries, then flushes the last OTLP export.
         _summaries.Dispose();
+        _kernels?.Dispose();
         _otlp?.Dispose();
         _endpoint?.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Journal.Dispose();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Pipeline;
 using GpuAudit.Agent.Journal;
+using GpuAudit.Core.Kernels;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Linux;
 
@@ -25,6 +26,14 @@ internal sealed record SessionOptions
     public string? JournalDirectory { get; init; }
 
     public TimeSpan JournalRetention { get; init; } = MinuteSummarySink.DefaultRetention;
+
+    /// <summary>
+    /// Live agent only: the kernel ledger (null when it is off; then <see cref="KernelLedgerOff"/> says why).
+    /// Replay and demo leave both null and export no ledger series.
+    /// </summary>
+    public IKernelLedgerView? KernelLedger { get; init; }
+
+    public string? KernelLedgerOff { get; init; }
 
     /// <summary>The exporter's cardinality budget (--process-metrics, --max-process-series).</summary>
     public PrometheusExporterOptions Exporter { get; init; } = new();

@@ -30,7 +30,8 @@ public sealed record ProcessIdentity
         foreach (var f in insight.Findings)
         {
             if (f.Kind is FindingKind.HashConstantInGpuCode or FindingKind.HashConstantInAnonymousMemory or FindingKind.MinerKernel
-                or FindingKind.MinerExecutable or FindingKind.MinerCommandLine or FindingKind.MinerLibrary)
+                or FindingKind.MinerExecutable or FindingKind.MinerCommandLine or FindingKind.MinerLibrary
+                or FindingKind.MinerKernelLaunched or FindingKind.HashKernelLaunched or FindingKind.IntegerOnlyKernels)
             {
                 var sign = f.Kind.Label() + ": " + f.Detail;
                 if (!signs.Contains(sign))

@@ -32,6 +32,18 @@ public enum FindingKind
     /// weaker than <see cref="HashConstantInGpuCode"/> (a trace's memory_scan only says where it was).
     /// </summary>
     HashConstantInAnonymousMemory,
+
+    /// <summary>The kernel ledger saw the process launch a kernel with a miner's name.</summary>
+    MinerKernelLaunched,
+
+    /// <summary>The kernel ledger saw the process launch a kernel whose loaded image holds hash constants.</summary>
+    HashKernelLaunched,
+
+    /// <summary>The process launches only integer bitwise/shift elementwise kernels and no floating-point kernel: hashing written as framework ops.</summary>
+    IntegerOnlyKernels,
+
+    /// <summary>SM activity while the process's libcuda carried the probes, and no launch seen: it drives the GPU past the driver API (raw ioctls).</summary>
+    DriverBypass,
 }
 
 /// <summary>
@@ -50,7 +62,8 @@ public static class FindingKindNames
     [
         "miner_executable", "miner_cmdline", "miner_library", "miner_kernel",
         "hash_constant_in_gpu_code", "pool_port_connection", "non_allowlisted_egress", "tunnel",
-        "hash_constant_in_anon_memory",
+        "hash_constant_in_anon_memory", "miner_kernel_launched", "hash_kernel_launched", "integer_only_kernels",
+        "driver_bypass",
     ];
 
     /// <summary>snake_case label for metrics and JSON.</summary>

@@ -54,4 +54,7 @@ public sealed record ProcessInsight
             Findings = [.. Findings, .. findings],
             Unreadable = [.. Unreadable, .. unreadable],
         };
+
+    /// <summary>What the kernel ledger saw the process launch (live node with the ledger on; null otherwise).</summary>
+    public Kernels.ProcessKernels? Kernels { get; init; }
 }

@@ -107,6 +107,7 @@ public sealed class AuditPipeline
         {
             var pid = procs[i].Pid;
             _lastSeenTick[pid] = _tickNumber;
+            _insights.ObserveUsage(procs[i]);
             var insight = _insights.GetInsight(pid, _identities.GetValueOrDefault(pid));
             gpu.Insights[i] = insight;
             if (insight is not null)

@@ -13,6 +13,14 @@ public interface IProcessInsightProvider
 {
     ProcessInsight? GetInsight(int pid, ProcessRecord? identity);
 
+    /// <summary>
+    /// The process's usage at this poll, before <see cref="GetInsight"/> is asked (evidence that
+    /// needs counters as well as inspection: the kernel ledger's driver-bypass rule).
+    /// </summary>
+    void ObserveUsage(ProcessUsage usage)
+    {
+    }
+
     /// <summary>The process left every GPU: drop what is cached about it.</summary>
     void Forget(int pid);
 }

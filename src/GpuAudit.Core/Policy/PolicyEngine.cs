@@ -22,7 +22,7 @@ public sealed class PolicyEngine
     private const double MaxTickSeconds = 10;
 
     private static readonly FindingKind[] MinerFindings =
-        [FindingKind.MinerExecutable, FindingKind.MinerCommandLine, FindingKind.MinerLibrary, FindingKind.MinerKernel];
+        [FindingKind.MinerExecutable, FindingKind.MinerCommandLine, FindingKind.MinerLibrary, FindingKind.MinerKernel, FindingKind.MinerKernelLaunched];
 
     private static readonly FindingKind[] EgressFindings =
         [FindingKind.Tunnel, FindingKind.NonAllowlistedEgress, FindingKind.PoolPortConnection];
@@ -175,7 +175,7 @@ public sealed class PolicyEngine
         var attribution = process.Attribution;
         var findings = process.Insight?.Findings ?? [];
         var share = ShareOf(process, gpu);
-        var hashConstants = findings.Where(f => f.Kind == FindingKind.HashConstantInGpuCode).Select(FindingLine).ToList();
+        var hashConstants = findings.Where(f => f.Kind is FindingKind.HashConstantInGpuCode or FindingKind.HashKernelLaunched).Select(FindingLine).ToList();
         if (process.Verdict is { Class: WorkloadClass.Hash } verdict)
         {
             var unseparated = verdict.Candidates.Count > 0

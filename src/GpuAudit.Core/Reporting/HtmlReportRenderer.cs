@@ -109,6 +109,19 @@ public static class HtmlReportRenderer
             html.Append("</table>\n");
         }
 
+        if (report.Kernels.Count > 0)
+        {
+            html.Append("<h2>Kernels launched</h2>\n<table>\n<tr><th>node</th><th>pid</th><th>comm</th><th>kernel</th><th>launches</th><th>first seen</th><th>last seen</th><th>image holds</th></tr>\n");
+            foreach (var k in report.Kernels)
+            {
+                html.Append("<tr><td>").Append(E(k.Node)).Append("</td><td class=\"n\">").Append(k.Pid.ToString(CultureInfo.InvariantCulture))
+                    .Append("</td><td>").Append(E(k.Comm ?? "")).Append("</td><td>").Append(E(k.Kernel)).Append("</td><td class=\"n\">").Append(k.Launches.ToString(CultureInfo.InvariantCulture))
+                    .Append("</td><td>").Append(E(ReportText.Time(k.FirstSeen))).Append("</td><td>").Append(E(ReportText.Time(k.LastSeen))).Append("</td><td>").Append(E(k.HashConstants ?? "")).Append("</td></tr>\n");
+            }
+
+            html.Append("</table>\n");
+        }
+
         html.Append("<h2>Violations</h2>\n");
         Violations(html, output, report.OpenViolations, report.To, "dirty", "No violations.");
         html.Append("<h2>Allowed findings</h2>\n");

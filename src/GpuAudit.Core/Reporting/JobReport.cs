@@ -41,6 +41,9 @@ public sealed record JobReport
 
     public IReadOnlyList<GpuTimeline> Timelines { get; init; } = [];
 
+    /// <summary>Each process's top kernels from the kernel ledger, most launched first (empty without the ledger).</summary>
+    public IReadOnlyList<KernelLaunchRow> Kernels { get; init; } = [];
+
     /// <summary>Caveats about the source (e.g. "evidence is kept in each node's journal").</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 

@@ -72,6 +72,26 @@ public static class JsonReportRenderer
             }
 
             json.WriteEndArray();
+            if (report.Kernels.Count > 0)
+            {
+                json.WriteStartArray("kernels");
+                foreach (var k in report.Kernels)
+                {
+                    json.WriteStartObject();
+                    json.WriteString("node", k.Node);
+                    json.WriteNumber("pid", k.Pid);
+                    json.WriteStringOrNull("comm", k.Comm);
+                    json.WriteString("kernel", k.Kernel);
+                    json.WriteNumber("launches", k.Launches);
+                    json.WriteNumber("first_seen", k.FirstSeen);
+                    json.WriteNumber("last_seen", k.LastSeen);
+                    json.WriteStringOrNull("image_hash_constants", k.HashConstants);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+            }
+
             json.WriteStartArray("violations");
             foreach (var v in report.Violations)
             {

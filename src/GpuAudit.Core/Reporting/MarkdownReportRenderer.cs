@@ -64,6 +64,21 @@ public static class MarkdownReportRenderer
         }
 
         Line(md);
+        if (report.Kernels.Count > 0)
+        {
+            // Only with the kernel ledger: reports without it keep their shape.
+            Line(md, "## Kernels launched");
+            Line(md);
+            Line(md, "| node | pid | comm | kernel | launches | first seen | last seen | image holds |");
+            Line(md, "| --- | ---: | --- | --- | ---: | --- | --- | --- |");
+            foreach (var k in report.Kernels)
+            {
+                Line(md, $"| {Escape(k.Node)} | {k.Pid.ToString(CultureInfo.InvariantCulture)} | {Escape(k.Comm ?? "")} | {Escape(k.Kernel)} | {k.Launches.ToString(CultureInfo.InvariantCulture)} | {ReportText.Time(k.FirstSeen)} | {ReportText.Time(k.LastSeen)} | {Escape(k.HashConstants ?? "")} |");
+            }
+
+            Line(md);
+        }
+
         Line(md, "## Violations");
         Line(md);
         WriteViolations(md, output, report.OpenViolations, report.To, "No violations.");

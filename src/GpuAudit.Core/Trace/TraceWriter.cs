@@ -73,6 +73,11 @@ public sealed class TraceWriter : IDisposable
         _json.WriteString("kind", "process");
         _json.WriteNumber("pid", process.Pid);
         _json.WriteNumberOrNull("ppid", process.Ppid);
+        if (process.StartTicks is { } startTicks)
+        {
+            _json.WriteNumber("start_ticks", startTicks);
+        }
+
         _json.WriteStringOrNull("comm", process.Comm);
         _json.WriteStringOrNull("exe", process.Exe);
         _json.WriteStringOrNull("cmdline", process.Cmdline);

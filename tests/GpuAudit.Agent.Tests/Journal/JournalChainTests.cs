@@ -84,9 +84,9 @@ public sealed class JournalChainTests : IDisposable
         var recorded = Verify().Head;
         var (part0, part1) = JournalMetrics.HashParts(recorded.Hash);
         var cut = recorded.Seq - 3;
-        foreach (var table in new[] { "runs", "gpus", "violations", "violation_ends", "gpu_minutes", "job_minutes", "processes", "process_periods", "prunes" })
+        foreach (var table in JournalSchema.Chained)
         {
-            Sql($"DELETE FROM {table} WHERE seq > {cut}");
+            Sql($"DELETE FROM {table.Name} WHERE seq > {cut}");
         }
 
         Assert.True(Verify().Intact, "a cut end leaves a consistent chain: only the off-node head shows it");
