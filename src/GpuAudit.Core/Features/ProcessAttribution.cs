@@ -43,9 +43,17 @@ internal sealed class ProcessAttribution
     private int _residualMembers;
     private int _readings;
 
+    // Most SM time first, then pid: the same choice on every replay. Made once (a lambda per fit allocates).
+    private readonly Comparison<int> _bySmTime;
+
     public ProcessAttribution(double ridge)
     {
         _ridge = ridge;
+        _bySmTime = (a, b) =>
+        {
+            var c = _stats[b].ShareSum.CompareTo(_stats[a].ShareSum);
+            return c != 0 ? c : a.CompareTo(b);
+        };
     }
 
     /// <summary>Processes folded into the residual term by the last fit (0 when every process has its own term).</summary>
@@ -273,11 +281,7 @@ internal sealed class ProcessAttribution
             }
         }
 
-        _ranked.Sort((a, b) =>
-        {
-            var c = _stats[b].ShareSum.CompareTo(_stats[a].ShareSum);
-            return c != 0 ? c : a.CompareTo(b);
-        });
+        _ranked.Sort(_bySmTime);
 
         _residualMembers = _ranked.Count > MaxTerms ? _ranked.Count - Residual : 0;
         _terms = Math.Min(_ranked.Count, MaxTerms);

@@ -103,23 +103,17 @@ public sealed class DivertedTime
             ledger.Entries.Enqueue((time, seconds));
         }
 
-        while (ledger.Entries.TryPeek(out var oldest) && oldest.Time < time - _backlogSeconds && oldest.Time <= ledger.CountedThrough)
-        {
-            ledger.Entries.Dequeue();
-        }
-
+        // The queue holds only ticks not yet counted: counting empties it, so a covered GPU costs one
+        // entry per tick, and an uncovered one keeps its last backlog's worth of ticks.
         var added = 0.0;
         if (coveredFrom is { } from)
         {
             foreach (var (t, s) in ledger.Entries)
             {
-                if (t >= from && t > ledger.CountedThrough)
-                {
-                    added += s;
-                }
+                added += t >= from ? s : 0;
             }
 
-            ledger.CountedThrough = time;
+            ledger.Entries.Clear();
         }
 
         while (ledger.Entries.TryPeek(out var oldest) && oldest.Time < time - _backlogSeconds)
@@ -152,8 +146,6 @@ public sealed class DivertedTime
     private sealed class Ledger
     {
         public Queue<(double Time, double Seconds)> Entries { get; } = new();
-
-        public double CountedThrough { get; set; } = double.NegativeInfinity;
 
         public double LastTime { get; set; }
     }

@@ -34,6 +34,8 @@ public sealed class PolicyEngine
     private readonly HashBudget _budget;
     private readonly DivertedTime _diverted;
     private readonly Dictionary<string, (JobRef Job, double Time)> _recentJobs = [];
+    private readonly Dictionary<string, (int Gpu, JobRef? Job, double Share)> _gpuJobs = [];
+    private readonly List<Observation> _observations = [];
     private double _previousTime = double.NaN;
 
     public PolicyEngine(AuditPolicy policy, string? node = null)
@@ -56,7 +58,8 @@ public sealed class PolicyEngine
         var seconds = double.IsNaN(_previousTime) ? 0 : Math.Clamp(time - _previousTime, 0, MaxTickSeconds);
         _previousTime = time;
 
-        var gpuJobs = new Dictionary<string, (int Gpu, JobRef? Job, double Share)>();
+        var gpuJobs = _gpuJobs;
+        gpuJobs.Clear();
         foreach (var observation in Observe(tick, seconds, gpuJobs))
         {
             if (!_policy[observation.Rule].Enabled)
@@ -121,7 +124,8 @@ public sealed class PolicyEngine
 
     private List<Observation> Observe(TickAnalysis tick, double seconds, Dictionary<string, (int Gpu, JobRef? Job, double Share)> gpuJobs)
     {
-        var observations = new List<Observation>();
+        var observations = _observations;
+        observations.Clear();
         foreach (var gpu in tick.Gpus)
         {
             var uuid = gpu.Device.Uuid;
@@ -133,7 +137,12 @@ public sealed class PolicyEngine
             }
 
             var job = gpu.AllocatedJob ?? RecentJob(uuid, CommonJob(processes), processes.Count, tick.Time);
-            var processHash = observations.Skip(before).Any(o => o.Rule == PolicyRule.HashCompute);
+            var processHash = false;
+            for (var i = before; i < observations.Count; i++)
+            {
+                processHash |= observations[i].Rule == PolicyRule.HashCompute;
+            }
+
             ObserveGpuHash(gpu, processes, job, processHash, tick.Time, seconds, observations);
 
             if (gpu.AllocatedJob is { } allocated && IsIdle(gpu, processes.Count))
@@ -148,12 +157,13 @@ public sealed class PolicyEngine
             if (job is not null && purpose != JobPurpose.Any && share > 0 && gpu.Verdict is { } verdict)
             {
                 var classes = DivertedClasses(verdict, processes, purpose);
-                observations.Add(GpuObservation(PolicyRule.DivertedCompute, gpu, job, BusyPids(processes), share,
-                    () => [
+                var diverted = GpuObservation(PolicyRule.DivertedCompute, gpu, job, BusyPids(processes), share, () =>
+                    [
                         $"job {job.Id} is for {purpose.Label()} (from {from}); the GPU did {string.Join(", ", classes.Select(c => c.Label()))} with {Percent(share)} of its time, outside that purpose",
                         VerdictLine("GPU", verdict),
                         .. verdict.Evidence.Take(2),
-                    ]) with { Hash = classes.Contains(WorkloadClass.Hash) });
+                    ]);
+                observations.Add(diverted with { Hash = classes.Contains(WorkloadClass.Hash) });
             }
         }
 
@@ -213,14 +223,15 @@ public sealed class PolicyEngine
         var unexplained = verdict is { Class: WorkloadClass.Hash } || verdict is { Class: WorkloadClass.Mixed, Candidates.Count: > 0 };
         if (unexplained && !processHash)
         {
-            observations.Add(GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, 1, () =>
+            var gpuLevel = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, 1, () =>
                 [
                     VerdictLine("GPU", verdict!),
                     processes.Count == 0
                         ? "no process on this GPU is visible to the agent"
                         : $"no process's own verdict accounts for it; candidate pids (most SM time first): {PidList(candidates)}",
                     .. verdict!.Evidence,
-                ], executable) with { Hash = true });
+                ], executable);
+            observations.Add(gpuLevel with { Hash = true });
         }
 
         var settings = _policy[PolicyRule.HashCompute];
@@ -228,11 +239,13 @@ public sealed class PolicyEngine
         var (spent, since) = _budget.Add(uuid, job?.Id, time, increment);
         if (settings.Enabled && spent >= settings.BudgetSeconds && spent > 0)
         {
-            observations.Add(GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, increment > 0 ? Math.Min(1, increment / Math.Max(seconds, 1)) : 0, () =>
+            var weight = increment > 0 ? Math.Min(1, increment / Math.Max(seconds, 1)) : 0;
+            var budget = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, weight, () =>
                 [
                     string.Create(CultureInfo.InvariantCulture, $"evidence budget: {spent:0.0} GPU-seconds of hash-like work on this GPU{(job is null ? string.Empty : " for job " + job.Id)} in the last {settings.BudgetHorizonSeconds / 60:0.#} minutes (budget {settings.BudgetSeconds:0.#} s): work spread too thin (short bursts, changing pids) for any stretch of evidence to last"),
                     .. verdict is null ? [] : (IEnumerable<string>)[VerdictLine("GPU", verdict), .. verdict.Evidence.Take(2)],
-                ], executable) with { Fresh = increment > 0, Immediate = true, EvidenceSince = since, Hash = true });
+                ], executable);
+            observations.Add(budget with { Fresh = increment > 0, Immediate = true, EvidenceSince = since, Hash = true });
         }
     }
 
@@ -245,8 +258,9 @@ public sealed class PolicyEngine
             ? () => [.. evidence(), attribution.Explain()]
             : evidence;
         var identity = process.Identity;
-        observations.Add(new Observation(rule, gpu.Device.Index, gpu.Device.Uuid, attribution.Job, attribution.User(process.Insight?.User),
-            identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [process.Pid], weight, lines) { Hash = hash, Own = true });
+        var observation = new Observation(rule, gpu.Device.Index, gpu.Device.Uuid, attribution.Job, attribution.User(process.Insight?.User),
+            identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [process.Pid], weight, lines);
+        observations.Add(observation with { Hash = hash, Own = true });
     }
 
     private static Observation GpuObservation(PolicyRule rule, GpuView gpu, JobRef? job, IReadOnlyList<int> pids, double weight, Func<IReadOnlyList<string>> evidence, string? executable = null) =>
@@ -379,8 +393,18 @@ public sealed class PolicyEngine
     private static List<int> BusyPids(IReadOnlyList<ProcessView> processes) =>
         [.. processes.Where(p => p.Verdict is { Class: not WorkloadClass.Idle }).Select(p => p.Pid)];
 
-    private Allowance? FindAllowance(Observation observation) =>
-        _policy.Allowances.FirstOrDefault(a => a.Covers(observation.Rule) && Matches(a, observation));
+    private Allowance? FindAllowance(Observation observation)
+    {
+        foreach (var allowance in _policy.Allowances)
+        {
+            if (allowance.Covers(observation.Rule) && Matches(allowance, observation))
+            {
+                return allowance;
+            }
+        }
+
+        return null;
+    }
 
     private int IndexOf(Allowance allowance)
     {

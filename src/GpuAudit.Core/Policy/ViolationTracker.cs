@@ -71,14 +71,22 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
     /// <summary>One observation of this tick. Evidence lines are built only while the tracker still collects them.</summary>
     public void Observe(Observation o)
     {
+        if (!o.Fresh && !Immediate)
+        {
+            // A budget that still holds without new work keeps open only what the budget opened: a
+            // violation of continuous evidence closes its close-after time after the work stops.
+            return;
+        }
+
         _seenThisTick = true;
         _tickFresh |= o.Fresh;
         _tickWeight += o.Weight;
         SawHash |= o.Hash;
         User ??= o.User;
         Executable ??= o.Executable;
-        if (o.Immediate)
+        if (o.Immediate && Open is null)
         {
+            // The budget opens it (a violation already open by its own evidence stays that kind).
             Immediate = true;
             Since = Math.Min(Since, o.EvidenceSince);
         }

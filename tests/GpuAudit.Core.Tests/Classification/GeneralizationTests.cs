@@ -76,6 +76,23 @@ public class GeneralizationTests
     }
 
     [Fact]
+    public void Hashing_as_framework_integer_ops_is_hash_when_the_kernel_ledger_sees_only_integer_bit_operations()
+    {
+        var tensorOps = new Mix(Sm: 90, Integer: 30, Dram: 70, Occupancy: 80, Pcie: 30);
+        var c = new WorkloadClassifier();
+        var launcher = ProcessAnalyzer.Analyze(new ProcessRecord { Pid = 100, GpuLibs = ["libtorch_cuda.so"] });
+        c.ObserveProcess(launcher with
+        {
+            Findings = [new ProcessFinding(FindingKind.IntegerOnlyKernels, "most launches are integer bit-operation kernels: BitwiseXorFunctor<int>, lshift_kernel_cuda")],
+        });
+
+        var v = Run(tensorOps, 12).Select(c.Observe).OfType<GpuVerdicts>().Last().Processes.Single();
+
+        Assert.Equal(WorkloadClass.Hash, v.Class);
+        Assert.Contains(v.Evidence, e => e.Contains("BitwiseXorFunctor<int>", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Memory_bound_decoding_is_not_hash_because_its_fp_pipes_are_not_silent()
     {
         var v = Last(Classify(Run(Mix.Decode, 12)), 100);

@@ -139,6 +139,22 @@ public sealed class PurposeAndBudgetTests
         Assert.Contains(violation.Evidence, e => e.StartsWith("evidence budget: 8.0 GPU-seconds of hash-like work on this GPU for job 4242", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_miner_that_stops_closes_after_its_quiet_time_even_while_its_budget_still_holds()
+    {
+        var engine = new PolicyEngine(AuditPolicy.Default);
+        var results = new List<PolicyResult>();
+        for (var t = 0; t < 120; t++)
+        {
+            var hashing = t < 60;
+            results.Add(engine.Evaluate(AtWithHashSeconds(t, Training, hashing ? WorkloadClass.Hash : WorkloadClass.Idle, Math.Min(t, 59))));
+        }
+
+        var closed = Assert.Single(results.SelectMany(r => r.Closed), v => v.Rule == PolicyRule.HashCompute);
+        Assert.Equal(59, closed.End);
+        Assert.Equal(89, results.FindIndex(r => r.Closed.Count > 0));
+    }
+
     private static TickAnalysis AtWithHashSeconds(double time, JobRef job, WorkloadClass gpuClass, double hashSeconds)
     {
         var tick = At(time, job, gpuClass);
