@@ -32,7 +32,7 @@ public static class JsonReportRenderer
         {
             json.WriteStartObject();
             json.WriteNumber("schema_version", 1);
-            json.WriteString("job", report.JobId);
+            WriteNullable(json, "job", report.AllJobs ? null : report.JobId);
             json.WriteString("verdict", report.Headline);
             WriteNullable(json, "user", report.User);
             json.WriteNumber("from", report.From);
@@ -71,6 +71,11 @@ public static class JsonReportRenderer
                 WriteNullable(json, "comm", p.Comm);
                 WriteNullable(json, "executable", p.Executable);
                 WriteNullable(json, "user", p.User);
+                if (report.AllJobs)
+                {
+                    WriteNullable(json, "job", p.Job);
+                }
+
                 WriteNullable(json, "class", p.ClassSeconds.Dominant?.Label());
                 WriteClassSeconds(json, "seconds", p.ClassSeconds);
                 WriteNullable(json, "mean_sm_utilization", p.MeanSmUtilization is { } u ? Math.Round(u, 4) : null);

@@ -20,7 +20,7 @@ public static class MarkdownReportRenderer
     public static void Write(JobReport report, TextWriter output)
     {
         var md = new StringBuilder();
-        Line(md, $"# GPU audit report: job {Escape(report.JobId)}");
+        Line(md, $"# GPU audit report: {Escape(report.Subject)}");
         Line(md);
         Line(md, $"**Verdict: {report.Headline}**");
         Line(md);
