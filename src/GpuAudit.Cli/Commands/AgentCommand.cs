@@ -11,7 +11,8 @@ namespace GpuAudit.Cli.Commands;
 /// <summary>
 /// `gpuaudit agent`: the node daemon. Polls every GPU through NVML at the interval, inspects each
 /// GPU process through /proc (with the GPU code scan in the background), analyses each tick and
-/// serves /metrics. A GPU or call that fails takes that GPU's collector down for the tick; the
+/// serves /metrics. On Kubernetes, GPUs and processes are named by pod (namespace/name) from the
+/// kubelet's pod-resources API. A GPU or call that fails takes that GPU's collector down for the tick; the
 /// loop goes on.
 /// </summary>
 internal static class AgentCommand
@@ -31,7 +32,8 @@ internal static class AgentCommand
         var retention = SessionOptions.RetentionOption();
         var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, jobMap, policy, journal, retention };
         var metricsOptions = SessionOptions.MetricsOptions();
-        foreach (var option in metricsOptions.All)
+        var kubernetes = KubernetesOptions.Create();
+        foreach (var option in metricsOptions.All.Concat(kubernetes.All))
         {
             command.Options.Add(option);
         }
@@ -54,6 +56,13 @@ internal static class AgentCommand
                 throw new UserInputException("--allow-net: " + e.Message, e);
             }
 
+            // Kubernetes: the GPU→pod map, read once before the first poll, then off the poll thread.
+            using var pods = kubernetes.Build(parse, AuditSession.Warn);
+            if (pods is not null)
+            {
+                await pods.RefreshAsync(ct);
+            }
+
             var root = parse.GetValue(procRoot)!;
             var period = TimeSpan.FromSeconds(seconds);
             var source = LiveNvml.Open(period, parse.GetValue(library), new ProcProcessDescriber(root));
@@ -70,6 +79,8 @@ internal static class AgentCommand
             var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
             using var stopScans = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var scanLoop = scans is null ? Task.CompletedTask : Task.Run(() => scans.RunAsync(stopScans.Token), CancellationToken.None);
+            var podLoop = pods is null ? Task.CompletedTask : Task.Run(() => pods.RunAsync(stopScans.Token), CancellationToken.None);
+            var fileJobs = SessionOptions.JobMap(parse.GetValue(jobMap));
             var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30));
             using var session = new AuditSession(
                 source,
@@ -85,7 +96,7 @@ internal static class AgentCommand
                     WebConfigPath = parse.GetValue(metricsOptions.WebConfig),
                 },
                 insights,
-                SessionOptions.JobMap(parse.GetValue(jobMap)),
+                pods is null ? fileJobs : new CombinedJobMap([fileJobs, pods]),
                 TimeProvider.System);
             try
             {
@@ -95,6 +106,7 @@ internal static class AgentCommand
             {
                 await stopScans.CancelAsync();
                 await scanLoop.ContinueWith(_ => { }, TaskScheduler.Default);
+                await podLoop.ContinueWith(_ => { }, TaskScheduler.Default);
             }
 
             return 0;
