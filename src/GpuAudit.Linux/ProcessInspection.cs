@@ -53,6 +53,9 @@ public sealed record ProcessInspection
 
     public IReadOnlyList<ProcessFinding> Findings { get; init; } = [];
 
+    /// <summary>The <c>--context-env</c> variables of its environment, redacted <c>NAME=value</c>.</summary>
+    public IReadOnlyList<string> Context { get; init; } = [];
+
     /// <summary>"unreadable: PATH (run as root or grant CAP_SYS_PTRACE)" for each thing that could not be read.</summary>
     public IReadOnlyList<string> Unreadable { get; init; } = [];
 
@@ -66,6 +69,7 @@ public sealed record ProcessInspection
         ContainerId = ContainerId,
         PodUid = PodUid,
         Findings = Findings,
+        Context = Context,
     };
 
     /// <summary>This inspection with the findings of a GPU code scan added.</summary>

@@ -41,7 +41,10 @@ public sealed class ProcessInspector
         var cgroupText = proc.ReadText(pid, "cgroup", unreadable);
         var cgroup = CgroupIdentity.Parse(cgroupText);
         var job = cgroup.Job;
-        if (job is null && proc.ReadText(pid, "environ", unreadable) is { } environ && ProcStat.SlurmJobId(environ) is { } slurmJob)
+
+        // One bounded read of the environment, for a job claim and for the run context.
+        var environ = job is null || options.ContextEnv.Count > 0 ? proc.ReadText(pid, "environ", unreadable) : null;
+        if (job is null && environ is not null && ProcStat.SlurmJobId(environ) is { } slurmJob)
         {
             // The environment is the process's own claim: its text is redacted like any other.
             job = new JobRef(SecretRedactor.RedactText(slurmJob), "slurm-env");
@@ -94,6 +97,7 @@ public sealed class ProcessInspector
             Tree = tree,
             Connections = connections,
             Findings = findings,
+            Context = RunContext.Capture(environ, options.ContextEnv),
             Unreadable = unreadable.Distinct().ToList(),
         };
     }

@@ -281,22 +281,27 @@ public sealed class JournalReader : IDisposable
             reader.GetInt64(after) / 1000.0, weight > 0 ? weighted / (double)weight / 1e6 : null, weight / 1000.0);
     }
 
-    private static Violation ReadViolation(SqliteDataReader reader) => new()
+    private static Violation ReadViolation(SqliteDataReader reader)
     {
-        Id = reader.GetString(0),
-        Rule = JournalJson.ParseRule(reader.GetString(1)),
-        Node = Text(reader, 2),
-        Gpu = reader.GetInt32(3),
-        Uuid = reader.GetString(4),
-        Pid = reader.IsDBNull(5) ? null : reader.GetInt32(5),
-        Job = Text(reader, 6),
-        User = Text(reader, 7),
-        Executable = Text(reader, 8),
-        Start = reader.GetDouble(9),
-        End = reader.IsDBNull(10) ? null : reader.GetDouble(10),
-        Evidence = JournalJson.ParseEvidence(reader.GetString(11)),
-        AllowedBy = Text(reader, 12) is { } allowance ? JournalJson.ParseAllowance(allowance) : null,
-    };
+        var (evidence, context) = JournalJson.ParseEvidence(reader.GetString(11));
+        return new()
+        {
+            Id = reader.GetString(0),
+            Rule = JournalJson.ParseRule(reader.GetString(1)),
+            Node = Text(reader, 2),
+            Gpu = reader.GetInt32(3),
+            Uuid = reader.GetString(4),
+            Pid = reader.IsDBNull(5) ? null : reader.GetInt32(5),
+            Job = Text(reader, 6),
+            User = Text(reader, 7),
+            Executable = Text(reader, 8),
+            Start = reader.GetDouble(9),
+            End = reader.IsDBNull(10) ? null : reader.GetDouble(10),
+            Evidence = evidence,
+            Context = context,
+            AllowedBy = Text(reader, 12) is { } allowance ? JournalJson.ParseAllowance(allowance) : null,
+        };
+    }
 
     private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 

@@ -3,6 +3,7 @@ using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Pipeline;
 using GpuAudit.Cli.Hosting;
 using GpuAudit.Core;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Linux;
 
@@ -26,11 +27,12 @@ internal static class AgentCommand
         var procRoot = new Option<string>("--proc-root") { Description = "procfs to read processes from (a container sees the host's through a mount).", DefaultValueFactory = _ => "/proc" };
         var allowNet = new Option<string[]>("--allow-net") { Description = "Networks (CIDR) GPU jobs may connect to; connections elsewhere are flagged. Repeatable.", AllowMultipleArgumentsPerToken = true };
         var noScan = new Option<bool>("--no-memory-scan") { Description = "Do not scan GPU processes' memory for GPU code." };
+        var contextEnv = new Option<string[]>("--context-env") { Description = "Environment variables of GPU processes recorded with their violations (e.g. RL_RUN_ID,RL_EPISODE_ID), redacted; comma-separated or repeated.", AllowMultipleArgumentsPerToken = true };
         var jobMap = SessionOptions.JobMapOption(GpuJobMapReader.DefaultDirectory);
         var policy = SessionOptions.PolicyOption();
         var journal = SessionOptions.JournalOption("/var/lib/gpuaudit");
         var retention = SessionOptions.RetentionOption();
-        var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, jobMap, policy, journal, retention };
+        var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, contextEnv, jobMap, policy, journal, retention };
         var metricsOptions = SessionOptions.MetricsOptions();
         var kubernetes = KubernetesOptions.Create();
         foreach (var option in metricsOptions.All.Concat(kubernetes.All))
@@ -49,7 +51,11 @@ internal static class AgentCommand
             InspectorOptions inspectorOptions;
             try
             {
-                inspectorOptions = new InspectorOptions { EgressAllowlist = InspectorOptions.ParseAllowlist(parse.GetValue(allowNet) ?? []) };
+                inspectorOptions = new InspectorOptions
+                {
+                    EgressAllowlist = InspectorOptions.ParseAllowlist(parse.GetValue(allowNet) ?? []),
+                    ContextEnv = RunContext.ParseNames(parse.GetValue(contextEnv) ?? []),
+                };
             }
             catch (FormatException e)
             {

@@ -23,4 +23,7 @@ public sealed record ProcessInsight
     public string? PodUid { get; init; }
 
     public IReadOnlyList<ProcessFinding> Findings { get; init; } = [];
+
+    /// <summary>The run it belongs to: the <c>--context-env</c> variables of its environment, redacted <c>NAME=value</c> (<see cref="RunContext"/>).</summary>
+    public IReadOnlyList<string> Context { get; init; } = [];
 }

@@ -24,6 +24,9 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
     private const int MaxEvidenceLines = 8;
     private const int MaxPids = 64;
 
+    /// <summary>Run-context entries kept per violation: a rotating workload's runs, without letting it grow the record.</summary>
+    public const int MaxContext = 16;
+
     private readonly Queue<(double Time, double Seconds)> _ledger = new();
     private double _ledgerSum;
     private double _tickWeight;
@@ -53,6 +56,9 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
 
     public List<int> Pids { get; } = [];
 
+    /// <summary>Distinct run-context entries of the processes that fed it (at most <see cref="MaxContext"/>).</summary>
+    public List<string> Context { get; } = [];
+
     /// <summary>GPU-seconds of this tracker's own diverted work (evidence seconds × the share of the work it is about).</summary>
     public double DivertedSeconds { get; private set; }
 
@@ -78,6 +84,14 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
         {
             Immediate = true;
             Since = Math.Min(Since, o.EvidenceSince);
+        }
+
+        foreach (var entry in o.Context)
+        {
+            if (Context.Count < MaxContext && !Context.Contains(entry))
+            {
+                Context.Add(entry);
+            }
         }
 
         foreach (var pid in o.Pids)
@@ -172,4 +186,7 @@ internal sealed record Observation(
     public double EvidenceSince { get; init; } = double.PositiveInfinity;
 
     public bool Hash { get; init; }
+
+    /// <summary>The run context of the process(es) the evidence is about.</summary>
+    public IReadOnlyList<string> Context { get; init; } = [];
 }

@@ -169,6 +169,10 @@ public static class HtmlReportRenderer
             Item(html, "User", v.User ?? "unknown");
             Item(html, "Executable", v.Executable ?? "unknown");
             Item(html, "Time", $"{Time(v.Start)} to {(v.End is { } end ? Time(end) : "still open")} ({Duration(v.DurationSeconds(to))})");
+            if (v.Context.Count > 0)
+            {
+                Item(html, "Run context", string.Join(", ", v.Context));
+            }
             if (v.AllowedBy is { } allowance)
             {
                 Item(html, "Allowed", $"policy line {allowance.Line.ToString(CultureInfo.InvariantCulture)} ({allowance.Scope}): {allowance.Reason}");

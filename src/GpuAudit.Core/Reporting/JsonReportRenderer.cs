@@ -138,6 +138,7 @@ public static class JsonReportRenderer
         WriteNullable(json, "executable", v.Executable);
         WriteTime(json, "start", v.Start);
         WriteTime(json, "end", v.End);
+        WriteStrings(json, "context", v.Context);
         WriteStrings(json, "evidence", v.Evidence);
         if (v.AllowedBy is { } allowance)
         {
