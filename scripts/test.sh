@@ -13,6 +13,10 @@ command -v prometheus-alertmanager >/dev/null 2>&1 || command -v alertmanager >/
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v ssh >/dev/null 2>&1 || need+=(openssh-client)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v victoria-metrics >/dev/null 2>&1 && command -v vmalert >/dev/null 2>&1 || need+=(victoria-metrics)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # config/test-config.sh renders the Kubernetes manifests offline (kubectl kustomize) and checks them in Python.
@@ -52,14 +56,14 @@ cuda_tools="$root/.cache/cuda-tools"
 if [ ! -x "$cuda_tools/usr/bin/fatbinary" ]; then
   [ -n "${apt_updated:-}" ] || $sudo_cmd apt-get update -qq >/dev/null
   mkdir -p "$cuda_tools"
-  (cd "$cuda_tools" && apt-get download -qq nvidia-cuda-toolkit 2>/dev/null \
+  (cd "$cuda_tools" && apt-get download -qq -o APT::Sandbox::User=root nvidia-cuda-toolkit >/dev/null \
     && dpkg-deb --fsys-tarfile nvidia-cuda-toolkit_*.deb | tar -x ./usr/bin/fatbinary \
     && rm -f nvidia-cuda-toolkit_*.deb) \
     || { echo "test.sh: could not unpack fatbinary from nvidia-cuda-toolkit"; echo "0 passed, 1 failed"; exit 1; }
 fi
 export PATH="$cuda_tools/usr/bin:$PATH"
 # Debian starts the services it installs; the tests run their own on loopback ports.
-for svc in prometheus prometheus-alertmanager prometheus-node-exporter; do
+for svc in prometheus prometheus-alertmanager prometheus-node-exporter victoria-metrics; do
   systemctl stop "$svc" >/dev/null 2>&1 || true
 done
 
@@ -97,10 +101,10 @@ if [ "$suite_status" -ne 0 ] && [ "$f" -eq 0 ]; then
 fi
 
 # --- shipped Prometheus / Alertmanager configuration ------------------------------------------
-for script in config/test-config.sh tests/e2e/alerting-e2e.sh; do
+for script in config/test-config.sh tests/e2e/alerting-e2e.sh tests/e2e/fleet-e2e.sh; do
   [ -x "$script" ] || continue
   out=$(mktemp)
-  if [ "$script" = tests/e2e/alerting-e2e.sh ]; then
+  if [ "$script" != config/test-config.sh ]; then
     "$script" "$root/src/GpuAudit.Cli/bin/Release/net10.0/gpuaudit" 2>&1 | tee "$out"
   else
     "$script" 2>&1 | tee "$out"

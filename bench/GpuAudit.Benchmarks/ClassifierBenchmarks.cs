@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using GpuAudit.Core.Classification;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 
@@ -51,7 +52,7 @@ public class ClassifierBenchmarks
         var classifier = new WorkloadClassifier(options);
         foreach (var p in _processes)
         {
-            classifier.ObserveProcess(p);
+            classifier.ObserveProcess(ProcessAnalyzer.Analyze(p));
         }
 
         var verdicts = 0;

@@ -25,6 +25,17 @@ internal static class CpuTime
         var exposition = new ExpositionBenchmarks();
         exposition.Setup();
         results[nameof(ExpositionBenchmarks.RenderMetrics)] = PerOperation(() => exposition.RenderMetrics().GetAwaiter().GetResult(), 1);
+        var journal = new JournalBenchmarks();
+        journal.Setup();
+        try
+        {
+            results[nameof(JournalBenchmarks.RecordMinute)] = PerOperation(journal.RecordMinute, PipelineBenchmarks.Gpus * JournalBenchmarks.PollsPerMinute);
+        }
+        finally
+        {
+            journal.Cleanup();
+        }
+
         var throughput = new ThroughputBenchmarks();
         throughput.Setup();
         try

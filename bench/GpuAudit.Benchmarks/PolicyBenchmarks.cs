@@ -71,5 +71,5 @@ public class PolicyBenchmarks
 
     private static ProcessView Process(GpuDevice device, int pid, WorkloadClass value, double time, JobRef job) =>
         new(device.Index, device.Uuid, new ProcessUsage(pid, 1L << 30, 45, 10), new ProcessRecord { Pid = pid, Comm = "python3", Exe = "/usr/bin/python3.12" },
-            new ProcessInsight { Pid = pid, User = "alice" }, JobAttribution.Resolve(null, job), new Verdict(time, device.Index, pid, value, 0.9, ["evidence"]));
+            new ProcessInsight { Identity = new ProcessRecord { Pid = pid }, User = "alice" }, JobAttribution.Resolve(null, job), new Verdict(time, device.Index, pid, value, 0.9, ["evidence"]));
 }

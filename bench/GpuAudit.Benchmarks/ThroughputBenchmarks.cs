@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using GpuAudit.Core.Classification;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Replay;
 using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
@@ -54,7 +55,7 @@ public class ThroughputBenchmarks
         var classifier = new WorkloadClassifier();
         foreach (var process in _processes)
         {
-            classifier.ObserveProcess(process);
+            classifier.ObserveProcess(ProcessAnalyzer.Analyze(process));
         }
 
         var verdicts = 0;

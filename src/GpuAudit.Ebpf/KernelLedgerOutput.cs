@@ -1,11 +1,15 @@
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Kernels;
 
 namespace GpuAudit.Ebpf;
 
-/// <summary>What `gpuaudit kernels` prints: a table per process, or one JSON object per kernel per line.</summary>
+/// <summary>
+/// What `gpuaudit kernels` prints: a table per process, or one JSON object per kernel per line.
+/// Kernel and symbol names are the watched program's own text: every string passes the redactor.
+/// </summary>
 public static class KernelLedgerOutput
 {
     private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -35,7 +39,7 @@ public static class KernelLedgerOutput
                     json.WriteStartArray("entry_points");
                     foreach (var entry in kernel.EntryPoints)
                     {
-                        json.WriteStringValue(entry.Symbol());
+                        json.WriteStringValue(SecretRedactor.RedactText(entry.Symbol()));
                     }
 
                     json.WriteEndArray();
@@ -52,7 +56,7 @@ public static class KernelLedgerOutput
                         json.WriteStartArray("in_memory");
                         foreach (var name in names)
                         {
-                            json.WriteStringValue(name);
+                            json.WriteStringValue(SecretRedactor.RedactText(name));
                         }
 
                         json.WriteEndArray();
@@ -71,7 +75,7 @@ public static class KernelLedgerOutput
     {
         foreach (var process in processes.OrderBy(p => p.Pid))
         {
-            var name = comm(process.Pid) is { } c ? $" ({c})" : string.Empty;
+            var name = comm(process.Pid) is { } c ? $" ({SecretRedactor.RedactText(c)})" : string.Empty;
             output.WriteLine($"pid {process.Pid}{name}: {process.TotalLaunches} launches of {process.Kernels.Count} kernel(s), {process.Modules.Count} module load(s) seen");
             if (process.Kernels.Count > 0)
             {
@@ -81,14 +85,14 @@ public static class KernelLedgerOutput
             foreach (var kernel in process.Kernels)
             {
                 var hashes = kernel.ImageHashAlgorithms is { Count: > 0 } h ? "  [image holds " + string.Join(", ", h) + " constants]" : string.Empty;
-                output.WriteLine($"  {kernel.Launches,10}  {Time(kernel.FirstSeen),-20}  {Time(kernel.LastSeen),-20}  {kernel.DisplayName}{hashes}");
+                output.WriteLine($"  {kernel.Launches,10}  {Time(kernel.FirstSeen),-20}  {Time(kernel.LastSeen),-20}  {SecretRedactor.RedactText(kernel.DisplayName)}{hashes}");
             }
 
             if (process.UnnamedLaunches > 0)
             {
                 output.WriteLine($"  {process.UnnamedLaunches} launches of handles looked up before the ledger attached (names unknown)"
                     + (inMemory.TryGetValue(process.Pid, out var names) && names.Count > 0
-                        ? "; kernels in its memory (scan): " + string.Join(", ", names.Take(16).Select(KernelNames.Demangle)) + (names.Count > 16 ? ", ..." : string.Empty)
+                        ? "; kernels in its memory (scan): " + SecretRedactor.RedactText(string.Join(", ", names.Take(16).Select(KernelNames.Demangle))) + (names.Count > 16 ? ", ..." : string.Empty)
                         : string.Empty));
             }
 
@@ -109,7 +113,7 @@ public static class KernelLedgerOutput
         }
         else
         {
-            json.WriteString(name, value);
+            json.WriteString(name, SecretRedactor.RedactText(value));
         }
     }
 }

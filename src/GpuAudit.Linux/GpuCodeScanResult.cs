@@ -66,6 +66,9 @@ public sealed record GpuCodeScanResult
         return findings;
     }
 
+    /// <summary>The insight with this scan's findings and what it could not read added.</summary>
+    public ProcessInsight AddTo(ProcessInsight insight) => insight.With(Findings(), Unreadable);
+
     public static string KindName(GpuCodeKind kind) => kind switch
     {
         GpuCodeKind.Cubin => "cubin",

@@ -333,7 +333,8 @@ public sealed class GpuCodeScanner
         else
         {
             image = GpuCodeSearch.Analyze(kind, bytes, address, scratch);
-            if (image is not null && fresh)
+            // Only complete analyses are reused: one whose entries this region's budget left undecoded is not.
+            if (image is not null && fresh && image.UndecodedEntries == 0)
             {
                 if (analysed.Count >= options.MaxKeptImages)
                 {

@@ -1,38 +1,34 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Json;
+using GpuAudit.Core.Samples;
 
 namespace GpuAudit.Linux;
 
 /// <summary>Writes an inspection as JSON with <see cref="Utf8JsonWriter"/> (no reflection: NativeAOT-safe).</summary>
 public static class ProcessInspectionJson
 {
+    // Every string value passes the redactor once more: the inspection's text came from the process.
     /// <summary>The indented JSON document of an inspection (URLs and shell text left unescaped for reading).</summary>
-    public static string ToJson(ProcessInspection inspection, GpuCodeScanResult? scan)
+    public static string ToJson(ProcessInsight inspection, GpuCodeScanResult? scan)
     {
-        using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            Write(json, inspection, scan);
-        }
-
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+        return JsonWriting.ToText(json => Write(json, inspection, scan), JsonWriting.ReadableIndented);
     }
 
-    public static void Write(Utf8JsonWriter json, ProcessInspection inspection, GpuCodeScanResult? scan)
+    public static void Write(Utf8JsonWriter json, ProcessInsight inspection, GpuCodeScanResult? scan)
     {
         json.WriteStartObject();
         json.WriteNumber("pid", inspection.Pid);
-        WriteStringOrNull(json, "comm", inspection.Comm);
-        WriteStringOrNull(json, "exe", inspection.Exe);
-        WriteStringOrNull(json, "cmdline", inspection.Cmdline);
-        WriteNumberOrNull(json, "uid", inspection.Uid);
-        WriteStringOrNull(json, "user", inspection.User);
-        WriteStringOrNull(json, "start_time", inspection.StartTime?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        json.WriteStringOrNull("comm", SecretRedactor.RedactOrNull(inspection.Comm));
+        json.WriteStringOrNull("exe", SecretRedactor.RedactOrNull(inspection.Identity.Exe));
+        json.WriteStringOrNull("cmdline", SecretRedactor.RedactOrNull(inspection.Identity.Cmdline));
+        json.WriteNumberOrNull("uid", inspection.Uid);
+        json.WriteStringOrNull("user", SecretRedactor.RedactOrNull(inspection.User));
+        json.WriteStringOrNull("start_time", SecretRedactor.RedactOrNull(inspection.StartTime?.ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
         WriteJob(json, inspection.Job);
-        WriteStringOrNull(json, "container_id", inspection.ContainerId);
-        WriteStringOrNull(json, "pod_uid", inspection.PodUid);
-        WriteStringOrNull(json, "cgroup", inspection.Cgroup);
+        json.WriteStringOrNull("container_id", SecretRedactor.RedactOrNull(inspection.ContainerId));
+        json.WriteStringOrNull("pod_uid", SecretRedactor.RedactOrNull(inspection.PodUid));
+        json.WriteStringOrNull("cgroup", SecretRedactor.RedactOrNull(inspection.Identity.Cgroup?.Trim()));
 
         json.WritePropertyName("parent_chain");
         WriteProcesses(json, inspection.ParentChain);
@@ -40,11 +36,11 @@ public static class ProcessInspectionJson
         WriteProcesses(json, inspection.Tree);
 
         json.WriteStartObject("libraries");
-        WriteStrings(json, "gpu_libs", inspection.GpuLibraries);
-        WriteStrings(json, "frameworks", inspection.Libraries.Frameworks);
+        json.WriteStrings("gpu_libs", SecretRedactor.RedactLines(inspection.Identity.GpuLibs));
+        json.WriteStrings("frameworks", SecretRedactor.RedactLines(inspection.Libraries.Frameworks));
         json.WriteBoolean("runtime_compilation", inspection.Libraries.RuntimeCompilation);
         json.WriteBoolean("nvrtc_only", inspection.Libraries.NvrtcOnly);
-        WriteStrings(json, "miner_plugins", inspection.Libraries.MinerPlugins);
+        json.WriteStrings("miner_plugins", SecretRedactor.RedactLines(inspection.Libraries.MinerPlugins));
         json.WriteEndObject();
 
         json.WriteStartArray("connections");
@@ -52,20 +48,13 @@ public static class ProcessInspectionJson
         {
             json.WriteStartObject();
             json.WriteNumber("pid", c.Pid);
-            WriteStringOrNull(json, "comm", c.Comm);
+            json.WriteStringOrNull("comm", SecretRedactor.RedactOrNull(c.Comm));
             json.WriteString("local_address", c.Local.Address.ToString());
             json.WriteNumber("local_port", c.Local.Port);
             json.WriteString("remote_address", c.Remote.Address.ToString());
             json.WriteNumber("remote_port", c.Remote.Port);
             json.WriteBoolean("pool_port", c.PoolPort);
-            if (c.Allowlisted is { } allowed)
-            {
-                json.WriteBoolean("allowlisted", allowed);
-            }
-            else
-            {
-                json.WriteNull("allowlisted");
-            }
+            json.WriteBooleanOrNull("allowlisted", c.Allowlisted);
 
             json.WriteEndObject();
         }
@@ -82,7 +71,7 @@ public static class ProcessInspectionJson
         }
 
         json.WriteStartArray("findings");
-        foreach (var finding in scan is null ? inspection.Findings : inspection.WithScan(scan).Findings)
+        foreach (var finding in (scan is null ? inspection : scan.AddTo(inspection)).Findings)
         {
             json.WriteStartObject();
             json.WriteString("kind", finding.Kind.Label());
@@ -91,7 +80,7 @@ public static class ProcessInspectionJson
         }
 
         json.WriteEndArray();
-        WriteStrings(json, "unreadable", scan is null ? inspection.Unreadable : inspection.WithScan(scan).Unreadable);
+        json.WriteStrings("unreadable", SecretRedactor.RedactLines((scan is null ? inspection : scan.AddTo(inspection)).Unreadable));
         json.WriteEndObject();
     }
 
@@ -115,7 +104,7 @@ public static class ProcessInspectionJson
             json.WriteString("address", "0x" + image.Address.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
             json.WriteNumber("length", image.Length);
             json.WriteNumber("copies", image.Copies);
-            WriteStrings(json, "kernels", image.Kernels);
+            json.WriteStrings("kernels", SecretRedactor.RedactLines(image.Kernels));
             json.WriteNumber("kernels_omitted", image.KernelsOmitted);
             json.WriteStartArray("hash_constants");
             foreach (var hit in image.HashHits)
@@ -145,59 +134,23 @@ public static class ProcessInspectionJson
         json.WriteStartObject("job");
         json.WriteString("id", SecretRedactor.RedactText(job.Id));
         json.WriteString("source", job.Source);
-        WriteStringOrNull(json, "user", job.User);
+        json.WriteStringOrNull("user", SecretRedactor.RedactOrNull(job.User));
         json.WriteEndObject();
     }
 
-    private static void WriteProcesses(Utf8JsonWriter json, IReadOnlyList<ProcessSummary> processes)
+    private static void WriteProcesses(Utf8JsonWriter json, IReadOnlyList<ProcessRecord> processes)
     {
         json.WriteStartArray();
         foreach (var p in processes)
         {
             json.WriteStartObject();
             json.WriteNumber("pid", p.Pid);
-            WriteNumberOrNull(json, "ppid", p.ParentPid);
-            WriteStringOrNull(json, "comm", p.Comm);
-            WriteStringOrNull(json, "cmdline", p.Cmdline);
+            json.WriteNumberOrNull("ppid", p.Ppid);
+            json.WriteStringOrNull("comm", SecretRedactor.RedactOrNull(p.Comm));
+            json.WriteStringOrNull("cmdline", SecretRedactor.RedactOrNull(p.Cmdline));
             json.WriteEndObject();
         }
 
         json.WriteEndArray();
-    }
-
-    private static void WriteStrings(Utf8JsonWriter json, string name, IEnumerable<string> values)
-    {
-        json.WriteStartArray(name);
-        foreach (var value in values)
-        {
-            json.WriteStringValue(SecretRedactor.RedactText(value));
-        }
-
-        json.WriteEndArray();
-    }
-
-    // Every string value passes the redactor once more: the inspection's text came from the process.
-    private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)
-    {
-        if (value is null)
-        {
-            json.WriteNull(name);
-        }
-        else
-        {
-            json.WriteString(name, SecretRedactor.RedactText(value));
-        }
-    }
-
-    private static void WriteNumberOrNull(Utf8JsonWriter json, string name, int? value)
-    {
-        if (value is { } number)
-        {
-            json.WriteNumber(name, number);
-        }
-        else
-        {
-            json.WriteNull(name);
-        }
     }
 }

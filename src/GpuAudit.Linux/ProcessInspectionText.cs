@@ -6,20 +6,20 @@ namespace GpuAudit.Linux;
 /// <summary>The human-readable form of an inspection (<c>gpuaudit inspect</c> without --json); every line redacted.</summary>
 public static class ProcessInspectionText
 {
-    public static void Write(TextWriter output, ProcessInspection inspection, GpuCodeScanResult? scan)
+    public static void Write(TextWriter output, ProcessInsight inspection, GpuCodeScanResult? scan)
     {
-        var full = scan is null ? inspection : inspection.WithScan(scan);
+        var full = scan is null ? inspection : scan.AddTo(inspection);
         WriteLine(output, Invariant($"pid {full.Pid} ({full.Comm ?? "?"})"));
-        Line(output, "exe", full.Exe);
-        Line(output, "cmdline", full.Cmdline);
+        Line(output, "exe", full.Identity.Exe);
+        Line(output, "cmdline", full.Identity.Cmdline);
         Line(output, "user", full.User is null ? full.Uid?.ToString(CultureInfo.InvariantCulture) : Invariant($"{full.User} (uid {full.Uid})"));
         Line(output, "started", full.StartTime?.ToString("u", CultureInfo.InvariantCulture));
         Line(output, "job", full.Job is null ? "none" : full.Job.Id + " (" + full.Job.Source + (full.Job.User is null ? string.Empty : ", user " + full.Job.User) + ")");
         Line(output, "container", full.ContainerId);
         Line(output, "pod", full.PodUid);
-        Line(output, "cgroup", full.Cgroup?.Replace('\n', ' '));
+        Line(output, "cgroup", full.Identity.Cgroup?.Trim().Replace('\n', ' '));
         Line(output, "parents", full.ParentChain.Count == 0 ? "none" : string.Join(" <- ", full.ParentChain.Select(p => Invariant($"{p.Pid} {p.Comm}"))));
-        Line(output, "gpu libs", full.GpuLibraries.Count == 0 ? "none" : string.Join(", ", full.GpuLibraries));
+        Line(output, "gpu libs", full.Identity.GpuLibs.Count == 0 ? "none" : string.Join(", ", full.Identity.GpuLibs));
         Line(output, "frameworks", full.Libraries.Frameworks.Count == 0 ? "none" : string.Join(", ", full.Libraries.Frameworks));
         if (full.Libraries.NvrtcOnly)
         {

@@ -1,18 +1,21 @@
 using System.Globalization;
 using System.Net;
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Samples;
 
 namespace GpuAudit.Linux;
 
 /// <summary>
-/// Builds the full picture of one process from procfs: identity, parent chain up to the job's
-/// root, job (cgroup, then SLURM_JOB_ID), GPU libraries, the sockets and command lines of its
+/// Builds the full picture of one process from procfs: its identity (what a trace <c>process</c>
+/// line holds), analysed by the same rules as a replayed one (<see cref="ProcessAnalyzer"/>), then
+/// what only a live node can tell: uid and user, start time, the job from SLURM_JOB_ID when the
+/// cgroup names none, the parent chain up to the job's root, the sockets and command lines of its
 /// tree. Reads only; never stops the process. The GPU code scan is separate (<see cref="GpuCodeScanner"/>).
 /// </summary>
-public sealed class ProcessInspector
+public sealed class ProcessInspector : IProcessDescriber
 {
     // Linux reports start times in clock ticks; USER_HZ is 100 on every mainstream architecture.
-    private const long ClockTicksPerSecond = 100;
+    private const uint ClockTicksPerSecond = 100;
     private const int MaxChainDepth = 64;
     private const int MaxTreeProcesses = 4096;
 
@@ -29,18 +32,29 @@ public sealed class ProcessInspector
         sockets = new SocketTableReader(proc);
     }
 
+    /// <summary>
+    /// The identity alone (for trace <c>process</c> lines and the pipeline); null when no such process
+    /// exists. Runs on the poll thread once per new process: bounded files (stat, cmdline up to 64 KiB,
+    /// exe, cgroup, maps), parsed in linear time; the tree, sockets and memory are the background's.
+    /// </summary>
+    public ProcessRecord? Describe(int pid) => ReadIdentity(pid, null)?.Identity;
+
+    /// <summary>Start ticks from /proc/PID/stat alone (one read of at most 4 KiB): asked for every GPU process every poll.</summary>
+    public long? StartTicks(int pid) =>
+        proc.ReadText(pid, "stat") is { } statText && ProcStat.TryParse(statText) is { } stat ? (long)stat.StartTicks : null;
+
     /// <summary>Inspects <paramref name="pid"/>; null when no such process exists (or it vanished mid-read).</summary>
-    public ProcessInspection? Inspect(int pid)
+    public ProcessInsight? Inspect(int pid)
     {
         var unreadable = new List<string>();
-        if (!proc.Exists(pid) || proc.ReadText(pid, "stat", unreadable) is not { } statText || ProcStat.TryParse(statText) is not { } stat)
+        if (ReadIdentity(pid, unreadable) is not { } read)
         {
             return null;
         }
 
-        var cgroupText = proc.ReadText(pid, "cgroup", unreadable);
-        var cgroup = CgroupIdentity.Parse(cgroupText);
-        var job = cgroup.Job;
+        var (stat, identity, raw) = read;
+        var insight = ProcessAnalyzer.Analyze(identity, raw);
+        var job = insight.Job;
 
         // One bounded read of the environment, for a job claim and for the run context.
         var environ = job is null || options.ContextEnv.Count > 0 ? proc.ReadText(pid, "environ", unreadable) : null;
@@ -57,43 +71,22 @@ public sealed class ProcessInspector
             job = job with { User = user };
         }
 
-        var commandLine = ReadCommandLine(pid, unreadable);
-        var argv = commandLine.Argv;
-        var exe = proc.ReadLink(pid, "exe", unreadable);
-        var libraries = GpuLibraries(pid, unreadable);
-
         // A miner's wrapper scripts pass the same pool login: its options are secrets in the whole tree.
-        var minerContext = SecretRedactor.IsMinerCommandLine(argv) || MinerSignatures.IsMinerExecutable(exe) || MinerSignatures.IsMinerExecutable(stat.Comm);
-        var chain = ParentChain(stat, cgroupText, minerContext);
-        var tree = JobTree(pid, chain, hasJob: job is not null || cgroup.ContainerId is not null, minerContext);
-
-        var findings = new List<ProcessFinding>();
-        ProcessRecordAnalyzer.AddIdentityFindings(stat.Comm, exe, argv, findings);
-        foreach (var lib in libraries.Where(MinerSignatures.IsMinerLibrary))
-        {
-            findings.Add(new ProcessFinding(FindingKind.MinerLibrary, lib + " is mapped"));
-        }
-
+        var minerContext = MinerContext(raw);
+        var chain = ParentChain(stat, raw.Cgroup, minerContext);
+        var tree = JobTree(pid, chain, hasJob: job is not null || insight.ContainerId is not null, minerContext);
+        var findings = new List<ProcessFinding>(insight.Findings);
         AddTreeTunnels(pid, chain.Concat(tree), findings, unreadable);
         var connections = Connections(tree, unreadable);
         AddConnectionFindings(connections, findings);
 
-        return new ProcessInspection
+        return insight with
         {
-            Pid = pid,
-            Comm = SecretRedactor.RedactText(stat.Comm),
-            Exe = SecretRedactor.RedactOrNull(exe),
-            Cmdline = commandLine.Redacted(minerContext),
             Uid = uid,
             User = user,
             StartTime = StartTime(stat),
-            ParentChain = chain,
             Job = job,
-            ContainerId = cgroup.ContainerId,
-            PodUid = cgroup.PodUid,
-            Cgroup = SecretRedactor.RedactOrNull(cgroupText?.Trim()),
-            GpuLibraries = SecretRedactor.RedactLines(libraries),
-            Libraries = GpuLibraryFingerprint.Of(libraries),
+            ParentChain = chain,
             Tree = tree,
             Connections = connections,
             Findings = findings,
@@ -102,12 +95,42 @@ public sealed class ProcessInspector
         };
     }
 
+    /// <summary>
+    /// stat, cgroup, cmdline, exe and maps: the identity a trace records (redacted, as every
+    /// <see cref="ProcessRecord"/> is) and what /proc said before redaction, which the rules read.
+    /// </summary>
+    private (ProcStat Stat, ProcessRecord Identity, RawIdentity Raw)? ReadIdentity(int pid, List<string>? unreadable)
+    {
+        if (!proc.Exists(pid) || proc.ReadText(pid, "stat", unreadable) is not { } statText || ProcStat.TryParse(statText) is not { } stat)
+        {
+            return null;
+        }
+
+        var commandLine = ReadCommandLine(pid, unreadable);
+        var raw = new RawIdentity(stat.Comm, proc.ReadLink(pid, "exe", unreadable), commandLine.Argv, proc.ReadText(pid, "cgroup", unreadable), GpuLibraries(pid, unreadable));
+        var identity = new ProcessRecord
+        {
+            Pid = pid,
+            Ppid = stat.ParentPid,
+            StartTicks = (long)stat.StartTicks,
+            Comm = raw.Comm,
+            Exe = raw.Exe,
+            Cmdline = commandLine.Redacted(MinerContext(raw)),
+            Cgroup = raw.Cgroup,
+            GpuLibs = raw.GpuLibs,
+        };
+        return (stat, identity, raw);
+    }
+
+    private static bool MinerContext(RawIdentity raw) =>
+        SecretRedactor.IsMinerCommandLine(raw.Argv) || MinerSignatures.IsMinerExecutable(raw.Exe) || MinerSignatures.IsMinerExecutable(raw.Comm);
+
     /// <summary>The argv of a process from its NUL-separated cmdline, at most 64 KiB of it (empty for kernel threads).</summary>
-    internal CommandLine ReadCommandLine(int pid, ICollection<string>? unreadable) =>
+    private CommandLine ReadCommandLine(int pid, ICollection<string>? unreadable) =>
         CommandLine.Parse(proc.ReadText(pid, "cmdline", unreadable, out var truncated), truncated);
 
     /// <summary>Sorted, distinct basenames of the GPU-related shared objects the process maps.</summary>
-    internal List<string> GpuLibraries(int pid, ICollection<string>? unreadable)
+    private List<string> GpuLibraries(int pid, ICollection<string>? unreadable)
     {
         if (proc.ReadText(pid, "maps", unreadable) is not { } maps)
         {
@@ -131,6 +154,13 @@ public sealed class ProcessInspector
             return null;
         }
 
+        // A forged tree can name any boot time and start: outside a thousand years, no time at all.
+        const long MaxSeconds = 1000L * 366 * 86400;
+        if (bootSeconds > MaxSeconds || stat.StartTicks / ClockTicksPerSecond > MaxSeconds)
+        {
+            return null;
+        }
+
         return DateTimeOffset.FromUnixTimeSeconds(bootSeconds).AddTicks((long)stat.StartTicks * (TimeSpan.TicksPerSecond / ClockTicksPerSecond));
     }
 
@@ -138,9 +168,9 @@ public sealed class ProcessInspector
     /// Parents up to the job's root: the chain stops at the first ancestor in another cgroup (the
     /// job's or container's boundary), at pid 1, or after <see cref="MaxChainDepth"/> steps.
     /// </summary>
-    private List<ProcessSummary> ParentChain(ProcStat start, string? cgroupText, bool minerContext)
+    private List<ProcessRecord> ParentChain(ProcStat start, string? cgroupText, bool minerContext)
     {
-        var chain = new List<ProcessSummary>();
+        var chain = new List<ProcessRecord>();
         var parent = start.ParentPid;
         var seen = new HashSet<int> { start.Pid };
         while (parent > 1 && chain.Count < MaxChainDepth && seen.Add(parent))
@@ -162,7 +192,7 @@ public sealed class ProcessInspector
     /// belongs to a job or container, else the process and its own descendants (without a job
     /// boundary the root would be the whole machine).
     /// </summary>
-    private List<ProcessSummary> JobTree(int pid, List<ProcessSummary> chain, bool hasJob, bool minerContext)
+    private List<ProcessRecord> JobTree(int pid, List<ProcessRecord> chain, bool hasJob, bool minerContext)
     {
         var root = hasJob && chain.Count > 0 ? chain[^1].Pid : pid;
         var stats = new Dictionary<int, ProcStat>();
@@ -175,7 +205,7 @@ public sealed class ProcessInspector
         }
 
         var children = stats.Values.ToLookup(s => s.ParentPid);
-        var tree = new List<ProcessSummary>();
+        var tree = new List<ProcessRecord>();
         var queue = new Queue<int>([root]);
         var visited = new HashSet<int>();
         while (queue.Count > 0 && tree.Count < MaxTreeProcesses)
@@ -196,10 +226,16 @@ public sealed class ProcessInspector
         return tree;
     }
 
-    private ProcessSummary Summary(ProcStat stat, bool minerContext) =>
-        new(stat.Pid, stat.ParentPid, SecretRedactor.RedactText(stat.Comm), ReadCommandLine(stat.Pid, null).Redacted(minerContext));
+    private ProcessRecord Summary(ProcStat stat, bool minerContext) => new()
+    {
+        Pid = stat.Pid,
+        Ppid = stat.ParentPid,
+        StartTicks = (long)stat.StartTicks,
+        Comm = stat.Comm,
+        Cmdline = ReadCommandLine(stat.Pid, null).Redacted(minerContext),
+    };
 
-    private void AddTreeTunnels(int pid, IEnumerable<ProcessSummary> processes, List<ProcessFinding> findings, ICollection<string> unreadable)
+    private void AddTreeTunnels(int pid, IEnumerable<ProcessRecord> processes, List<ProcessFinding> findings, ICollection<string> unreadable)
     {
         foreach (var process in processes.DistinctBy(p => p.Pid).Where(p => p.Pid != pid))
         {
@@ -210,9 +246,14 @@ public sealed class ProcessInspector
         }
     }
 
-    private List<OutboundConnection> Connections(List<ProcessSummary> tree, ICollection<string> unreadable)
+    private List<OutboundConnection> Connections(List<ProcessRecord> tree, ICollection<string> unreadable)
     {
         var connections = new List<OutboundConnection>();
+
+        // Processes of one network namespace share one table: read it once per inspection (a tree of
+        // thousands of processes over a namespace with a hundred thousand sockets would otherwise read
+        // gigabytes).
+        var tables = new Dictionary<string, IReadOnlyList<TcpSocket>>(StringComparer.Ordinal);
         foreach (var process in tree)
         {
             var inodes = sockets.SocketInodes(process.Pid, unreadable);
@@ -221,7 +262,9 @@ public sealed class ProcessInspector
                 continue;
             }
 
-            var table = sockets.Table(process.Pid, unreadable);
+            var table = proc.ReadLink(process.Pid, "ns/net") is { } ns
+                ? tables.TryGetValue(ns, out var shared) ? shared : tables[ns] = sockets.Table(process.Pid, unreadable)
+                : sockets.Table(process.Pid, unreadable);
 
             // Outbound: established, and the local port is not one this namespace listens on.
             var listening = table.Where(s => s.State == TcpSocketState.Listen).Select(s => s.Local.Port).ToHashSet();

@@ -21,7 +21,9 @@ internal static partial class ThreadCpuClock
         return TimeSpan.FromTicks((now.Seconds * TimeSpan.TicksPerSecond) + (now.Nanoseconds / 100));
     }
 
-    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    // glibc's soname: "libc" alone may resolve to the libc.so linker script where libc6-dev is installed.
+    // The agent runs beside NVIDIA's driver, which needs glibc.
+    [LibraryImport("libc.so.6", EntryPoint = "clock_gettime")]
     private static partial int clock_gettime(int clockId, out Timespec time);
 
     [StructLayout(LayoutKind.Sequential)]

@@ -34,7 +34,6 @@ public sealed class NvmlSampleSource : ISampleSource
     private const int MaxGrowAttempts = 4;
 
     private readonly INvmlApi _nvml;
-    private readonly IProcessDescriber _describer;
     private readonly TimeProvider _time;
     private readonly Action<string>? _warn;
     private readonly PeriodicTimer _timer;
@@ -42,7 +41,7 @@ public sealed class NvmlSampleSource : ISampleSource
     private readonly GpuDevice[] _devices;
     private readonly string _driver;
     private readonly GpmMetricsBuffer _gpmRequest;
-    private readonly HashSet<int> _seenPids = [];
+    private readonly NewProcessTracker _newProcesses;
     private readonly Dictionary<uint, NvmlProcessUtilizationSample> _latestUtilization = [];
     private NvmlProcessInfo[] _processBuffer = new NvmlProcessInfo[32];
     private NvmlProcessUtilizationSample[] _utilizationBuffer = new NvmlProcessUtilizationSample[128];
@@ -53,7 +52,7 @@ public sealed class NvmlSampleSource : ISampleSource
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
         _nvml = nvml;
-        _describer = describer;
+        _newProcesses = new NewProcessTracker(describer, timeProvider);
         _time = timeProvider;
         _warn = warn;
         Host = host ?? Environment.MachineName;
@@ -106,6 +105,7 @@ public sealed class NvmlSampleSource : ISampleSource
         var samples = new List<GpuSample>(_collectors.Length);
         var collectors = new CollectorStatus[_collectors.Length];
         var newProcesses = new List<ProcessRecord>();
+        _newProcesses.BeginTick();
         List<GpuDevice>? changed = null;
         for (var i = 0; i < _collectors.Length; i++)
         {
@@ -143,11 +143,8 @@ public sealed class NvmlSampleSource : ISampleSource
                 Report(collector, poll.ProcessErrorKind, poll.ProcessError);
                 foreach (var process in sample.Procs)
                 {
-                    if (_seenPids.Add(process.Pid))
-                    {
-                        // A pid gone before we could read /proc still gets its line: the trace promises one per pid.
-                        newProcesses.Add(_describer.Describe(process.Pid) ?? new ProcessRecord { Pid = process.Pid });
-                    }
+                    // New and reused pids (another start time) are described; a known process is not.
+                    _newProcesses.Observe(process.Pid, newProcesses);
                 }
             }
             catch (NvmlException e)

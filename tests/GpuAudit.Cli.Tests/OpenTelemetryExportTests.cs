@@ -63,7 +63,7 @@ public sealed class OpenTelemetryExportTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>A minimal OTLP/HTTP receiver on loopback: answers every request 200 and keeps it.</summary>
-    private sealed class OtlpReceiver : IDisposable
+    internal sealed class OtlpReceiver : IDisposable
     {
         private readonly HttpListener _listener = new();
 

@@ -51,6 +51,60 @@ public sealed class PrometheusReportTests : IDisposable
         Assert.StartsWith("1 violation", root.GetProperty("verdict").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Diverted_gpu_minutes_agree_across_md_html_json_and_prometheus_reports()
+    {
+        var prometheus = new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("prometheus not found: install the Debian package 'prometheus' (the README's test command does)");
+        var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0 purpose=training\n");
+        var journal = Path.Combine(_dir, "journal");
+        var agentPort = BackgroundProcess.FreePort();
+        var promPort = BackgroundProcess.FreePort();
+        await File.WriteAllTextAsync(Path.Combine(_dir, "prometheus.yml"), ScrapeConfig(agentPort));
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        using var server = BackgroundProcess.Start(prometheus, _dir, [
+            "--config.file=" + Path.Combine(_dir, "prometheus.yml"),
+            "--storage.tsdb.path=" + Path.Combine(_dir, "data"),
+            $"--web.listen-address=127.0.0.1:{promPort}",
+        ]);
+        var url = $"http://127.0.0.1:{promPort}";
+        await BackgroundProcess.WaitForAsync(async () => (await http.GetAsync(new Uri(url + "/-/ready"))).IsSuccessStatusCode ? "ready" : null, TimeSpan.FromSeconds(30));
+
+        // 20 s of the mixed recording at recorded speed: the miner's violation opens, diverts the GPU,
+        // and the replay ends on its own (flushing its journal) while Prometheus scrapes every second.
+        using (var agent = BackgroundProcess.StartGpuAudit(_dir, "replay", RepoPaths.Trace("mixed"), "--loop", "--until", "20", "--listen", $"127.0.0.1:{agentPort}", "--job-map", jobMap, "--journal", journal))
+        {
+            var ended = await BackgroundProcess.WaitForAsync(() => Task.FromResult(agent.HasExited ? "ended" : null), TimeSpan.FromSeconds(120));
+            Assert.True(ended is not null, "the replay did not end:\n" + agent.Output);
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        var fromJournal = new Dictionary<string, string>();
+        foreach (var format in (string[])["json", "md", "html"])
+        {
+            var (code, stdout, stderr) = await GpuAuditProcess.RunAsync(_dir, "report", "--job", "4242", "--journal", journal, "--format", format);
+            Assert.True(code == 0, stderr);
+            fromJournal[format] = stdout;
+        }
+
+        var (promCode, promJson, promErr) = await GpuAuditProcess.RunAsync(_dir, "report", "--job", "4242", "--prometheus", url, "--format", "json");
+        Assert.True(promCode == 0, promErr + "\nprometheus:\n" + server.Output);
+
+        using var journalReport = JsonDocument.Parse(fromJournal["json"]);
+        using var prometheusReport = JsonDocument.Parse(promJson);
+        var journalMinutes = journalReport.RootElement.GetProperty("diverted_gpu_minutes").GetDouble();
+        var prometheusMinutes = prometheusReport.RootElement.GetProperty("diverted_gpu_minutes").GetDouble();
+        Assert.True(journalMinutes > 0.1, "diverted minutes in the journal: " + journalMinutes);
+        // The same number within one scrape interval: what the replay's last tick added after the last
+        // scrape (this recording's polls are up to 2.8 s apart, so up to 3 GPU-seconds = 0.05 GPU-minutes).
+        Assert.InRange(prometheusMinutes, journalMinutes - 0.05, journalMinutes + 0.001);
+        var verdict = journalReport.RootElement.GetProperty("verdict").GetString()!;
+        Assert.EndsWith(" GPU-minutes diverted", verdict, StringComparison.Ordinal);
+        Assert.Contains(verdict, fromJournal["md"], StringComparison.Ordinal);
+        Assert.Contains(verdict, fromJournal["html"], StringComparison.Ordinal);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     /// <summary>The shipped scrape job (no relabelling: the agent serves job_id), scraping every second.</summary>

@@ -1,4 +1,5 @@
 using GpuAudit.Core.Inspection;
+using GpuAudit.Tests;
 using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Linux.Tests;
@@ -80,8 +81,8 @@ public sealed class HostileProcfsTests : IDisposable
 
         var inspection = (await Task.Run(() => new ProcessInspector(_tree.Root).Inspect(Pid)).WaitAsync(Deadline))!;
 
-        Assert.Equal("python3 --token *** …[command line longer than 64 KiB; the rest was not read]", inspection.Cmdline);
-        Assert.DoesNotContain("ZZZZ", inspection.Cmdline, StringComparison.Ordinal);
+        Assert.Equal("python3 --token *** …[command line longer than 64 KiB; the rest was not read]", inspection.Identity.Cmdline);
+        Assert.DoesNotContain("ZZZZ", inspection.Identity.Cmdline, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -98,7 +99,19 @@ public sealed class HostileProcfsTests : IDisposable
         Assert.Equal("victim", inspection.Comm);
         Assert.Null(inspection.Uid);
         Assert.Null(inspection.Job);
-        Assert.Empty(inspection.GpuLibraries);
+        Assert.Empty(inspection.Identity.GpuLibs);
+    }
+
+    [Fact]
+    public async Task Forged_start_and_boot_times_give_no_start_time_instead_of_an_overflow()
+    {
+        _tree.Process(Pid).File(Pid, "stat", "4242 (victim) S 1 4242 1 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 18446744073709551615 1000000 100 1 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0\n");
+        File.WriteAllText(Path.Combine(_tree.Root, "stat"), "btime 99999999999999999\n");
+
+        var inspection = (await Task.Run(() => new ProcessInspector(_tree.Root).Inspect(Pid)).WaitAsync(Deadline))!;
+
+        Assert.Null(inspection.StartTime);
+        Assert.Equal("victim", inspection.Comm);
     }
 
     [Fact]

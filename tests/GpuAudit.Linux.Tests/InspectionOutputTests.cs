@@ -1,3 +1,4 @@
+using GpuAudit.Core.Inspection;
 using GpuAudit.Tests;
 
 namespace GpuAudit.Linux.Tests;
@@ -6,7 +7,7 @@ namespace GpuAudit.Linux.Tests;
 public class InspectionOutputTests
 {
 
-    private static ProcessInspection MinerInspection() =>
+    private static ProcessInsight MinerInspection() =>
         new ProcessInspector(Fixtures.ProcRoot, new InspectorOptions
         {
             PasswdPath = Fixtures.Passwd,

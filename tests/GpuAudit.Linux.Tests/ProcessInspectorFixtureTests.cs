@@ -16,8 +16,8 @@ public class ProcessInspectorFixtureTests
         var inspection = Inspector().Inspect(Fixtures.MinerPid)!;
 
         Assert.Equal("xmrig", inspection.Comm);
-        Assert.Equal("/tmp/.x/xmrig", inspection.Exe);
-        Assert.Equal("/tmp/.x/xmrig -o stratum+tcp://***@203.0.113.5:3333 --donate-level 1", inspection.Cmdline);
+        Assert.Equal("/tmp/.x/xmrig", inspection.Identity.Exe);
+        Assert.Equal("/tmp/.x/xmrig -o stratum+tcp://***@203.0.113.5:3333 --donate-level 1", inspection.Identity.Cmdline);
         Assert.Equal(1000, inspection.Uid);
         Assert.Equal("alice", inspection.User);
         Assert.Equal(new JobRef("777", "slurm-cgroup", "alice"), inspection.Job);
@@ -33,7 +33,7 @@ public class ProcessInspectorFixtureTests
     {
         var inspection = Inspector("10.0.0.0/8").Inspect(Fixtures.MinerPid)!;
 
-        Assert.Equal(["libcuda.so.580.159.04", "libxmrig-cuda.so"], inspection.GpuLibraries);
+        Assert.Equal(["libcuda.so.580.159.04", "libxmrig-cuda.so"], inspection.Identity.GpuLibs);
         Assert.Equal(["libxmrig-cuda.so"], inspection.Libraries.MinerPlugins);
 
         // Outbound only: the socket accepted on the listening port 8080 (inode 5004) is inbound.
@@ -67,23 +67,12 @@ public class ProcessInspectorFixtureTests
         Assert.Equal(new JobRef("888", "slurm-env"), inspection.Job);
         Assert.Null(inspection.User);
         Assert.Equal(1001, inspection.Uid);
-        Assert.Equal("python3 train.py --hf-token ***", inspection.Cmdline);
+        Assert.Equal("python3 train.py --hf-token ***", inspection.Identity.Cmdline);
         Assert.Equal(["pytorch"], inspection.Libraries.Frameworks);
         Assert.Empty(inspection.ParentChain);
         Assert.Equal([4300, 4301], inspection.Tree.Select(p => p.Pid));
         Assert.Equal("10.0.0.8:80", Assert.Single(inspection.Connections).Remote.ToString());
         Assert.Empty(inspection.Findings);
-    }
-
-    [Fact]
-    public void Insight_carries_identity_job_and_findings()
-    {
-        var insight = Inspector().Inspect(Fixtures.MinerPid)!.ToInsight();
-
-        Assert.Equal(Fixtures.MinerPid, insight.Pid);
-        Assert.Equal("alice", insight.User);
-        Assert.Equal("777", insight.Job?.Id);
-        Assert.Contains(insight.Findings, f => f.Kind == FindingKind.MinerExecutable);
     }
 
     [Fact]
@@ -93,9 +82,9 @@ public class ProcessInspectorFixtureTests
     }
 
     [Fact]
-    public void Describer_captures_the_trace_process_record()
+    public void Describe_captures_the_trace_process_record_and_it_is_the_inspection_identity()
     {
-        var record = new ProcProcessDescriber(Fixtures.ProcRoot).Describe(Fixtures.MinerPid)!;
+        var record = Inspector().Describe(Fixtures.MinerPid)!;
 
         Assert.Equal(4200, record.Ppid);
         Assert.Equal("xmrig", record.Comm);
@@ -103,19 +92,25 @@ public class ProcessInspectorFixtureTests
         Assert.DoesNotContain("s3cr3tpw", record.Cmdline, StringComparison.Ordinal);
         Assert.Equal("0::/system.slice/slurmstepd.scope/job_777/step_0/user/task_0\n", record.Cgroup);
         Assert.Equal(["libcuda.so.580.159.04", "libxmrig-cuda.so"], record.GpuLibs);
-        Assert.Null(new ProcProcessDescriber(Fixtures.ProcRoot).Describe(99999));
+        Assert.Null(Inspector().Describe(99999));
+        var identity = Inspector().Inspect(Fixtures.MinerPid)!.Identity;
+        Assert.Equal((record.Ppid, record.Comm, record.Exe, record.Cmdline, record.Cgroup), (identity.Ppid, identity.Comm, identity.Exe, identity.Cmdline, identity.Cgroup));
+        Assert.Equal(record.GpuLibs, identity.GpuLibs);
     }
 
     [Fact]
     public void Replay_and_live_inspection_agree_on_identity_findings()
     {
-        var record = new ProcProcessDescriber(Fixtures.ProcRoot).Describe(Fixtures.MinerPid)!;
+        var live = Inspector().Inspect(Fixtures.MinerPid)!;
 
-        var replayed = ProcessRecordAnalyzer.Analyze(record);
+        // What a replay of the process line the agent would record makes of it.
+        var replayed = ProcessAnalyzer.Analyze(Inspector().Describe(Fixtures.MinerPid)!);
 
         Assert.Equal(
             [FindingKind.MinerExecutable, FindingKind.MinerCommandLine, FindingKind.MinerLibrary],
             replayed.Findings.Select(f => f.Kind));
+        Assert.Equal(replayed.Findings, live.Findings.Take(replayed.Findings.Count));
+        Assert.Equal(replayed.Libraries.MinerPlugins, live.Libraries.MinerPlugins);
         Assert.Equal(new JobRef("777", "slurm-cgroup"), replayed.Job);
     }
 

@@ -13,7 +13,7 @@ public sealed class RunContextInspectionTests : IDisposable
         _proc.Process(4242, "python3").File(4242, "environ", $"HOME=/root\0RL_RUN_ID=grpo-run-42\0HF_TOKEN={SecretSamples.GithubToken}\0RL_EPISODE_ID=ep-0917\0");
         var inspector = new ProcessInspector(_proc.Root, new InspectorOptions { ContextEnv = ["RL_RUN_ID", "RL_EPISODE_ID", "HF_TOKEN"] });
 
-        var insight = inspector.Inspect(4242)!.ToInsight();
+        var insight = inspector.Inspect(4242)!;
 
         Assert.Equal(["RL_RUN_ID=grpo-run-42", "RL_EPISODE_ID=ep-0917", "HF_TOKEN=***"], insight.Context);
     }
@@ -25,7 +25,7 @@ public sealed class RunContextInspectionTests : IDisposable
         _proc.Process(4243, "python3").File(4243, "environ", "RL_EPISODE_ID=ep-1\0PAD=" + new string('p', cap) + "\0RL_RUN_ID=hidden\0");
         var inspector = new ProcessInspector(_proc.Root, new InspectorOptions { ContextEnv = ["RL_RUN_ID", "RL_EPISODE_ID"] });
 
-        var insight = inspector.Inspect(4243)!.ToInsight();
+        var insight = inspector.Inspect(4243)!;
 
         Assert.Equal(["RL_EPISODE_ID=ep-1"], insight.Context);
     }
@@ -35,7 +35,7 @@ public sealed class RunContextInspectionTests : IDisposable
     {
         _proc.Process(4244, "python3").File(4244, "environ", "RL_RUN_ID=grpo-run-42\0");
 
-        Assert.Empty(new ProcessInspector(_proc.Root).Inspect(4244)!.ToInsight().Context);
+        Assert.Empty(new ProcessInspector(_proc.Root).Inspect(4244)!.Context);
     }
 
     public void Dispose() => _proc.Dispose();

@@ -258,6 +258,50 @@ public class NvmlSampleSourceTests
     }
 
     [Fact]
+    public void A_reused_pid_is_a_new_process_described_in_the_tick_its_start_time_changes()
+    {
+        var gpu = H100("GPU-aaaa");
+        gpu.Processes.Add(new NvmlProcessInfo { Pid = 42, UsedGpuMemory = 1 });
+        _describer.Known[42] = new ProcessRecord { Pid = 42, StartTicks = 1000, Comm = "python3", Exe = "/usr/bin/python3" };
+        _describer.Starts[42] = 1000;
+        using var source = new NvmlSampleSource(new FakeNvml(gpu), _describer, _time, OneSecond);
+
+        var first = source.Poll();
+        var same = source.Poll();
+
+        // The trainer exits and the kernel hands pid 42 to a miner between two polls.
+        _describer.Known[42] = new ProcessRecord { Pid = 42, StartTicks = 5000, Comm = "xmrig", Exe = "/tmp/xmrig" };
+        _describer.Starts[42] = 5000;
+        var reused = source.Poll();
+        var after = source.Poll();
+
+        Assert.Equal("/usr/bin/python3", Assert.Single(first.NewProcesses).Exe);
+        Assert.Empty(same.NewProcesses);
+        Assert.Equal("/tmp/xmrig", Assert.Single(reused.NewProcesses).Exe);
+        Assert.Empty(after.NewProcesses);
+    }
+
+    [Fact]
+    public void Describing_new_processes_stops_at_the_tick_budget_and_goes_on_next_tick()
+    {
+        var gpu = H100("GPU-aaaa");
+        for (var pid = 1; pid <= 5; pid++)
+        {
+            gpu.Processes.Add(new NvmlProcessInfo { Pid = (uint)pid, UsedGpuMemory = 1 });
+        }
+
+        // Each description takes 100 ms of the poll thread (a process with a huge maps file).
+        var slow = new SlowDescriber(_time, TimeSpan.FromMilliseconds(100));
+        using var source = new NvmlSampleSource(new FakeNvml(gpu), slow, _time, OneSecond);
+
+        var first = source.Poll();
+        var second = source.Poll();
+
+        Assert.Equal([1, 2, 3], first.NewProcesses.Select(p => p.Pid));
+        Assert.Equal([4, 5], second.NewProcesses.Select(p => p.Pid));
+    }
+
+    [Fact]
     public void Dispose_frees_gpm_samples_and_shuts_nvml_down()
     {
         var nvml = new FakeNvml(H100("GPU-aaaa"), H100("GPU-bbbb"));
@@ -516,4 +560,13 @@ public class NvmlSampleSourceTests
     }
 
     internal static FakeGpu H100(string uuid) => new() { Uuid = uuid };
+
+    private sealed class SlowDescriber(FakeTimeProvider time, TimeSpan each) : IProcessDescriber
+    {
+        public ProcessRecord? Describe(int pid)
+        {
+            time.Advance(each);
+            return new ProcessRecord { Pid = pid };
+        }
+    }
 }

@@ -25,7 +25,7 @@ internal static class TruthTicks
             {
                 processes.TryGetValue(usage.Pid, out var identity);
                 var processClass = ClassOf(identity?.Truth?.Class);
-                return new ProcessView(sample.Gpu, device.Uuid, usage, identity, new ProcessInsight { Pid = usage.Pid },
+                return new ProcessView(sample.Gpu, device.Uuid, usage, identity, new ProcessInsight { Identity = identity ?? new ProcessRecord { Pid = usage.Pid } },
                     JobAttribution.Resolve(null, gpuJob), Verdict(sample.Time, sample.Gpu, usage.Pid, processClass));
             }).ToList();
             var gpu = new GpuView(device, sample, new CollectorStatus(sample.Gpu, true), Verdict(sample.Time, sample.Gpu, null, gpuClass), gpuJob, views);

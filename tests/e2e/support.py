@@ -15,6 +15,7 @@ Subcommands (all waits are bounded by a timeout in seconds):
                                         group_wait/group_interval divided by DIVISOR (>= 1s)
   wait-http URL TIMEOUT                 until URL answers 2xx
   wait-query PROM EXPR TIMEOUT          until the instant query returns a sample
+  query-value PROM EXPR                 the value of the instant query's first sample (empty if none)
   wait-webhook FILE ALERTNAME TIMEOUT [LABEL=VALUE...]
                                         until the receiver got ALERTNAME firing with those
                                         labels (VALUE empty: label absent); prints
@@ -154,6 +155,11 @@ def wait_query(prometheus, expr, timeout):
         raise SystemExit(f"no sample for {expr} within {timeout}s")
 
 
+def query_value(prometheus, expr):
+    result = instant(prometheus, expr)
+    print(result[0]["value"][1] if result else "")
+
+
 def firing_alerts(path, alertname, wanted):
     if not pathlib.Path(path).exists():
         return []
@@ -273,7 +279,7 @@ def dashboards(prometheus, start, *extractor_arguments):
 
 COMMANDS = {
     "free-ports": free_ports, "scale-for": scale_for, "prometheus-config": prometheus_config,
-    "alertmanager-config": alertmanager_config, "wait-http": wait_http, "wait-query": wait_query,
+    "alertmanager-config": alertmanager_config, "wait-http": wait_http, "wait-query": wait_query, "query-value": query_value,
     "wait-webhook": wait_webhook, "json-get": json_get, "wait-alert-gone": wait_alert_gone,
     "no-alert": no_alert, "seen": seen, "none-seen": none_seen, "labels-absent": labels_absent, "dashboards": dashboards,
 }

@@ -43,6 +43,7 @@ public sealed class GpuAuditMetrics
         Evidence = f.CreateCounter("gpuaudit_evidence_total", "Inspector findings about GPU processes, by kind.", new CounterConfiguration { LabelNames = ["kind"], SuppressInitialValue = true });
         ViolationsTotal = f.CreateCounter("gpuaudit_violations_total", "Policy violations opened.", new CounterConfiguration { LabelNames = ["rule", "severity"], SuppressInitialValue = true });
         ViolationActive = f.CreateGauge("gpuaudit_violation_active", "1 while a policy violation is open.", new GaugeConfiguration { LabelNames = ["rule", "severity", "uuid", "pid", "job_id"], SuppressInitialValue = true });
+        DivertedSecondsTotal = f.CreateCounter("gpuaudit_gpu_diverted_seconds_total", "GPU-seconds diverted from the job's purpose under an open violation (docs/policy.md, GPU-minutes diverted).", new CounterConfiguration { LabelNames = ["uuid", "job_id"], SuppressInitialValue = true });
         CollectorUp = f.CreateGauge("gpuaudit_collector_up", "1 when the last poll of this GPU read it, its process list included.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         CollectorErrors = f.CreateCounter("gpuaudit_collector_errors_total", "NVML calls that failed without taking the GPU down (that field is missing for the poll), by function and code.", new CounterConfiguration { LabelNames = ["uuid", "function", "code"], SuppressInitialValue = true });
         CollectorLastSuccess = f.CreateGauge("gpuaudit_collector_last_success_timestamp_seconds", "Wall-clock time of the last successful poll of this GPU; 0 until the first.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
@@ -119,6 +120,9 @@ public sealed class GpuAuditMetrics
     public Counter ViolationsTotal { get; }
 
     public Gauge ViolationActive { get; }
+
+    /// <summary>The policy's diverted GPU-seconds (Core's DivertedTime), per GPU and job; a series exists only for a job that had diverted time.</summary>
+    public Counter DivertedSecondsTotal { get; }
 
     public Gauge CollectorUp { get; }
 

@@ -19,8 +19,9 @@ internal sealed record ChainedTable(string Name, IReadOnlyList<(string Name, Col
     public string CreateSql =>
         $"{Name} (seq INTEGER PRIMARY KEY, prev BLOB NOT NULL, {string.Join(", ", Columns.Select(c => c.Name + " " + SqlType(c.Type)))})";
 
+    /// <summary>seq is parameter 1, prev 2, column i is i + 3.</summary>
     public string InsertSql =>
-        $"INSERT INTO {Name} (seq, prev, {ColumnList}) VALUES ($seq, $prev, {string.Join(", ", Columns.Select((_, i) => "$c" + i))})";
+        $"INSERT INTO {Name} (seq, prev, {ColumnList}) VALUES (?1, ?2, {string.Join(", ", Columns.Select((_, i) => "?" + (i + 3)))})";
 
     /// <summary>seq, prev and the columns of every row after <c>$after</c>, in chain order.</summary>
     public string SelectSql => $"SELECT seq, prev, {ColumnList} FROM {Name} WHERE seq > $after ORDER BY seq";

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using GpuAudit.Core;
+using GpuAudit.Core.Json;
 using GpuAudit.Core.Policy;
 using GpuAudit.Core.Summaries;
 
@@ -14,19 +15,17 @@ internal static class JournalJson
     /// object <c>{"evidence": [...], "context": [...]}</c>. The context rides in this column so the
     /// schema and the hash chain stay as they are, and a journal without context reads as before.
     /// </summary>
-    public static string WriteEvidence(IReadOnlyList<string> evidence, IReadOnlyList<string> context) => Write(json =>
+    public static string WriteEvidence(IReadOnlyList<string> evidence, IReadOnlyList<string> context) => JsonWriting.ToText(json =>
     {
         if (context.Count == 0)
         {
-            WriteArray(json, evidence);
+            json.WriteStrings(null, evidence);
             return;
         }
 
         json.WriteStartObject();
-        json.WritePropertyName("evidence");
-        WriteArray(json, evidence);
-        json.WritePropertyName("context");
-        WriteArray(json, context);
+        json.WriteStrings("evidence", evidence);
+        json.WriteStrings("context", context);
         json.WriteEndObject();
     });
 
@@ -42,31 +41,14 @@ internal static class JournalJson
 
     private static List<string> Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString() ?? "").ToList();
 
-    private static void WriteArray(Utf8JsonWriter json, IReadOnlyList<string> lines)
-    {
-        json.WriteStartArray();
-        foreach (var line in lines)
-        {
-            json.WriteStringValue(line);
-        }
-
-        json.WriteEndArray();
-    }
-
-    public static string WriteAllowance(Allowance allowance) => Write(json =>
+    public static string WriteAllowance(Allowance allowance) => JsonWriting.ToText(json =>
     {
         json.WriteStartObject();
-        json.WriteStartArray("rules");
-        foreach (var rule in allowance.Rules)
-        {
-            json.WriteStringValue(rule.Label());
-        }
-
-        json.WriteEndArray();
-        WriteOptional(json, "job", allowance.Job);
-        WriteOptional(json, "user", allowance.User);
-        WriteOptional(json, "namespace", allowance.Namespace);
-        WriteOptional(json, "executable", allowance.Executable);
+        json.WriteStrings("rules", allowance.Rules.Select(r => r.Label()));
+        json.WriteStringIfSet("job", allowance.Job);
+        json.WriteStringIfSet("user", allowance.User);
+        json.WriteStringIfSet("namespace", allowance.Namespace);
+        json.WriteStringIfSet("executable", allowance.Executable);
         json.WriteString("reason", allowance.Reason);
         json.WriteNumber("line", allowance.Line);
         json.WriteEndObject();
@@ -92,23 +74,4 @@ internal static class JournalJson
 
     private static string? Optional(JsonElement root, string name) =>
         root.TryGetProperty(name, out var value) ? value.GetString() : null;
-
-    private static void WriteOptional(Utf8JsonWriter json, string name, string? value)
-    {
-        if (value is not null)
-        {
-            json.WriteString(name, value);
-        }
-    }
-
-    private static string Write(Action<Utf8JsonWriter> write)
-    {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            write(json);
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray());
-    }
 }

@@ -125,6 +125,15 @@ public sealed class JournalReader : IDisposable
         return rows;
     }
 
+    /// <summary>GPU-seconds diverted from the job in the minutes overlapping [from, to] (Core's DivertedTime, as the agent computed it).</summary>
+    public double DivertedSeconds(string job, double from, double to)
+    {
+        using var command = Command(
+            "SELECT coalesce(sum(diverted_ms), 0) FROM job_diverted WHERE job = $job AND minute + 60 > $from AND minute <= $to",
+            ("$job", job), ("$from", from), ("$to", to));
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) / 1000.0;
+    }
+
     /// <summary>Each GPU's totals for the job over [from, to].</summary>
     public IReadOnlyList<ReportGpu> Gpus(string job, double from, double to)
     {

@@ -12,7 +12,7 @@ namespace GpuAudit.Agent.Journal;
 /// </summary>
 internal static class JournalSchema
 {
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>Process rows are rolled up into periods of this many seconds (one row per process per period).</summary>
     public const long ProcessPeriodSeconds = 600;
@@ -37,6 +37,14 @@ internal static class JournalSchema
     public static readonly ChainedTable JobMinutes = new("job_minutes",
         [("gpu_ref", ColumnType.Integer), ("job", ColumnType.Text), ("user", ColumnType.Text), ("minute", ColumnType.Integer), .. TotalsColumns()]);
 
+    /// <summary>
+    /// GPU-seconds diverted from a job per GPU and minute (Core's DivertedTime, the one definition the
+    /// reports and the Prometheus counter share), in milliseconds; only minutes with diverted time.
+    /// Schema 3: a schema-2 journal gets the table when an agent opens it.
+    /// </summary>
+    public static readonly ChainedTable JobDiverted = new("job_diverted",
+        [("gpu_ref", ColumnType.Integer), ("job", ColumnType.Text), ("minute", ColumnType.Integer), ("diverted_ms", ColumnType.Integer)]);
+
     public static readonly ChainedTable Processes = new("processes",
     [
         ("gpu_ref", ColumnType.Integer), ("pid", ColumnType.Integer), ("job", ColumnType.Text), ("user", ColumnType.Text), ("comm", ColumnType.Text),
@@ -48,7 +56,7 @@ internal static class JournalSchema
     public static readonly ChainedTable Prunes = new("prunes", [("before_t", ColumnType.Real), ("through_seq", ColumnType.Integer), ("deleted", ColumnType.Integer)]);
 
     /// <summary>Every chained table, in the order <c>verify</c> names them.</summary>
-    public static readonly IReadOnlyList<ChainedTable> Chained = [Runs, Gpus, Violations, ViolationEnds, GpuMinutes, JobMinutes, Processes, ProcessPeriods, Prunes];
+    public static readonly IReadOnlyList<ChainedTable> Chained = [Runs, Gpus, Violations, ViolationEnds, GpuMinutes, JobMinutes, JobDiverted, Processes, ProcessPeriods, Prunes];
 
     public static string Create => $"""
         CREATE TABLE IF NOT EXISTS {Runs.CreateSql};
@@ -61,24 +69,26 @@ internal static class JournalSchema
         CREATE TABLE IF NOT EXISTS {GpuMinutes.CreateSql};
         CREATE TABLE IF NOT EXISTS {JobMinutes.CreateSql};
         CREATE INDEX IF NOT EXISTS job_minutes_by_job ON job_minutes (job, minute);
+        CREATE TABLE IF NOT EXISTS {JobDiverted.CreateSql};
+        CREATE INDEX IF NOT EXISTS job_diverted_by_job ON job_diverted (job, minute);
         CREATE TABLE IF NOT EXISTS {Processes.CreateSql};
         CREATE INDEX IF NOT EXISTS processes_by_job ON processes (job);
         CREATE TABLE IF NOT EXISTS {ProcessPeriods.CreateSql};
         CREATE INDEX IF NOT EXISTS process_periods_by_process ON process_periods (process_ref, period);
         CREATE TABLE IF NOT EXISTS process_pending (
-            process_ref INTEGER NOT NULL, period INTEGER NOT NULL, {string.Join(", ", TotalsColumns().Select(c => c.Name + " INTEGER"))},
-            PRIMARY KEY (process_ref, period)) WITHOUT ROWID;
+            process_ref INTEGER NOT NULL, period INTEGER NOT NULL, {string.Join(", ", TotalsColumns().Select(c => c.Name + " INTEGER"))});
         CREATE TABLE IF NOT EXISTS {Prunes.CreateSql};
         """;
 
-    /// <summary>Merges a minute of a process into its pending period: times span, amounts add up, utilization stays a time-weighted mean.</summary>
-    public static string MergePending => $"""
-        first_ms = min(first_ms, excluded.first_ms), last_ms = max(last_ms, excluded.last_ms),
-        {string.Join(", ", WorkloadClassNames.All.Select(c => $"{c.Label()}_ms = {c.Label()}_ms + excluded.{c.Label()}_ms"))},
-        energy_mj = energy_mj + excluded.energy_mj,
-        util_ppm = CASE WHEN util_ms + excluded.util_ms > 0
-            THEN CAST(round((coalesce(util_ppm, 0) * util_ms + coalesce(excluded.util_ppm, 0) * excluded.util_ms) * 1.0 / (util_ms + excluded.util_ms)) AS INTEGER) END,
-        util_ms = util_ms + excluded.util_ms
+    /// <summary>
+    /// The pending minutes of each process and period added up into one period row: times span,
+    /// amounts add up, utilization stays a time-weighted mean (util_ms is 0 where it is unknown).
+    /// </summary>
+    public static string SumPending => $"""
+        SELECT process_ref, period, min(first_ms), max(last_ms),
+            {string.Join(", ", WorkloadClassNames.All.Select(c => $"sum({c.Label()}_ms)"))}, sum(energy_mj),
+            CASE WHEN sum(util_ms) > 0 THEN CAST(round(sum(coalesce(util_ppm, 0) * util_ms) * 1.0 / sum(util_ms)) AS INTEGER) END, sum(util_ms)
+        FROM process_pending WHERE period < $period GROUP BY process_ref, period ORDER BY period, process_ref
         """;
 
     /// <summary>

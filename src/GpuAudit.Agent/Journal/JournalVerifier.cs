@@ -140,6 +140,7 @@ public static class JournalVerifier
             ("SELECT e.seq, e.id FROM violation_ends e WHERE NOT EXISTS (SELECT 1 FROM violations v WHERE v.id = e.id)", "violation {1} was deleted: its end (row {0}) is still there"),
             ("SELECT m.seq, m.gpu_ref FROM gpu_minutes m WHERE NOT EXISTS (SELECT 1 FROM gpus g WHERE g.seq = m.gpu_ref)", "GPU row {1} was deleted: gpu_minutes row {0} refers to it"),
             ("SELECT m.seq, m.gpu_ref FROM job_minutes m WHERE NOT EXISTS (SELECT 1 FROM gpus g WHERE g.seq = m.gpu_ref)", "GPU row {1} was deleted: job_minutes row {0} refers to it"),
+            ("SELECT m.seq, m.gpu_ref FROM job_diverted m WHERE NOT EXISTS (SELECT 1 FROM gpus g WHERE g.seq = m.gpu_ref)", "GPU row {1} was deleted: job_diverted row {0} refers to it"),
             ("SELECT p.seq, p.gpu_ref FROM processes p WHERE NOT EXISTS (SELECT 1 FROM gpus g WHERE g.seq = p.gpu_ref)", "GPU row {1} was deleted: processes row {0} refers to it"),
             ("SELECT r.seq, r.process_ref FROM process_periods r WHERE NOT EXISTS (SELECT 1 FROM processes p WHERE p.seq = r.process_ref)", "process row {1} was deleted: process_periods row {0} refers to it"),
         ];

@@ -21,7 +21,7 @@ internal sealed class JournalWriter : IDisposable
     private readonly Dictionary<(string? Node, string Uuid), long> _gpuRefs = [];
     private readonly Dictionary<ProcessKey, ProcessEntry> _processRefs = [];
     private readonly List<object> _addedInTransaction = [];
-    private readonly SqliteCommand _upsertPending;
+    private readonly PreparedStatement _insertPending;
     private readonly SqliteCommand _violationExists;
     private readonly SqliteCommand _endExists;
     private readonly SqliteCommand _findGpu;
@@ -39,10 +39,8 @@ internal sealed class JournalWriter : IDisposable
         }
 
         var totals = JournalSchema.Totals;
-        _upsertPending = Prepare(
-            $"INSERT INTO process_pending (process_ref, period, {totals}) VALUES ($ref, $period, {Placeholders(JournalSchema.TotalsColumns().Count())}) " +
-            $"ON CONFLICT (process_ref, period) DO UPDATE SET {JournalSchema.MergePending}",
-            ["$ref", "$period", .. Enumerable.Range(0, JournalSchema.TotalsColumns().Count()).Select(i => "$t" + i)]);
+        _insertPending = new PreparedStatement(connection,
+            $"INSERT INTO process_pending (process_ref, period, {totals}) VALUES ({string.Join(", ", Enumerable.Range(1, 2 + JournalSchema.TotalsColumns().Count()).Select(i => "?" + i))})");
         _violationExists = Prepare("SELECT 1 FROM violations WHERE id = $id", ["$id"]);
         _endExists = Prepare("SELECT 1 FROM violation_ends WHERE id = $id", ["$id"]);
         _findGpu = Prepare("SELECT seq FROM gpus WHERE node IS $node AND uuid = $uuid ORDER BY seq LIMIT 1", ["$node", "$uuid"]);
@@ -157,7 +155,7 @@ internal sealed class JournalWriter : IDisposable
 
             foreach (var (id, start) in open)
             {
-                Head = _inserts[JournalSchema.ViolationEnds].Begin(Head).Text(id).Real(Math.Max(start, lastSummary ?? start)).Append(transaction);
+                Head = _inserts[JournalSchema.ViolationEnds].Begin(Head).Text(id).Real(Math.Max(start, lastSummary ?? start)).Append();
             }
 
             closed = open.Count;
@@ -184,12 +182,13 @@ internal sealed class JournalWriter : IDisposable
                 $"process_periods WHERE period + {period} <= $before",
                 "violation_ends WHERE end_t < $before",
                 "violations WHERE id IN (SELECT id FROM violation_ends WHERE end_t < $before)",
+                "job_diverted WHERE minute + 60 <= $before",
             ];
             var through = conditions.Select(c => Scalar(_connection, "SELECT max(seq) FROM " + c, transaction, ("$before", before)) is long s ? s : 0).Max();
 
             // Violations first: their ends say which to delete.
             deleted += Execute(_connection, "DELETE FROM " + conditions[4], transaction, ("$before", before));
-            foreach (var condition in conditions[..4])
+            foreach (var condition in conditions[..4].Append(conditions[5]))
             {
                 deleted += Execute(_connection, "DELETE FROM " + condition, transaction, ("$before", before));
             }
@@ -220,7 +219,7 @@ internal sealed class JournalWriter : IDisposable
             }
             if (deleted > 0)
             {
-                Head = _inserts[JournalSchema.Prunes].Begin(Head).Real(before).Integer(through).Integer(deleted).Append(transaction);
+                Head = _inserts[JournalSchema.Prunes].Begin(Head).Real(before).Integer(through).Integer(deleted).Append();
             }
         });
         return deleted;
@@ -240,7 +239,7 @@ internal sealed class JournalWriter : IDisposable
             insert.Dispose();
         }
 
-        _upsertPending.Dispose();
+        _insertPending.Dispose();
         _violationExists.Dispose();
         _endExists.Dispose();
         _findGpu.Dispose();
@@ -269,7 +268,7 @@ internal sealed class JournalWriter : IDisposable
         {
             Head = _inserts[JournalSchema.Runs].Begin(Head)
                 .Text(JournalId).Real(now).Text(node).Text(typeof(JournalWriter).Assembly.GetName().Version?.ToString()).Text(note)
-                .Append(transaction);
+                .Append();
         });
     }
 
@@ -281,7 +280,7 @@ internal sealed class JournalWriter : IDisposable
                 .Text(v.Id).Text(v.Rule.Label()).Text(v.Severity.Label()).Text(v.Node).Integer(v.Gpu)
                 .Text(v.Uuid).Integer(v.Pid).Text(v.Job).Text(v.User).Text(v.Executable)
                 .Real(v.Start).Text(JournalJson.WriteEvidence(v.Evidence, v.Context)).Text(v.AllowedBy is { } a ? JournalJson.WriteAllowance(a) : null)
-                .Append(transaction);
+                .Append();
         }
     }
 
@@ -295,7 +294,7 @@ internal sealed class JournalWriter : IDisposable
         WriteOpen(v, transaction);
         if (v.End is { } end && !Exists(_endExists, v.Id, transaction))
         {
-            Head = _inserts[JournalSchema.ViolationEnds].Begin(Head).Text(v.Id).Real(end).Append(transaction);
+            Head = _inserts[JournalSchema.ViolationEnds].Begin(Head).Text(v.Id).Real(end).Append();
         }
     }
 
@@ -309,7 +308,7 @@ internal sealed class JournalWriter : IDisposable
             var gpu = GpuRef(row.Node, row.Uuid, row.Gpu, transaction);
             var insert = _inserts[JournalSchema.GpuMinutes].Begin(Head).Integer(gpu).Integer(minute);
             Totals(insert, row.Totals, minute);
-            Head = insert.Append(transaction);
+            Head = insert.Append();
         }
 
         foreach (var row in batch.Jobs)
@@ -320,7 +319,11 @@ internal sealed class JournalWriter : IDisposable
             var gpu = GpuRef(row.Node, row.Uuid, row.Gpu, transaction);
             var insert = _inserts[JournalSchema.JobMinutes].Begin(Head).Integer(gpu).Text(row.Job).Text(row.User).Integer(minute);
             Totals(insert, row.Totals, minute);
-            Head = insert.Append(transaction);
+            Head = insert.Append();
+            if (Math.Round(row.DivertedSeconds * 1000) is var divertedMs and > 0)
+            {
+                Head = _inserts[JournalSchema.JobDiverted].Begin(Head).Integer(gpu).Text(row.Job).Integer(minute).Integer((long)divertedMs).Append();
+            }
         }
 
         foreach (var row in batch.Processes)
@@ -329,17 +332,15 @@ internal sealed class JournalWriter : IDisposable
             newestMinute = Math.Max(newestMinute, minute);
             var period = PeriodOf(minute);
             var processRef = ProcessRef(row, period, transaction);
-            var parameters = _upsertPending.Parameters;
-            parameters[0].Value = processRef;
-            parameters[1].Value = period;
-            var i = 2;
+            _insertPending.Bind(1, processRef);
+            _insertPending.Bind(2, period);
+            var i = 3;
             foreach (var value in Encode(row.Totals, period))
             {
-                parameters[i++].Value = value is { } v ? v : DBNull.Value;
+                _insertPending.Bind(i++, value);
             }
 
-            _upsertPending.Transaction = transaction;
-            _upsertPending.ExecuteNonQuery();
+            _insertPending.Execute();
         }
 
         if (newestMinute != long.MinValue)
@@ -352,7 +353,7 @@ internal sealed class JournalWriter : IDisposable
     private void SealPending(long period, SqliteTransaction transaction)
     {
         var due = new List<long?[]>();
-        using (var command = Command($"SELECT process_ref, period, {JournalSchema.Totals} FROM process_pending WHERE period < $period ORDER BY period, process_ref", transaction, ("$period", period)))
+        using (var command = Command(JournalSchema.SumPending, transaction, ("$period", period)))
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
@@ -381,7 +382,7 @@ internal sealed class JournalWriter : IDisposable
                 insert.Integer(value);
             }
 
-            Head = insert.Append(transaction);
+            Head = insert.Append();
         }
 
         Execute(_connection, "DELETE FROM process_pending WHERE period < $period", transaction, ("$period", period));
@@ -431,7 +432,7 @@ internal sealed class JournalWriter : IDisposable
         _findGpu.Transaction = transaction;
         if (_findGpu.ExecuteScalar() is not long seq)
         {
-            Head = _inserts[JournalSchema.Gpus].Begin(Head).Text(node).Text(uuid).Integer(gpu).Append(transaction);
+            Head = _inserts[JournalSchema.Gpus].Begin(Head).Text(node).Text(uuid).Integer(gpu).Append();
             seq = Head.Seq;
         }
 
@@ -453,7 +454,7 @@ internal sealed class JournalWriter : IDisposable
         var gpu = GpuRef(row.Node, row.Uuid, -1, transaction);
         Head = _inserts[JournalSchema.Processes].Begin(Head)
             .Integer(gpu).Integer(row.Pid).Text(row.Job).Text(row.User).Text(row.Comm).Text(row.Executable)
-            .Append(transaction);
+            .Append();
         _processRefs[key] = new ProcessEntry(Head.Seq) { LastPeriod = period };
         _addedInTransaction.Add(key);
         return Head.Seq;
@@ -538,8 +539,6 @@ internal sealed class JournalWriter : IDisposable
 
         return command;
     }
-
-    private static string Placeholders(int count) => string.Join(", ", Enumerable.Range(0, count).Select(i => "$t" + i));
 
     internal static int Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
     {

@@ -45,6 +45,7 @@ public sealed class JournalReportSource(JournalReader journal)
             Gpus = journal.Gpus(job, queryFrom, queryTo),
             Processes = journal.Processes(job, queryFrom, queryTo),
             Violations = journal.Violations(job, queryFrom, queryTo),
+            DivertedSeconds = journal.DivertedSeconds(job, queryFrom, queryTo),
             Timelines = timelines,
             Notes =
             [

@@ -76,6 +76,7 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
         var processClasses = await QueryAsync("(gpuaudit_process_class == 1)" + onProcess, windowFrom, windowTo, step, cancellationToken);
         var processSm = await QueryAsync("gpuaudit_process_sm_utilization_ratio" + onProcess, windowFrom, windowTo, step, cancellationToken);
         var violations = await QueryAsync($"timestamp(gpuaudit_violation_active{{job_id=\"{Escape(job)}\"}})", windowFrom, windowTo, step, cancellationToken);
+        var diverted = await QueryAsync($"gpuaudit_gpu_diverted_seconds_total{{job_id=\"{Escape(job)}\"}}", windowFrom, windowTo, step, cancellationToken);
 
         var gpus = presence.Select(s => (Node: s.Label("instance"), Uuid: s.Label("uuid"))).Distinct().OrderBy(g => g.Node, StringComparer.Ordinal).ThenBy(g => g.Uuid, StringComparer.Ordinal).ToList();
         return new JobReport
@@ -99,11 +100,21 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
                     Seconds(mine.Select(s => (s.Label("class"), s.Points.Count * step))),
                     Mean(processSm.Where(s => Is(s, (p.Key.Node, p.Key.Uuid)) && s.Label("pid") == p.Key.Pid)));
             }).OrderBy(p => p.Node, StringComparer.Ordinal).ThenBy(p => p.Uuid, StringComparer.Ordinal).ThenBy(p => p.Pid).ToList(),
+            DivertedSeconds = diverted.Sum(s => DivertedIncrease(s, windowFrom, step)),
             Violations = violations.Select(s => PolicyRuleNames.TryParse(s.Label("rule"), out var rule) ? ToViolation(s, rule, job, windowTo, step) : null).OfType<Violation>().OrderBy(v => v.Start).ThenBy(v => v.Id, StringComparer.Ordinal).ToList(),
             Timelines = gpus.Select(g => Timeline(g, classes, utilization, step)).ToList(),
             Notes = ["evidence and allowances are kept in each node's journal (gpuaudit report --journal on that node)", $"resolution: {ReportText.Number(step, "0")} s steps"],
         };
     }
+
+    /// <summary>
+    /// The growth of a job's diverted counter over the window. The agent creates the series at 0 when
+    /// the GPU is given to the job, so a series born inside the window (its first point a step or more
+    /// after the window's start) was at 0 before its first scrape: that first value is the job's too
+    /// (a violation that opened with its backlog before Prometheus first scraped the agent).
+    /// </summary>
+    private static double DivertedIncrease(PrometheusSeries series, double windowFrom, double step) =>
+        series.Increase() + (series.Points.Count > 0 && series.Points[0].Time >= windowFrom + step ? series.Points[0].Value : 0);
 
     private async Task<IReadOnlyList<PrometheusSeries>> QueryAsync(string query, double start, double end, double step, CancellationToken cancellationToken)
     {

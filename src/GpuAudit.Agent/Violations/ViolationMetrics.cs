@@ -6,14 +6,16 @@ using GpuAudit.Core.Policy;
 namespace GpuAudit.Agent.Violations;
 
 /// <summary>
-/// <c>gpuaudit_violations_total{rule,severity}</c> and
-/// <c>gpuaudit_violation_active{rule,severity,uuid,pid,job_id}</c> (docs/metrics.md) from each tick's
+/// <c>gpuaudit_violations_total{rule,severity}</c>,
+/// <c>gpuaudit_violation_active{rule,severity,uuid,pid,job_id}</c> and
+/// <c>gpuaudit_gpu_diverted_seconds_total{uuid,job_id}</c> (docs/metrics.md) from each tick's
 /// policy result. Allowed findings are not violations: they are journalled and reported, never
 /// counted or alerted on. The families themselves are registered by <see cref="GpuAuditMetrics"/>.
 /// </summary>
 public sealed class ViolationMetrics : IAnalysisSink
 {
     private readonly GpuAuditMetrics metrics;
+    private readonly Dictionary<string, string> gpuJobs = [];
 
     public ViolationMetrics(GpuAuditMetrics metrics)
     {
@@ -26,7 +28,42 @@ public sealed class ViolationMetrics : IAnalysisSink
         }
     }
 
-    public void OnTick(TickAnalysis analysis, TimeSpan pollDuration) => Publish(analysis.Policy);
+    public void OnTick(TickAnalysis analysis, TimeSpan pollDuration)
+    {
+        foreach (var gpu in analysis.Gpus)
+        {
+            StartDivertedSeries(gpu.Device.Uuid, gpu.AllocatedJob?.Id);
+        }
+
+        Publish(analysis.Policy);
+    }
+
+    /// <summary>
+    /// The diverted counter of a GPU's job exists at 0 from when the GPU is given to the job, so
+    /// increase() counts the backlog a violation adds when it opens; it goes when the GPU changes job.
+    /// </summary>
+    private void StartDivertedSeries(string uuid, string? job)
+    {
+        gpuJobs.TryGetValue(uuid, out var previous);
+        if (previous == job)
+        {
+            return;
+        }
+
+        if (previous is not null)
+        {
+            metrics.DivertedSecondsTotal.RemoveLabelled(uuid, previous);
+        }
+
+        if (job is null)
+        {
+            gpuJobs.Remove(uuid);
+            return;
+        }
+
+        gpuJobs[uuid] = job;
+        metrics.DivertedSecondsTotal.WithLabels(uuid, job).Publish();
+    }
 
     public void Publish(PolicyResult result)
     {
@@ -45,6 +82,13 @@ public sealed class ViolationMetrics : IAnalysisSink
             {
                 metrics.ViolationActive.RemoveLabelled(Labels(violation));
             }
+        }
+
+        // The policy's one definition of diverted GPU time (DivertedTime), so increase() over a job's
+        // window gives what its journal report says.
+        foreach (var diverted in result.Diverted)
+        {
+            metrics.DivertedSecondsTotal.WithLabels(diverted.Uuid, diverted.Job ?? "").Inc(diverted.Seconds);
         }
     }
 

@@ -71,7 +71,14 @@ internal static class AgentCommand
 
             var root = parse.GetValue(procRoot)!;
             var period = TimeSpan.FromSeconds(seconds);
-            var source = LiveNvml.Open(period, parse.GetValue(library), new ProcProcessDescriber(root));
+            var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
+            var inspector = new ProcessInspector(root, inspectorOptions);
+
+            // /proc inspection (tree, sockets) runs beside the scans, off the poll thread; the source
+            // describes new processes itself with the bounded identity read only.
+            var inspections = new BackgroundInspector(inspector, TimeProvider.System);
+            var insights = new LiveInsightProvider(inspections, scans, TimeProvider.System, TimeSpan.FromSeconds(30));
+            var source = LiveNvml.Open(period, parse.GetValue(library), inspector);
             foreach (var problem in source.StartupProblems)
             {
                 AuditSession.Warn(problem);
@@ -82,12 +89,11 @@ internal static class AgentCommand
                 AuditSession.Warn("NVML found no GPU; serving self-health metrics only (run gpuaudit doctor)");
             }
 
-            var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
             using var stopScans = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var scanLoop = scans is null ? Task.CompletedTask : Task.Run(() => scans.RunAsync(stopScans.Token), CancellationToken.None);
             var podLoop = pods is null ? Task.CompletedTask : Task.Run(() => pods.RunAsync(stopScans.Token), CancellationToken.None);
             var fileJobs = SessionOptions.JobMap(parse.GetValue(jobMap));
-            var insights = new LiveInsightProvider(new ProcessInspector(root, inspectorOptions), scans, TimeProvider.System, TimeSpan.FromSeconds(30));
+            var inspectionLoop = Task.Run(() => inspections.RunAsync(stopScans.Token), CancellationToken.None);
             using var session = new AuditSession(
                 source,
                 new SessionOptions
@@ -113,6 +119,7 @@ internal static class AgentCommand
                 await stopScans.CancelAsync();
                 await scanLoop.ContinueWith(_ => { }, TaskScheduler.Default);
                 await podLoop.ContinueWith(_ => { }, TaskScheduler.Default);
+                await inspectionLoop.ContinueWith(_ => { }, TaskScheduler.Default);
             }
 
             return 0;

@@ -42,7 +42,7 @@ internal static class RecordCommand
         }
 
         var interval = TimeSpan.FromSeconds(intervalS);
-        using var source = LiveNvml.Open(interval, library, new GpuAudit.Linux.ProcProcessDescriber());
+        using var source = LiveNvml.Open(interval, library, new GpuAudit.Linux.ProcessInspector());
         if (source.Devices.Count == 0)
         {
             throw new UserInputException("NVML found no GPU to record" + ProblemsSuffix(source) + ": check nvidia-smi, or run gpuaudit doctor");

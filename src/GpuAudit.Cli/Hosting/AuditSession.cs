@@ -21,7 +21,7 @@ internal sealed class AuditSession : IDisposable
     private readonly SessionOptions _options;
     private readonly CollectorRegistry _registry = Metrics.NewCustomRegistry();
     private readonly GpuAuditMetrics _metrics;
-    private readonly ExpositionCache _exposition;
+    private readonly ExpositionCache? _exposition;
     private readonly WebConfig? _webConfig;
     private readonly AuditRunner _runner;
     private readonly ConsoleSummary? _summary;
@@ -63,9 +63,14 @@ internal sealed class AuditSession : IDisposable
             sinks.Add(_summary);
         }
 
-        // Last: the exposition is rendered once every sink has published the tick.
-        _exposition = new ExpositionCache(_registry);
-        sinks.Add(new ExpositionSink(_exposition));
+        // Last: the exposition is rendered once every sink has published the tick; only when
+        // /metrics is served (a --fast replay to a dump renders nothing per tick).
+        if (options.Listen is not null)
+        {
+            _exposition = new ExpositionCache(_registry);
+            sinks.Add(new ExpositionSink(_exposition));
+        }
+
         _runner = new AuditRunner(source, pipeline, sinks, Warn);
     }
 
@@ -85,7 +90,7 @@ internal sealed class AuditSession : IDisposable
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        if (_options.Listen is { } listen)
+        if (_options.Listen is { } listen && _exposition is not null)
         {
             _endpoint = await MetricsEndpoint.StartAsync(listen, _exposition, _webConfig, MetricsServerLimits.Default, reason => _metrics.HttpRejected.WithLabels(reason).Inc(), Warn);
             await Console.Error.WriteLineAsync($"gpuaudit: serving metrics on {_endpoint.Url}");

@@ -32,6 +32,7 @@ public static class ClassifyReport
         }
 
         sb.Append(Inv($"\nconfusion matrix over {all.Total} GPU windows (rows: truth, columns: verdict)\n"));
+        sb.Append("truth: each sample's truth_class; a sample naming only its workload is in that workload's phase, idle before the GPU's first busy reading with a process (start-up)\n");
         var classes = WorkloadClassNames.All;
         sb.Append(Inv($"{"",-10}"));
         foreach (var c in classes)

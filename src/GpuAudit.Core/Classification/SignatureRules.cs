@@ -114,6 +114,18 @@ public static class SignatureRules
             return (WorkloadClass.Hash, 0.6);
         }
 
+        if (id.HasHashSigns)
+        {
+            // Hashing written as framework tensor ops (int32 xor/shift/add, one small kernel each)
+            // launches tens of thousands of kernels a second, and launches and syncs alone move tens
+            // of MiB/s over PCIe: every recorded workload moves 7-70 MiB/s without taking any input
+            // from the host. Math-free work from a process that holds hash constants is not cleared
+            // by that traffic.
+            ev?.Add(pcie + "; math-free work from a process whose identity points at hashing (" + string.Join("; ", id.HashSigns)
+                + "): PCIe at this level is what kernel launches and syncs move, so it does not show data being processed");
+            return (WorkloadClass.Hash, 0.5);
+        }
+
         ev?.Add(pcie + (notFed ? string.Empty : ": data moves in and out, as in sorting, scans or compression") + Inv($"; integer {Pct(f.IntegerShare)} below the hash-round level {Pct(o.IntegerBoundShare)}"));
         return (WorkloadClass.Compute, notFed ? 0.55 : 0.75);
     }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GpuAudit.Core.Json;
 using GpuAudit.Core.Pipeline;
 
 namespace GpuAudit.Core.Classification;
@@ -10,9 +11,7 @@ namespace GpuAudit.Core.Classification;
 /// </summary>
 public sealed class VerdictJson(Stream output, string file) : IAnalysisSink, IDisposable
 {
-    private static readonly JsonWriterOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    private readonly Utf8JsonWriter _writer = new(output, Options);
+    private readonly Utf8JsonWriter _writer = new(output, JsonWriting.Readable);
 
     public void OnTick(TickAnalysis analysis, TimeSpan pollDuration)
     {
@@ -42,24 +41,11 @@ public sealed class VerdictJson(Stream output, string file) : IAnalysisSink, IDi
         _writer.WriteString("file", file);
         _writer.WriteNumber("t", Math.Round(v.Time, 3));
         _writer.WriteNumber("gpu", v.Gpu);
-        if (v.Pid is { } pid)
-        {
-            _writer.WriteNumber("pid", pid);
-        }
-        else
-        {
-            _writer.WriteNull("pid");
-        }
+        _writer.WriteNumberOrNull("pid", v.Pid);
 
         _writer.WriteString("class", v.Class.Label());
         _writer.WriteNumber("confidence", Math.Round(v.Confidence, 2));
-        _writer.WriteStartArray("evidence");
-        foreach (var e in v.Evidence)
-        {
-            _writer.WriteStringValue(e);
-        }
-
-        _writer.WriteEndArray();
+        _writer.WriteStrings("evidence", v.Evidence);
         _writer.WriteEndObject();
         _writer.Flush();
         _writer.Reset();

@@ -38,23 +38,18 @@ public sealed class WorkloadClassifier
         _lowDuty = new LowDutyWindow(_options.LowDutyReadings, _options.LowDutyHorizonSeconds, _options.BusySmUtilPct);
     }
 
-    /// <summary>Records identity evidence for a process (GPU libraries, memory scan); any time, any order.</summary>
-    public void ObserveProcess(ProcessRecord process)
+    /// <summary>
+    /// What is known about a process (libraries, memory scan, inspector findings); any time, any
+    /// order. Called every tick for every process: costs a lookup unless the insight changed.
+    /// </summary>
+    public void ObserveProcess(ProcessInsight insight)
     {
-        var identity = ProcessIdentity.From(process);
-        if (_identities.TryGetValue(process.Pid, out var known) && known.Findings.Count > 0)
+        if (_identities.TryGetValue(insight.Pid, out var known) && ReferenceEquals(known.Source, insight))
         {
-            identity = identity.WithFindings(known.Findings);
+            return;
         }
 
-        _identities[process.Pid] = new IdentityEntry(identity, known?.Findings ?? [], LastTime());
-    }
-
-    /// <summary>Inspector findings for a process; hash constants in GPU code and miner kernels support a hash verdict.</summary>
-    public void ObserveFindings(int pid, IReadOnlyList<ProcessFinding> findings)
-    {
-        var baseIdentity = _identities.TryGetValue(pid, out var known) ? known.Identity : ProcessIdentity.Unknown;
-        _identities[pid] = new IdentityEntry(baseIdentity.WithFindings(findings), findings, LastTime());
+        _identities[insight.Pid] = new IdentityEntry(ProcessIdentity.From(insight), insight, LastTime());
     }
 
     /// <summary>Feeds the next sample (time order); returns the verdicts when one is due, else null.</summary>
@@ -350,11 +345,12 @@ public sealed class WorkloadClassifier
     // Before any sample, a new identity must survive pruning until its process shows up.
     private double LastTime() => _window.Count > 0 ? _window.LatestTime : double.PositiveInfinity;
 
-    private sealed class IdentityEntry(ProcessIdentity identity, IReadOnlyList<ProcessFinding> findings, double lastSeen)
+    private sealed class IdentityEntry(ProcessIdentity identity, ProcessInsight source, double lastSeen)
     {
         public ProcessIdentity Identity { get; } = identity;
 
-        public IReadOnlyList<ProcessFinding> Findings { get; } = findings;
+        /// <summary>The insight <see cref="Identity"/> was derived from (to skip unchanged ones).</summary>
+        public ProcessInsight Source { get; } = source;
 
         public double LastSeen { get; set; } = lastSeen;
     }

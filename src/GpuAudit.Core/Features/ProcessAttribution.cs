@@ -141,9 +141,11 @@ internal sealed class ProcessAttribution
             Fp64Share = Share(x[Signal.Fp64] + x[Signal.Dfma]),
             DramShare = Share(x[Signal.Dram]),
             OccupancyPct = sm > 0 ? Math.Min(100, 100 * x[Signal.Occupancy] / sm) : double.NaN,
-            // NVML has no per-process PCIe counter: the device's traffic is this process's only when it was
-            // alone on the GPU; with neighbours resident (even idle ones loading data) it is unattributable.
-            PcieMiBps = st.Shared > 0 ? double.NaN : device.PcieMiBps,
+            // NVML has no per-process PCIe counter: the device's traffic is this process's when it was alone
+            // on the GPU; with neighbours resident, the split's estimate of what it moves at full share (the
+            // traffic splits with the shares like every other counter: a process that moves no data gets
+            // none of it). No device counter: unknown.
+            PcieMiBps = st.Shared == 0 ? device.PcieMiBps : double.IsNaN(device.PcieMiBps) ? double.NaN : x[Signal.Pcie],
             IntegerShareMedian = st.Shared > 0 ? double.NaN : device.IntegerShareMedian,
             ActivityCv = meanShare > 0 ? Math.Sqrt(variance) / meanShare : double.NaN,
             FootprintGrowthMiB = growth,

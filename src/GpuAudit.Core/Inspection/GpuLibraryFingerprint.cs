@@ -3,19 +3,27 @@ namespace GpuAudit.Core.Inspection;
 /// <summary>
 /// What the GPU libraries mapped by a process say about it: which ML frameworks it runs, whether
 /// it compiles GPU code at run time with nothing but NVRTC around it (how KawPow-style miners and
-/// hand-written hash kernels load), and which miner plug-ins it carries.
+/// hand-written hash kernels load), and which miner plug-ins it carries. The only place these
+/// library rules are written: the inspector, replayed process lines and the classifier all use it.
 /// </summary>
 public sealed record GpuLibraryFingerprint(IReadOnlyList<string> Frameworks, bool RuntimeCompilation, bool NvrtcOnly, IReadOnlyList<string> MinerPlugins)
 {
-    // Library basename prefix → framework it belongs to.
+    // Library basename prefix → framework it belongs to. cuBLAS/cuBLASLt are not here: CuPy and
+    // many CUDA tools load them too.
     private static readonly (string Prefix, string Framework)[] FrameworkLibraries =
     [
         ("libtorch", "pytorch"), ("libc10", "pytorch"), ("_C.cpython", "pytorch"),
         ("libtensorflow", "tensorflow"), ("_pywrap_tensorflow", "tensorflow"),
-        ("xla_extension", "jax"), ("libjax", "jax"), ("jaxlib", "jax"),
-        ("libonnxruntime", "onnxruntime"), ("libnvinfer", "tensorrt"), ("libcudnn", "cudnn"),
-        ("cupy", "cupy"), ("libmxnet", "mxnet"), ("libpaddle", "paddle"), ("libtriton", "triton"),
+        ("xla_extension", "jax"), ("libjax", "jax"), ("jaxlib", "jax"), ("libxla", "jax"),
+        ("libonnxruntime", "onnxruntime"), ("libnvinfer", "tensorrt"), ("libtensorrt", "tensorrt"), ("libcudnn", "cudnn"),
+        ("libnccl", "nccl"), ("cupy", "cupy"), ("libmxnet", "mxnet"), ("libpaddle", "paddle"), ("libtriton", "triton"),
     ];
+
+    // CuPy compiles its own kernels with NVRTC and maps cuDNN-free math: it does not make a process "ML framework" work.
+    private const string NotAnMlFramework = "cupy";
+
+    /// <summary>The first mapped library of an ML framework (for evidence lines), or null.</summary>
+    public string? FrameworkLibrary { get; private init; }
 
     // Substrings that mark a shared object as GPU-related (kept in trace process lines).
     private static readonly string[] GpuLibraryMarkers =
@@ -47,10 +55,12 @@ public sealed record GpuLibraryFingerprint(IReadOnlyList<string> Frameworks, boo
     {
         var frameworks = new SortedSet<string>(StringComparer.Ordinal);
         var plugins = new SortedSet<string>(StringComparer.Ordinal);
+        string? frameworkLibrary = null;
         var nvrtc = false;
         foreach (var lib in libraryBasenames)
         {
-            nvrtc |= lib.Contains("nvrtc", StringComparison.OrdinalIgnoreCase);
+            // The NVRTC library itself; CuPy's binding module (nvrtc.cpython-*.so) is mapped whether or not it compiles.
+            nvrtc |= lib.StartsWith("libnvrtc", StringComparison.Ordinal);
             if (MinerSignatures.IsMinerLibrary(lib))
             {
                 plugins.Add(lib);
@@ -61,12 +71,11 @@ public sealed record GpuLibraryFingerprint(IReadOnlyList<string> Frameworks, boo
                 if (lib.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
                 {
                     frameworks.Add(framework);
+                    frameworkLibrary ??= framework == NotAnMlFramework ? null : lib;
                 }
             }
         }
 
-        // CuPy compiles its own kernels with NVRTC, so it does not make a process "framework" work.
-        var mlFrameworks = frameworks.Where(f => f != "cupy").ToList();
-        return new GpuLibraryFingerprint([.. frameworks], nvrtc, nvrtc && mlFrameworks.Count == 0, [.. plugins]);
+        return new GpuLibraryFingerprint([.. frameworks], nvrtc, nvrtc && frameworkLibrary is null, [.. plugins]) { FrameworkLibrary = frameworkLibrary };
     }
 }

@@ -26,6 +26,14 @@ public static class MinerSignatures
 
     private static readonly string[] KernelPrefixes = ["ethash_", "progpow_", "cryptonight_", "kawpow", "blake2b_", "autolykos", "keccak256_gpu", "randomx_", "xmrig_"];
 
+    // Words in a kernel's name that suggest hashing. Weaker than a known miner kernel: "hash" also
+    // names hash joins and hash tables, so these only support hardware evidence, never make a finding.
+    private static readonly string[] HashLikeKernelWords =
+    [
+        "sha256", "sha3", "keccak", "ethash", "etchash", "kawpow", "progpow", "scrypt", "blake", "nonce",
+        "cryptonight", "randomx", "equihash", "autolykos", "hash", "miner", "mining", "dag_search",
+    ];
+
     /// <summary>True when the basename of <paramref name="pathOrName"/> is a known miner (case-insensitive).</summary>
     public static bool IsMinerExecutable(string? pathOrName)
     {
@@ -94,6 +102,23 @@ public static class MinerSignatures
         foreach (var prefix in KernelPrefixes)
         {
             if (kernelName.Contains(prefix, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// True for kernel names that suggest hashing (sha256_*, *_nonce, dag_search...): a hint that
+    /// supports hash-like hardware evidence, not evidence on its own.
+    /// </summary>
+    public static bool IsHashLikeKernel(string kernelName)
+    {
+        foreach (var word in HashLikeKernelWords)
+        {
+            if (kernelName.Contains(word, StringComparison.OrdinalIgnoreCase))
             {
                 return true;
             }

@@ -7,7 +7,7 @@ namespace GpuAudit.Core.Pipeline;
 
 /// <summary>
 /// The per-tick analysis shared by `agent`, `replay`, `demo` and `classify`: samples → per-GPU
-/// classifiers (fed the processes' identity and insight) → job attribution → policy → one
+/// classifiers (fed each process's <see cref="ProcessInsight"/>) → job attribution → policy → one
 /// immutable <see cref="TickAnalysis"/> that every sink reads. Single-threaded by design: one tick
 /// at a time, on the poll loop. The per-tick path has no LINQ and no capturing lambdas: it runs
 /// for every GPU and every process once a second for the agent's whole life.
@@ -56,12 +56,7 @@ public sealed class AuditPipeline
         var newProcesses = tick.NewProcesses;
         for (var i = 0; i < newProcesses.Count; i++)
         {
-            var record = newProcesses[i];
-            _identities[record.Pid] = record;
-            foreach (var gpu in _gpus)
-            {
-                gpu.Classifier.ObserveProcess(record);
-            }
+            _identities[newProcesses[i].Pid] = newProcesses[i];
         }
 
         var collectors = tick.Collectors;
@@ -114,9 +109,9 @@ public sealed class AuditPipeline
             _lastSeenTick[pid] = _tickNumber;
             var insight = _insights.GetInsight(pid, _identities.GetValueOrDefault(pid));
             gpu.Insights[i] = insight;
-            if (insight is { Findings.Count: > 0 })
+            if (insight is not null)
             {
-                gpu.Classifier.ObserveFindings(pid, insight.Findings);
+                gpu.Classifier.ObserveProcess(insight);
             }
         }
 
@@ -182,7 +177,7 @@ public sealed class AuditPipeline
                         device.Index,
                         device.Uuid,
                         usage,
-                        _identities.GetValueOrDefault(usage.Pid),
+                        insight?.Identity ?? _identities.GetValueOrDefault(usage.Pid),
                         insight,
                         JobAttribution.Resolve(_jobMap.ProcessJob(insight?.Job), allocated),
                         gpu.Verdicts is { } verdicts ? FindVerdict(verdicts.Processes, usage.Pid, i) : null);

@@ -3,16 +3,19 @@ using GpuAudit.Core.Samples;
 
 namespace GpuAudit.Core.Pipeline;
 
-/// <summary>Insight from the identity captured in a trace's process line (pure analysis, cached).</summary>
+/// <summary>
+/// Insight from the identity captured in a trace's process line (pure analysis, cached per record:
+/// a second process line for a pid — the kernel reused it — is a new process with its own insight).
+/// </summary>
 public sealed class RecordedInsightProvider : IProcessInsightProvider
 {
-    private readonly Dictionary<int, ProcessInsight> _cache = [];
+    private readonly Dictionary<int, (ProcessRecord Identity, ProcessInsight Insight)> _cache = [];
 
     public ProcessInsight? GetInsight(int pid, ProcessRecord? identity)
     {
-        if (_cache.TryGetValue(pid, out var insight))
+        if (_cache.TryGetValue(pid, out var cached) && (identity is null || ReferenceEquals(cached.Identity, identity)))
         {
-            return insight;
+            return cached.Insight;
         }
 
         if (identity is null)
@@ -20,8 +23,8 @@ public sealed class RecordedInsightProvider : IProcessInsightProvider
             return null;
         }
 
-        insight = ProcessRecordAnalyzer.Analyze(identity);
-        _cache[pid] = insight;
+        var insight = ProcessAnalyzer.Analyze(identity);
+        _cache[pid] = (identity, insight);
         return insight;
     }
 

@@ -33,6 +33,7 @@ public sealed class PolicyEngine
     private readonly List<ViolationKey> _closing = [];
     private readonly HashBudget _budget;
     private readonly DivertedTime _diverted;
+    private readonly Dictionary<string, (JobRef Job, double Time)> _recentJobs = [];
     private double _previousTime = double.NaN;
 
     public PolicyEngine(AuditPolicy policy, string? node = null)
@@ -131,7 +132,7 @@ public sealed class PolicyEngine
                 ObserveProcess(gpu, process, observations);
             }
 
-            var job = gpu.AllocatedJob ?? CommonJob(processes);
+            var job = gpu.AllocatedJob ?? RecentJob(uuid, CommonJob(processes), processes.Count, tick.Time);
             var processHash = observations.Skip(before).Any(o => o.Rule == PolicyRule.HashCompute);
             ObserveGpuHash(gpu, processes, job, processHash, tick.Time, seconds, observations);
 
@@ -246,7 +247,7 @@ public sealed class PolicyEngine
             : evidence;
         var identity = process.Identity;
         observations.Add(new Observation(rule, gpu.Device.Index, gpu.Device.Uuid, attribution.Job, attribution.User(process.Insight?.User),
-            identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [process.Pid], weight, lines) { Hash = hash, Context = process.Insight?.Context ?? [] });
+            identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [process.Pid], weight, lines) { Hash = hash, Own = true, Context = process.Insight?.Context ?? [] });
     }
 
     private static Observation GpuObservation(PolicyRule rule, GpuView gpu, JobRef? job, IReadOnlyList<int> pids, double weight, Func<IReadOnlyList<string>> evidence, string? executable = null) =>
@@ -281,6 +282,25 @@ public sealed class PolicyEngine
     private static bool IsIdle(GpuView gpu, int processCount) => gpu.Verdict is { } verdict
         ? verdict.Class == WorkloadClass.Idle
         : gpu.Sample is { UtilGpuPct: 0 } && processCount == 0;
+
+    /// <summary>
+    /// The job of a GPU the scheduler's map does not cover: the one its processes name; with no process
+    /// visible, the job its processes named within the last close-after time of <c>hash_compute</c> (the
+    /// reading after a process exits still holds its work, and a process that hides between polls must
+    /// not move its GPU's evidence out of its job).
+    /// </summary>
+    private JobRef? RecentJob(string uuid, JobRef? named, int processCount, double time)
+    {
+        if (named is not null)
+        {
+            _recentJobs[uuid] = (named, time);
+            return named;
+        }
+
+        return processCount == 0 && _recentJobs.TryGetValue(uuid, out var recent) && time - recent.Time <= _policy[PolicyRule.HashCompute].CloseAfterSeconds
+            ? recent.Job
+            : null;
+    }
 
     /// <summary>The trusted job every attributed process of the GPU names, when they name exactly one.</summary>
     private static JobRef? CommonJob(IReadOnlyList<ProcessView> processes)
@@ -422,6 +442,12 @@ public sealed class PolicyEngine
         if (tracker.Pids.Count > 1)
         {
             evidence.Add("pids involved: " + PidList(tracker.Pids));
+        }
+
+        if (key.Rule == PolicyRule.DivertedCompute)
+        {
+            // Stored with the record (the journal keeps evidence): what it had diverted when it opened.
+            evidence.Add(string.Create(CultureInfo.InvariantCulture, $"{tracker.DivertedSeconds / 60:0.0} GPU-minutes diverted from the job's purpose before it opened"));
         }
 
         return new Violation

@@ -54,10 +54,13 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
 
     public List<string> Evidence { get; } = [];
 
+    /// <summary>Pids whose own evidence fed this tracker, then the candidates GPU-level evidence named (up to 64).</summary>
     public List<int> Pids { get; } = [];
 
     /// <summary>Distinct run-context entries of the processes that fed it (at most <see cref="MaxContext"/>).</summary>
     public List<string> Context { get; } = [];
+
+    private int _ownPids;
 
     /// <summary>GPU-seconds of this tracker's own diverted work (evidence seconds × the share of the work it is about).</summary>
     public double DivertedSeconds { get; private set; }
@@ -96,9 +99,16 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
 
         foreach (var pid in o.Pids)
         {
-            if (Pids.Count < MaxPids && !Pids.Contains(pid))
+            var at = Pids.IndexOf(pid);
+            if (o.Own && at >= _ownPids)
             {
-                Pids.Add(pid);
+                // A candidate whose own evidence now shows it moves ahead of the mere candidates.
+                Pids.RemoveAt(at);
+                Pids.Insert(_ownPids++, pid);
+            }
+            else if (at < 0 && Pids.Count < MaxPids)
+            {
+                Pids.Insert(o.Own ? _ownPids++ : Pids.Count, pid);
             }
         }
 
@@ -189,4 +199,7 @@ internal sealed record Observation(
 
     /// <summary>The run context of the process(es) the evidence is about.</summary>
     public IReadOnlyList<string> Context { get; init; } = [];
+
+    /// <summary>The evidence is the process's own (not a candidate of GPU-level evidence).</summary>
+    public bool Own { get; init; }
 }

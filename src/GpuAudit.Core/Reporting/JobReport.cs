@@ -80,14 +80,14 @@ public sealed record JobReport
     public IEnumerable<Violation> AllowedFindings => Violations.Where(v => v.IsAllowed);
 
     /// <summary>
-    /// GPU time taken by hash-like work or a miner under a violation (not allowed), clipped to the
-    /// window: what the job's owner lost to someone else.
+    /// GPU-seconds diverted from the job in the window, as the agent computed them (Core's
+    /// <see cref="DivertedTime"/>: the one definition the journal, the Prometheus counter and every
+    /// report format share), summed by the source: the journal's minutes, or the counter's increase.
     /// </summary>
-    public double DivertedGpuMinutes => OpenViolations.Sum(DivertedSeconds) / 60;
+    public double DivertedSeconds { get; init; }
 
-    private double DivertedSeconds(Violation v) => v.Rule is PolicyRule.HashCompute or PolicyRule.MinerIdentity
-        ? Math.Max(0, Math.Min(v.End ?? To, To) - Math.Max(v.Start, From))
-        : 0;
+    /// <summary><see cref="DivertedSeconds"/> in minutes: what the job's owner lost to other work.</summary>
+    public double DivertedGpuMinutes => DivertedSeconds / 60;
 
     /// <summary>The line at the top of every format: "clean" or "N violations, M GPU-minutes diverted".</summary>
     public string Headline
@@ -95,20 +95,13 @@ public sealed record JobReport
         get
         {
             // One pass over the violations (they may be streamed from a journal).
-            var count = 0;
-            var divertedSeconds = 0.0;
-            foreach (var v in OpenViolations)
-            {
-                count++;
-                divertedSeconds += DivertedSeconds(v);
-            }
-
+            var count = OpenViolations.Count();
             if (count == 0)
             {
                 return "clean";
             }
 
-            var minutes = (divertedSeconds / 60).ToString("0.0", CultureInfo.InvariantCulture);
+            var minutes = DivertedGpuMinutes.ToString("0.0", CultureInfo.InvariantCulture);
             return $"{count} violation{(count == 1 ? "" : "s")}, {minutes} GPU-minutes diverted";
         }
     }

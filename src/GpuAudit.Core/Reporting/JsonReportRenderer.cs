@@ -1,7 +1,7 @@
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using GpuAudit.Core.Classification;
+using GpuAudit.Core.Json;
 using GpuAudit.Core.Policy;
 
 namespace GpuAudit.Core.Reporting;
@@ -12,12 +12,6 @@ namespace GpuAudit.Core.Reporting;
 /// </summary>
 public static class JsonReportRenderer
 {
-    private static readonly JsonWriterOptions Options = new()
-    {
-        Indented = true,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-    };
-
     public static string Render(JobReport report)
     {
         using var buffer = new MemoryStream();
@@ -28,21 +22,21 @@ public static class JsonReportRenderer
     /// <summary>Writes the report to <paramref name="output"/>, flushing as it goes: violations are streamed, never all held.</summary>
     public static void Write(JobReport report, Stream output)
     {
-        using (var json = new Utf8JsonWriter(output, Options))
+        using (var json = new Utf8JsonWriter(output, JsonWriting.ReadableIndented))
         {
             json.WriteStartObject();
             json.WriteNumber("schema_version", 1);
-            WriteNullable(json, "job", report.AllJobs ? null : report.JobId);
+            json.WriteStringOrNull("job", report.AllJobs ? null : report.JobId);
             json.WriteString("verdict", report.Headline);
-            WriteNullable(json, "user", report.User);
+            json.WriteStringOrNull("user", report.User);
             json.WriteNumber("from", report.From);
             json.WriteNumber("to", report.To);
             WriteTime(json, "first_seen", report.FirstSeen);
             WriteTime(json, "last_seen", report.LastSeen);
             json.WriteNumber("wall_seconds", report.WallSeconds);
             json.WriteString("source", report.Source);
-            WriteStrings(json, "nodes", report.Nodes);
-            WriteStrings(json, "notes", report.Notes);
+            json.WriteStrings("nodes", report.Nodes);
+            json.WriteStrings("notes", report.Notes);
             WriteClassSeconds(json, "gpu_seconds", report.GpuSeconds);
             json.WriteNumber("energy_joules", Math.Round(report.EnergyJoules, 3));
             json.WriteNumber("diverted_gpu_minutes", Math.Round(report.DivertedGpuMinutes, 3));
@@ -53,10 +47,10 @@ public static class JsonReportRenderer
                 json.WriteStartObject();
                 json.WriteString("node", gpu.Node);
                 json.WriteString("uuid", gpu.Uuid);
-                WriteNullable(json, "index", gpu.Index);
+                json.WriteNumberOrNull("index", gpu.Index);
                 WriteClassSeconds(json, "seconds", gpu.ClassSeconds);
                 json.WriteNumber("energy_joules", Math.Round(gpu.EnergyJoules, 3));
-                WriteNullable(json, "mean_utilization", gpu.MeanUtilization is { } u ? Math.Round(u, 4) : null);
+                json.WriteNumberOrNull("mean_utilization", gpu.MeanUtilization is { } u ? Math.Round(u, 4) : null);
                 json.WriteEndObject();
             }
 
@@ -68,17 +62,17 @@ public static class JsonReportRenderer
                 json.WriteString("node", p.Node);
                 json.WriteString("uuid", p.Uuid);
                 json.WriteNumber("pid", p.Pid);
-                WriteNullable(json, "comm", p.Comm);
-                WriteNullable(json, "executable", p.Executable);
-                WriteNullable(json, "user", p.User);
+                json.WriteStringOrNull("comm", p.Comm);
+                json.WriteStringOrNull("executable", p.Executable);
+                json.WriteStringOrNull("user", p.User);
                 if (report.AllJobs)
                 {
-                    WriteNullable(json, "job", p.Job);
+                    json.WriteStringOrNull("job", p.Job);
                 }
 
-                WriteNullable(json, "class", p.ClassSeconds.Dominant?.Label());
+                json.WriteStringOrNull("class", p.ClassSeconds.Dominant?.Label());
                 WriteClassSeconds(json, "seconds", p.ClassSeconds);
-                WriteNullable(json, "mean_sm_utilization", p.MeanSmUtilization is { } u ? Math.Round(u, 4) : null);
+                json.WriteNumberOrNull("mean_sm_utilization", p.MeanSmUtilization is { } u ? Math.Round(u, 4) : null);
                 json.WriteEndObject();
             }
 
@@ -107,7 +101,7 @@ public static class JsonReportRenderer
                     json.WriteNumber("t", point.Time);
                     json.WriteNumber("seconds", point.Seconds);
                     json.WriteString("class", point.Class.Label());
-                    WriteNullable(json, "utilization", point.Utilization is { } u ? Math.Round(u, 4) : null);
+                    json.WriteNumberOrNull("utilization", point.Utilization is { } u ? Math.Round(u, 4) : null);
                     json.WriteEndObject();
                 }
 
@@ -129,23 +123,23 @@ public static class JsonReportRenderer
         json.WriteString("rule", v.Rule.Label());
         json.WriteString("severity", v.Severity.Label());
         json.WriteBoolean("allowed", v.IsAllowed);
-        WriteNullable(json, "node", v.Node);
+        json.WriteStringOrNull("node", v.Node);
         json.WriteNumber("gpu", v.Gpu);
         json.WriteString("uuid", v.Uuid);
-        WriteNullable(json, "pid", v.Pid);
-        WriteNullable(json, "job", v.Job);
-        WriteNullable(json, "user", v.User);
-        WriteNullable(json, "executable", v.Executable);
+        json.WriteNumberOrNull("pid", v.Pid);
+        json.WriteStringOrNull("job", v.Job);
+        json.WriteStringOrNull("user", v.User);
+        json.WriteStringOrNull("executable", v.Executable);
         WriteTime(json, "start", v.Start);
         WriteTime(json, "end", v.End);
-        WriteStrings(json, "context", v.Context);
-        WriteStrings(json, "evidence", v.Evidence);
+        json.WriteStrings("context", v.Context);
+        json.WriteStrings("evidence", v.Evidence);
         if (v.AllowedBy is { } allowance)
         {
             json.WriteStartObject("allowance");
             json.WriteString("reason", allowance.Reason);
             json.WriteString("scope", allowance.Scope);
-            WriteStrings(json, "rules", allowance.Rules.Select(r => r.Label()).ToList());
+            json.WriteStrings("rules", allowance.Rules.Select(r => r.Label()).ToList());
             json.WriteNumber("line", allowance.Line);
             json.WriteEndObject();
         }
@@ -179,41 +173,6 @@ public static class JsonReportRenderer
         {
             json.WriteNull(name);
             json.WriteNull(name + "_iso");
-        }
-    }
-
-    private static void WriteStrings(Utf8JsonWriter json, string name, IReadOnlyList<string> values)
-    {
-        json.WriteStartArray(name);
-        foreach (var value in values)
-        {
-            json.WriteStringValue(value);
-        }
-
-        json.WriteEndArray();
-    }
-
-    private static void WriteNullable(Utf8JsonWriter json, string name, string? value)
-    {
-        if (value is null)
-        {
-            json.WriteNull(name);
-        }
-        else
-        {
-            json.WriteString(name, value);
-        }
-    }
-
-    private static void WriteNullable(Utf8JsonWriter json, string name, double? value)
-    {
-        if (value is { } v)
-        {
-            json.WriteNumber(name, v);
-        }
-        else
-        {
-            json.WriteNull(name);
         }
     }
 }

@@ -7,4 +7,10 @@ namespace GpuAudit.Core.Samples;
 public interface IProcessDescriber
 {
     ProcessRecord? Describe(int pid);
+
+    /// <summary>
+    /// The process's start time in clock ticks since boot, read cheaply (it is asked for every GPU
+    /// process on every poll, to tell a reused pid from the process seen before); null when unknown.
+    /// </summary>
+    long? StartTicks(int pid) => null;
 }

@@ -13,6 +13,12 @@ public sealed record ProcessRecord
 
     public int? Ppid { get; init; }
 
+    /// <summary>
+    /// Start time in clock ticks since boot (/proc/PID/stat field 22). With the pid it names one
+    /// process: a pid the kernel reused for a new process has another start and is a new identity.
+    /// </summary>
+    public long? StartTicks { get; init; }
+
     public string? Comm { get; init => field = SecretRedactor.RedactOrNull(value); }
 
     public string? Exe { get; init => field = SecretRedactor.RedactOrNull(value); }

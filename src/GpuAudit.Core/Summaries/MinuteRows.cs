@@ -17,8 +17,15 @@ public sealed record GpuMinute(string Node, string Uuid, int Gpu, double Minute,
 /// </summary>
 public sealed record ProcessMinute(string Node, string Uuid, int Pid, double Minute, string? Job, string? User, string? Comm, string? Executable, MinuteTotals Totals);
 
-/// <summary>One GPU of a job over one minute: the GPU's time while it belonged to the job.</summary>
-public sealed record JobMinute(string Node, string Job, string Uuid, int Gpu, double Minute, string? User, MinuteTotals Totals);
+/// <summary>
+/// One GPU of a job over one minute: the GPU's time while it belonged to the job, and the GPU-seconds
+/// diverted from the job in it (<see cref="Policy.DivertedTime"/>: the one definition every report,
+/// the journal and the Prometheus counter share; a violation's backlog lands in the minute it opened).
+/// </summary>
+public sealed record JobMinute(string Node, string Job, string Uuid, int Gpu, double Minute, string? User, MinuteTotals Totals)
+{
+    public double DivertedSeconds { get; init; }
+}
 
 /// <summary>What <see cref="MinuteSummarizer"/> hands to the journal at once.</summary>
 public sealed record MinuteBatch(IReadOnlyList<GpuMinute> Gpus, IReadOnlyList<ProcessMinute> Processes, IReadOnlyList<JobMinute> Jobs)

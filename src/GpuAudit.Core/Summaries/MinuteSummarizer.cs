@@ -35,7 +35,30 @@ public sealed class MinuteSummarizer(string node)
             AddGpu(tick.Time, gpus[i], minute);
         }
 
+        AddDiverted(tick, minute);
         return done;
+    }
+
+    /// <summary>GPU-seconds diverted this tick (the policy's one definition, <see cref="Policy.DivertedTime"/>), on the job's row.</summary>
+    private void AddDiverted(TickAnalysis tick, double minute)
+    {
+        var diverted = tick.Policy.Diverted;
+        for (var i = 0; i < diverted.Count; i++)
+        {
+            var d = diverted[i];
+            if (d.Job is null)
+            {
+                continue;
+            }
+
+            if (!_jobs.TryGetValue((d.Job, d.Uuid, minute), out var acc))
+            {
+                _jobs.Add((d.Job, d.Uuid, minute), acc = new JobAccumulator(d.Gpu));
+                _earliestMinute = Math.Min(_earliestMinute, minute);
+            }
+
+            acc.DivertedSeconds += d.Seconds;
+        }
     }
 
     public MinuteBatch Flush() => Collect(double.PositiveInfinity);
@@ -183,7 +206,7 @@ public sealed class MinuteSummarizer(string node)
         {
             if (key.Minute < before)
             {
-                jobs.Add(new JobMinute(node, key.Job, key.Uuid, acc.Gpu, key.Minute, acc.User, acc.Totals()));
+                jobs.Add(new JobMinute(node, key.Job, key.Uuid, acc.Gpu, key.Minute, acc.User, acc.Totals()) { DivertedSeconds = acc.DivertedSeconds });
                 _jobs.Remove(key);
             }
             else
@@ -237,5 +260,7 @@ public sealed class MinuteSummarizer(string node)
     private sealed class JobAccumulator(int gpu) : Accumulator(gpu)
     {
         public string? User { get; set; }
+
+        public double DivertedSeconds { get; set; }
     }
 }

@@ -93,6 +93,7 @@ internal static class TraceLineParser
         var reader = new Utf8JsonReader(line);
         ExpectObject(ref reader);
         int? pid = null, ppid = null;
+        long? startTicks = null;
         string? comm = null, exe = null, cmdline = null, cgroup = null, truthClass = null, truthWorkload = null;
         IReadOnlyList<string> libs = [];
         MemoryScanSummary? scan = null;
@@ -102,6 +103,7 @@ internal static class TraceLineParser
             {
                 case "pid": pid = ReadInt(ref reader, name); break;
                 case "ppid": ppid = ReadInt(ref reader, name); break;
+                case "start_ticks": startTicks = Long(ref reader, name); break;
                 case "comm": comm = ReadString(ref reader, name); break;
                 case "exe": exe = ReadString(ref reader, name); break;
                 case "cmdline": cmdline = ReadString(ref reader, name); break;
@@ -118,6 +120,7 @@ internal static class TraceLineParser
         {
             Pid = pid ?? throw new TraceLineException("process line has no 'pid'"),
             Ppid = ppid,
+            StartTicks = startTicks,
             Comm = comm,
             Exe = exe,
             Cmdline = cmdline,

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GpuAudit.Core.Json;
 using GpuAudit.Core.Samples;
 
 namespace GpuAudit.Core.Trace;
@@ -27,9 +28,9 @@ public sealed class TraceWriter : IDisposable
         _json.WriteString("kind", "header");
         _json.WriteString("format", TraceHeader.FormatName);
         _json.WriteNumber("version", header.Version);
-        WriteStringOrNull("host", header.Host);
-        WriteStringOrNull("workload", header.Workload);
-        WriteStringOrNull("description", header.Description);
+        _json.WriteStringOrNull("host", header.Host);
+        _json.WriteStringOrNull("workload", header.Workload);
+        _json.WriteStringOrNull("description", header.Description);
         WriteTruth(header.Truth);
         _json.WriteStartArray("gpus");
         foreach (var gpu in header.Gpus)
@@ -39,9 +40,9 @@ public sealed class TraceWriter : IDisposable
             _json.WriteString("uuid", gpu.Uuid);
             _json.WriteString("name", gpu.Name);
             _json.WriteString("driver", gpu.Driver);
-            WriteNumberOrNull("mem_total_bytes", gpu.MemTotalBytes);
+            _json.WriteNumberOrNull("mem_total_bytes", gpu.MemTotalBytes);
             _json.WriteBoolean("gpm_supported", gpu.GpmSupported);
-            WriteStringOrNull("pci_bus_id", gpu.PciBusId);
+            _json.WriteStringOrNull("pci_bus_id", gpu.PciBusId);
             if (gpu.MigEnabled is { } mig)
             {
                 _json.WriteBoolean("mig_enabled", mig);
@@ -61,7 +62,7 @@ public sealed class TraceWriter : IDisposable
         }
 
         _json.WriteEndArray();
-        WriteNumberOrNull("interval_s", header.IntervalS);
+        _json.WriteNumberOrNull("interval_s", header.IntervalS);
         _json.WriteEndObject();
         EndLine();
     }
@@ -71,18 +72,17 @@ public sealed class TraceWriter : IDisposable
         _json.WriteStartObject();
         _json.WriteString("kind", "process");
         _json.WriteNumber("pid", process.Pid);
-        WriteNumberOrNull("ppid", process.Ppid);
-        WriteStringOrNull("comm", process.Comm);
-        WriteStringOrNull("exe", process.Exe);
-        WriteStringOrNull("cmdline", process.Cmdline);
-        WriteStringOrNull("cgroup", process.Cgroup);
-        _json.WriteStartArray("gpu_libs");
-        foreach (var lib in process.GpuLibs)
+        _json.WriteNumberOrNull("ppid", process.Ppid);
+        if (process.StartTicks is { } startTicks)
         {
-            _json.WriteStringValue(lib);
+            _json.WriteNumber("start_ticks", startTicks);
         }
 
-        _json.WriteEndArray();
+        _json.WriteStringOrNull("comm", process.Comm);
+        _json.WriteStringOrNull("exe", process.Exe);
+        _json.WriteStringOrNull("cmdline", process.Cmdline);
+        _json.WriteStringOrNull("cgroup", process.Cgroup);
+        _json.WriteStrings("gpu_libs", process.GpuLibs);
         WriteTruth(process.Truth);
         if (process.MemoryScan is { } scan)
         {
@@ -100,28 +100,28 @@ public sealed class TraceWriter : IDisposable
         _json.WriteNumber("t", sample.Time);
         _json.WriteNumber("gpu", sample.Gpu);
         WriteTruth(sample.Truth);
-        WriteNumberOrNull("util_gpu_pct", sample.UtilGpuPct);
-        WriteNumberOrNull("util_mem_pct", sample.UtilMemPct);
-        WriteNumberOrNull("mem_used_bytes", sample.MemUsedBytes);
+        _json.WriteNumberOrNull("util_gpu_pct", sample.UtilGpuPct);
+        _json.WriteNumberOrNull("util_mem_pct", sample.UtilMemPct);
+        _json.WriteNumberOrNull("mem_used_bytes", sample.MemUsedBytes);
         if (sample.MemReservedBytes is { } reserved)
         {
             _json.WriteNumber("mem_reserved_bytes", reserved);
         }
-        WriteNumberOrNull("power_mw", sample.PowerMw);
-        WriteNumberOrNull("sm_clock_mhz", sample.SmClockMhz);
+        _json.WriteNumberOrNull("power_mw", sample.PowerMw);
+        _json.WriteNumberOrNull("sm_clock_mhz", sample.SmClockMhz);
         if (sample.MemClockMhz is { } memClock)
         {
             _json.WriteNumber("mem_clock_mhz", memClock);
         }
 
-        WriteNumberOrNull("temp_c", sample.TempC);
-        WriteNumberOrNull("energy_mj", sample.EnergyMj);
+        _json.WriteNumberOrNull("temp_c", sample.TempC);
+        _json.WriteNumberOrNull("energy_mj", sample.EnergyMj);
         if (sample.Gpm is { } gpm)
         {
             _json.WriteStartObject("gpm");
             foreach (var metric in GpmMetricInfo.All)
             {
-                WriteNumberOrNull(GpmMetricInfo.TraceName(metric), gpm[metric]);
+                _json.WriteNumberOrNull(GpmMetricInfo.TraceName(metric), gpm[metric]);
             }
 
             _json.WriteEndObject();
@@ -131,15 +131,15 @@ public sealed class TraceWriter : IDisposable
             _json.WriteNull("gpm");
         }
 
-        WriteNumberOrNull("gpm_interval_s", sample.GpmIntervalS);
+        _json.WriteNumberOrNull("gpm_interval_s", sample.GpmIntervalS);
         _json.WriteStartArray("procs");
         foreach (var p in sample.Procs)
         {
             _json.WriteStartObject();
             _json.WriteNumber("pid", p.Pid);
-            WriteNumberOrNull("used_mem_bytes", p.UsedMemBytes);
-            WriteNumberOrNull("sm_pct", p.SmPct);
-            WriteNumberOrNull("mem_pct", p.MemPct);
+            _json.WriteNumberOrNull("used_mem_bytes", p.UsedMemBytes);
+            _json.WriteNumberOrNull("sm_pct", p.SmPct);
+            _json.WriteNumberOrNull("mem_pct", p.MemPct);
             _json.WriteEndObject();
         }
 
@@ -167,15 +167,9 @@ public sealed class TraceWriter : IDisposable
         }
 
         _json.WriteEndObject();
-        _json.WriteStartArray("ptx_entries");
-        foreach (var entry in scan.PtxEntries)
-        {
-            _json.WriteStringValue(entry);
-        }
-
-        _json.WriteEndArray();
-        WriteNumberOrNull("bytes_scanned", scan.BytesScanned);
-        WriteNumberOrNull("seconds", scan.Seconds);
+        _json.WriteStrings("ptx_entries", scan.PtxEntries);
+        _json.WriteNumberOrNull("bytes_scanned", scan.BytesScanned);
+        _json.WriteNumberOrNull("seconds", scan.Seconds);
         if (scan.Truncated is { } truncated)
         {
             _json.WriteBoolean("truncated", truncated);
@@ -191,8 +185,8 @@ public sealed class TraceWriter : IDisposable
             return;
         }
 
-        WriteStringOrNull("truth_class", truth.Class);
-        WriteStringOrNull("truth_workload", truth.Workload);
+        _json.WriteStringOrNull("truth_class", truth.Class);
+        _json.WriteStringOrNull("truth_workload", truth.Workload);
     }
 
     private void EndLine()
@@ -201,53 +195,5 @@ public sealed class TraceWriter : IDisposable
         _stream.WriteByte((byte)'\n');
         _stream.Flush();
         _json.Reset();
-    }
-
-    private void WriteStringOrNull(string name, string? value)
-    {
-        if (value is null)
-        {
-            _json.WriteNull(name);
-        }
-        else
-        {
-            _json.WriteString(name, value);
-        }
-    }
-
-    private void WriteNumberOrNull(string name, double? value)
-    {
-        if (value is { } v && double.IsFinite(v))
-        {
-            _json.WriteNumber(name, v);
-        }
-        else
-        {
-            _json.WriteNull(name);
-        }
-    }
-
-    private void WriteNumberOrNull(string name, long? value)
-    {
-        if (value is { } v)
-        {
-            _json.WriteNumber(name, v);
-        }
-        else
-        {
-            _json.WriteNull(name);
-        }
-    }
-
-    private void WriteNumberOrNull(string name, int? value)
-    {
-        if (value is { } v)
-        {
-            _json.WriteNumber(name, v);
-        }
-        else
-        {
-            _json.WriteNull(name);
-        }
     }
 }

@@ -32,7 +32,8 @@ internal static partial class Libc
     /// <summary>Size of struct statx (the kernel fills at most this much).</summary>
     public const int StatxSize = 256;
 
-    private const string Library = "libc";
+    // glibc's soname: "libc" alone may resolve to the libc.so linker script where libc6-dev is installed.
+    private const string Library = "libc.so.6";
 
     [LibraryImport(Library, EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     public static partial int Open(string path, int flags);

@@ -88,6 +88,21 @@ public sealed class AuditJournalTests : IDisposable
     }
 
     [Fact]
+    public void Diverted_seconds_of_a_job_minute_are_kept_summed_and_pruned_with_the_minutes()
+    {
+        using var journal = AuditJournal.Open(_dir.Path);
+        journal.Record(new MinuteBatch([], [], [JobRow(0) with { DivertedSeconds = 12.5 }, JobRow(60), JobRow(600) with { DivertedSeconds = 30 }]));
+        journal.Record(new MinuteBatch([], [], [JobRow(600) with { DivertedSeconds = 2 }]));
+
+        Assert.Equal(44.5, journal.DivertedSeconds("4242", 0, 10_000), 6);
+        Assert.Equal(32, journal.DivertedSeconds("4242", 600, 10_000), 6);
+        Assert.Equal(0, journal.DivertedSeconds("77", 0, 10_000));
+
+        journal.Prune(before: 300);
+        Assert.Equal(32, journal.DivertedSeconds("4242", 0, 10_000), 6);
+    }
+
+    [Fact]
     public void A_minute_written_twice_is_merged()
     {
         using var journal = AuditJournal.Open(_dir.Path);

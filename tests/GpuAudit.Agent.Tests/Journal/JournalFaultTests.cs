@@ -86,6 +86,28 @@ public sealed class JournalFaultTests : IDisposable
     }
 
     [TmpfsFact]
+    public void A_disk_full_at_start_up_is_no_exit_and_the_journal_is_made_once_it_frees()
+    {
+        using var disk = new TinyTmpfs(512);
+        disk.Fill();
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000));
+        var journalDirectory = Path.Combine(disk.Path, "journal");
+        Directory.CreateDirectory(journalDirectory);
+        using var journal = AuditJournal.Open(journalDirectory, new JournalOptions { Time = time });
+        var v = new Violation { Id = "early", Rule = PolicyRule.MinerIdentity, Gpu = 0, Uuid = "GPU-x", Job = "4242", Start = 5, Evidence = ["e"] };
+        journal.Record(new PolicyResult([v], [], [v]));
+        Assert.Equal(1, journal.PendingRows);
+
+        disk.Free();
+        time.Advance(TimeSpan.FromSeconds(2));
+        journal.Record(MinuteBatch.Empty);
+
+        Assert.Equal(0, journal.PendingRows);
+        using var reader = JournalReader.Open(journalDirectory);
+        Assert.Equal(["early"], reader.AllViolations().Select(r => r.Id));
+    }
+
+    [TmpfsFact]
     public async Task Rows_held_beyond_the_cap_drop_summaries_first()
     {
         using var disk = new TinyTmpfs(512);

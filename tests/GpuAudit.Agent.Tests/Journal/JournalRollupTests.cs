@@ -17,13 +17,13 @@ public sealed class JournalRollupTests : IDisposable
     {
         using (var journal = AuditJournal.Open(_dir.Path))
         {
-            // Minutes 600..2040: periods 600 and 1200 are complete, 1800 is still open.
+            // Minutes 600..2040: periods 600 and 1200 are complete; 1800 holds 5 minutes of each process.
             for (var minute = 600.0; minute < 600 + (25 * 60); minute += 60)
             {
                 journal.Record(Minute(minute));
             }
 
-            Assert.Equal((4L, 2L), (Count("process_periods"), Count("process_pending")));
+            Assert.Equal((4L, 10L), (Count("process_periods"), Count("process_pending")));
         }
 
         // A clean shutdown seals the open period too.

@@ -18,4 +18,10 @@ internal static class JournalTestReads
         using var reader = JournalReader.Open(journal.Directory);
         return reader.JobMinutes(job, from, to);
     }
+
+    public static double DivertedSeconds(this AuditJournal journal, string job, double from, double to)
+    {
+        using var reader = JournalReader.Open(journal.Directory);
+        return reader.DivertedSeconds(job, from, to);
+    }
 }

@@ -1,5 +1,6 @@
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Policy;
 using GpuAudit.Core.Summaries;
 using GpuAudit.Core.Trace;
 using GpuAudit.Tests;
@@ -32,6 +33,26 @@ public sealed class MinuteSummarizerTests
         Assert.True(processes[776].Sum(r => r.Totals.ClassSeconds[WorkloadClass.Hash]) > 10);
         Assert.Equal(0, processes[775].Sum(r => r.Totals.ClassSeconds[WorkloadClass.Hash]));
         Assert.All(processes[776], r => Assert.Equal(("4242", "python3", "/usr/bin/python3.12"), (r.Job, r.Comm, r.Executable)));
+    }
+
+    [Fact]
+    public void Diverted_seconds_of_the_policy_land_on_the_job_minute_and_add_up_to_the_policy_total()
+    {
+        var trace = RecordedTrace.Load(RepoPaths.Trace("mixed"));
+        var summarizer = new MinuteSummarizer("h100-probe");
+        var engine = new PolicyEngine(AuditPolicy.Default);
+        var total = 0.0;
+        var batches = new List<MinuteBatch>();
+        foreach (var tick in TruthTicks.From(trace, new JobRef("4242", "gpu-map", "alice")))
+        {
+            var policy = engine.Evaluate(tick);
+            total += policy.Diverted.Sum(d => d.Seconds);
+            batches.Add(summarizer.Add(tick with { Policy = policy }));
+        }
+
+        batches.Add(summarizer.Flush());
+        Assert.True(total > 5, "the miner's violation diverted the GPU: " + total);
+        Assert.Equal(total, batches.SelectMany(b => b.Jobs).Sum(r => r.DivertedSeconds), 6);
     }
 
     [Fact]

@@ -45,6 +45,10 @@ public sealed class PrometheusReportSourceTests
         prometheus.Answer("timestamp(gpuaudit_violation_active{job_id=\"4242\"})",
             Series(Labels("node-a:9477", "GPU-a", ("rule", "hash_compute"), ("severity", "critical"), ("pid", "776"), ("job_id", "4242")), Range(55, 58, t => t)));
 
+        // The agent's diverted counter (Core's DivertedTime): 9 s backlog at the violation's opening, then 1 s a second.
+        prometheus.Answer("gpuaudit_gpu_diverted_seconds_total{job_id=\"4242\"}",
+            Series(Labels("node-a:9477", "GPU-a", ("job_id", "4242")), Range(0, 60, t => t - T0 < 55 ? 0 : 9 + t - T0 - 55)));
+
         var report = await Source(prometheus).BuildAsync("4242", T0, T0 + 100, CancellationToken.None);
 
         Assert.Equal(["node-a:9477", "node-b:9477"], report.Nodes);
@@ -54,7 +58,8 @@ public sealed class PrometheusReportSourceTests
         Assert.Equal((500 * 60) + (400 * 60), report.EnergyJoules);
         var violation = Assert.Single(report.Violations);
         Assert.Equal((PolicyRule.HashCompute, 776, "node-a:9477", T0 + 55, (double?)(T0 + 58)), (violation.Rule, violation.Pid!.Value, violation.Node!, violation.Start, violation.End));
-        Assert.Equal("1 violation, 0.1 GPU-minutes diverted", report.Headline);
+        Assert.Equal(14, report.DivertedSeconds);
+        Assert.Equal("1 violation, 0.2 GPU-minutes diverted", report.Headline);
         var process = Assert.Single(report.Processes);
         Assert.Equal((776, "python3", WorkloadClass.Hash, 10.0), (process.Pid, process.Comm!, process.ClassSeconds.Dominant!.Value, process.ClassSeconds.Total));
         Assert.Equal(0.8, process.MeanSmUtilization!.Value, 6);

@@ -1,5 +1,10 @@
 using GpuAudit.Agent.Simulation;
 using GpuAudit.Core;
+using GpuAudit.Core.Classification;
+using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
+using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 using GpuAudit.Tests;
 using Microsoft.Extensions.Time.Testing;
@@ -53,6 +58,50 @@ public class SimulatedFleetSourceTests
 
         Assert.Equal(50, energies.Count);
         Assert.Equal(energies.Order(), energies);
+    }
+
+    /// <summary>
+    /// The must-show of issue 11 as `replay --simulate-gpus 8 --simulate-procs N --job-map DIR` runs
+    /// it: every GPU the agent classes hash for 15 s or more has an open violation naming its job,
+    /// whatever the number of processes sharing it.
+    /// </summary>
+    [Theory]
+    [InlineData(9)]
+    [InlineData(16)]
+    [InlineData(32)]
+    public async Task Every_gpu_classed_hash_for_15_s_has_an_open_violation_naming_its_job(int processes)
+    {
+        using var source = new SimulatedFleetSource(Pool, new FleetShape(8, processes) { Fast = true, MaxTicks = 120 }, TimeProvider.System);
+        var jobs = source.Devices.ToDictionary(d => d.Index, d => new JobRef((4240 + d.Index).ToString(System.Globalization.CultureInfo.InvariantCulture), "gpu-map"));
+        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), new MapOf(jobs), new PolicyEngine(AuditPolicy.Default, "sim"));
+        var hashSince = new Dictionary<int, double>();
+        var checkedGpus = new HashSet<int>();
+        while (await source.NextAsync(CancellationToken.None) is { } tick)
+        {
+            var analysis = pipeline.Process(tick);
+            foreach (var gpu in analysis.Gpus)
+            {
+                if (gpu.Verdict?.Class != WorkloadClass.Hash)
+                {
+                    hashSince.Remove(gpu.Device.Index);
+                    continue;
+                }
+
+                var since = hashSince.TryAdd(gpu.Device.Index, tick.Time) ? tick.Time : hashSince[gpu.Device.Index];
+                if (tick.Time - since >= 15)
+                {
+                    checkedGpus.Add(gpu.Device.Index);
+                    Assert.Contains(analysis.Policy.Active, v => v.Uuid == gpu.Device.Uuid && v.Rule == PolicyRule.HashCompute && v.Job == jobs[gpu.Device.Index].Id);
+                }
+            }
+        }
+
+        Assert.NotEmpty(checkedGpus);
+    }
+
+    private sealed class MapOf(Dictionary<int, JobRef> jobs) : IGpuJobMap
+    {
+        public JobRef? JobFor(GpuDevice gpu) => jobs.GetValueOrDefault(gpu.Index);
     }
 
     [Fact]

@@ -35,6 +35,29 @@ public sealed class ViolationMetricsTests : IDisposable
         Assert.DoesNotContain("gpuaudit_violation_active{", await Expose(registry), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Diverted_seconds_count_up_per_gpu_and_job_from_zero_when_the_gpu_is_given_to_the_job()
+    {
+        var registry = Metrics.NewCustomRegistry();
+        var metrics = new ViolationMetrics(new GpuAuditMetrics(registry));
+        var device = new GpuDevice(0, "GPU-x", "NVIDIA H100 80GB HBM3", "580", 85520809984, true);
+        TickAnalysis Tick(JobRef? job, params DivertedSeconds[] diverted) =>
+            new(100, [new GpuView(device, null, new CollectorStatus(0, true), null, job, [])], [], new PolicyResult([], [], []) { Diverted = diverted });
+
+        metrics.OnTick(Tick(new JobRef("4242", "gpu-map")), TimeSpan.Zero);
+        Assert.Contains("gpuaudit_gpu_diverted_seconds_total{uuid=\"GPU-x\",job_id=\"4242\"} 0", await Expose(registry), StringComparison.Ordinal);
+
+        metrics.OnTick(Tick(new JobRef("4242", "gpu-map"), new DivertedSeconds(0, "GPU-x", "4242", 9.5)), TimeSpan.Zero);
+        metrics.OnTick(Tick(new JobRef("4242", "gpu-map"), new DivertedSeconds(0, "GPU-x", "4242", 1)), TimeSpan.Zero);
+        Assert.Contains("gpuaudit_gpu_diverted_seconds_total{uuid=\"GPU-x\",job_id=\"4242\"} 10.5", await Expose(registry), StringComparison.Ordinal);
+
+        // The GPU goes to another job: the old job's series goes, the new one starts at 0.
+        metrics.OnTick(Tick(new JobRef("77", "gpu-map")), TimeSpan.Zero);
+        var exposition = await Expose(registry);
+        Assert.DoesNotContain("job_id=\"4242\"", exposition, StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_gpu_diverted_seconds_total{uuid=\"GPU-x\",job_id=\"77\"} 0", exposition, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

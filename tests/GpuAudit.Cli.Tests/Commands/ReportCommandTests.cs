@@ -1,34 +1,16 @@
-using GpuAudit.Agent.Journal;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Summaries;
-using GpuAudit.Core.Trace;
 using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests.Commands;
 
-public sealed class ReportCommandTests : IDisposable
+/// <summary>`report` on the journal that `replay` writes of the mixed trace with GPU 0 given to job 4242.</summary>
+public sealed class ReportCommandTests(ReportCommandTests.MixedJournal journal) : IClassFixture<ReportCommandTests.MixedJournal>
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("gpuaudit-cli-").FullName;
-
-    public ReportCommandTests()
-    {
-        using var journal = AuditJournal.Open(_dir);
-        var engine = new PolicyEngine(AuditPolicy.Default, "h100-probe");
-        var summarizer = new MinuteSummarizer("h100-probe");
-        foreach (var tick in TruthTicks.From(RecordedTrace.Load(RepoPaths.Trace("mixed")), new JobRef("4242", "gpu-map", "alice")))
-        {
-            journal.Record(engine.Evaluate(tick));
-            journal.Record(summarizer.Add(tick));
-        }
-
-        journal.Record(summarizer.Flush());
-    }
+    private readonly string _dir = journal.Directory;
 
     [Fact]
     public void Json_report_of_the_mixed_journal_lists_the_hash_violation()
     {
-        var (exit, stdout, stderr) = GpuauditProcess.Run("report", "--job", "4242", "--journal", _dir, "--format", "json");
+        var (exit, stdout, stderr) = GpuAuditProcess.Run("report", "--job", "4242", "--journal", _dir, "--format", "json");
 
         Assert.True(exit == 0, stderr);
         Assert.Contains("\"verdict\": \"1 violation, 0.", stdout, StringComparison.Ordinal);
@@ -41,7 +23,7 @@ public sealed class ReportCommandTests : IDisposable
     {
         var path = Path.Combine(_dir, "job.html");
 
-        var (exit, _, stderr) = GpuauditProcess.Run("report", "--job", "4242", "--journal", _dir, "--format", "html", "--out", path);
+        var (exit, _, stderr) = GpuAuditProcess.Run("report", "--job", "4242", "--journal", _dir, "--format", "html", "--out", path);
 
         Assert.Equal(0, exit);
         Assert.Contains("written to " + path, stderr, StringComparison.Ordinal);
@@ -56,8 +38,8 @@ public sealed class ReportCommandTests : IDisposable
     public void Bad_options_get_a_clear_message_and_exit_code_2(string option, string value, string expected)
     {
         var (exit, stdout, stderr) = option == "--prometheus"
-            ? GpuauditProcess.Run("report", "--job", "4242", option, value)
-            : GpuauditProcess.Run("report", "--job", "4242", "--journal", _dir, option, value);
+            ? GpuAuditProcess.Run("report", "--job", "4242", option, value)
+            : GpuAuditProcess.Run("report", "--job", "4242", "--journal", _dir, option, value);
 
         Assert.Equal(2, exit);
         Assert.Contains(expected, stderr, StringComparison.Ordinal);
@@ -70,15 +52,28 @@ public sealed class ReportCommandTests : IDisposable
     {
         var missing = Path.Combine(_dir, "nothing-here");
 
-        var (exit, _, stderr) = GpuauditProcess.Run("report", "--job", "4242", "--journal", missing);
+        var (exit, _, stderr) = GpuAuditProcess.Run("report", "--job", "4242", "--journal", missing);
 
         Assert.Equal(2, exit);
         Assert.Contains($"no journal in {missing}; pass --journal", stderr, StringComparison.Ordinal);
     }
 
-    public void Dispose()
+    /// <summary>One replay for the whole class: the agent's own path writes the journal the reports read.</summary>
+    public sealed class MixedJournal : IDisposable
     {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(_dir, recursive: true);
+        private readonly string _root = System.IO.Directory.CreateTempSubdirectory("gpuaudit-cli-").FullName;
+
+        public MixedJournal()
+        {
+            Directory = Path.Combine(_root, "journal");
+            var jobMap = System.IO.Directory.CreateDirectory(Path.Combine(_root, "jobmap")).FullName;
+            File.WriteAllText(Path.Combine(jobMap, "0"), "4242 0\n");
+            var (exit, _, stderr) = GpuAuditProcess.Run("replay", RepoPaths.Trace("mixed"), "--fast", "--journal", Directory, "--job-map", jobMap);
+            Assert.True(exit == 0, stderr);
+        }
+
+        public string Directory { get; }
+
+        public void Dispose() => System.IO.Directory.Delete(_root, recursive: true);
     }
 }

@@ -30,7 +30,7 @@ public sealed class RunContextReportTests : IDisposable
         File.WriteAllText(Path.Combine(proc, "environ"), $"RL_RUN_ID=grpo-run-42\0RL_EPISODE_ID=ep-0917\0HF_TOKEN={SecretSamples.GithubToken}\0");
 
         var inspector = new ProcessInspector(Path.Combine(_dir, "proc"), new InspectorOptions { ContextEnv = RunContext.ParseNames(["RL_RUN_ID,RL_EPISODE_ID", "HF_TOKEN"]) });
-        var insight = inspector.Inspect(4242)!.ToInsight();
+        var insight = inspector.Inspect(4242)!;
         var device = new GpuDevice(0, "GPU-context-0", "NVIDIA H100 80GB HBM3", "580", 85520809984, true);
         var process = new ProcessView(0, device.Uuid, new ProcessUsage(4242, 1 << 30, 90, 10), new ProcessRecord { Pid = 4242, Comm = "xmrig", Exe = "/tmp/xmrig" },
             insight, JobAttribution.Resolve(insight.Job, null), new Verdict(100, 0, 4242, WorkloadClass.Compute, 0.9, []));
@@ -44,7 +44,7 @@ public sealed class RunContextReportTests : IDisposable
     [Fact]
     public void The_json_report_names_the_run_and_masks_the_token()
     {
-        var (exit, stdout, stderr) = GpuauditProcess.Run("report", "--all", "--journal", Path.Combine(_dir, "journal"), "--format", "json");
+        var (exit, stdout, stderr) = GpuAuditProcess.Run("report", "--all", "--journal", Path.Combine(_dir, "journal"), "--format", "json");
 
         Assert.True(exit == 0, stderr);
         using var report = JsonDocument.Parse(stdout);
@@ -58,7 +58,7 @@ public sealed class RunContextReportTests : IDisposable
     [InlineData("html", "<li><b>Run context:</b> RL_RUN_ID=grpo-run-42, RL_EPISODE_ID=ep-0917, HF_TOKEN=***</li>")]
     public void Markdown_and_html_reports_name_the_run(string format, string expected)
     {
-        var (exit, stdout, stderr) = GpuauditProcess.Run("report", "--all", "--journal", Path.Combine(_dir, "journal"), "--format", format);
+        var (exit, stdout, stderr) = GpuAuditProcess.Run("report", "--all", "--journal", Path.Combine(_dir, "journal"), "--format", format);
 
         Assert.True(exit == 0, stderr);
         Assert.Contains(expected, stdout, StringComparison.Ordinal);

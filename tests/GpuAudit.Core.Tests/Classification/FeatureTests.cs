@@ -123,7 +123,9 @@ public class FeatureTests
         Assert.InRange(trainer.IntegerShare, 0.1, 0.3);
         Assert.InRange(trainer.TensorShare, 0.18, 0.28);
         Assert.Equal(0, miner.SoloShare);
-        Assert.True(double.IsNaN(miner.PcieMiBps));
+        // No per-process PCIe counter: a shared process's PCIe is the split's estimate, never unknown
+        // while the device has the counter (here constant, so the split cannot tell whose it is).
+        Assert.False(double.IsNaN(miner.PcieMiBps));
     }
 
     [Fact]

@@ -16,7 +16,7 @@ public class GeneralizationTests
         var c = new WorkloadClassifier();
         foreach (var p in processes)
         {
-            c.ObserveProcess(p);
+            c.ObserveProcess(ProcessAnalyzer.Analyze(p));
         }
 
         return [.. samples.Select(c.Observe).OfType<GpuVerdicts>()];
@@ -55,6 +55,27 @@ public class GeneralizationTests
     }
 
     [Fact]
+    public void Hashing_as_framework_integer_ops_is_hash_when_the_process_holds_hash_constants_despite_its_launch_traffic()
+    {
+        // int32 xor/shift/add as elementwise tensor ops: math-free, streaming tensors through DRAM, one
+        // small kernel per op, so launches and syncs alone show tens of MiB/s of PCIe.
+        var tensorOps = new Mix(Sm: 90, Integer: 30, Dram: 70, Occupancy: 80, Pcie: 30);
+        var holder = new ProcessRecord
+        {
+            Pid = 100,
+            GpuLibs = ["libtorch_cuda.so", "libc10_cuda.so"],
+            MemoryScan = new MemoryScanSummary { Hits = new Dictionary<string, ScanHitCount> { ["sha256_k_table"] = new(1, 0) } },
+        };
+
+        var v = Last(Classify(Run(tensorOps, 12), holder), 100);
+
+        Assert.Equal(WorkloadClass.Hash, v.Class);
+        Assert.Contains(v.Evidence, e => e.Contains("what kernel launches and syncs move", StringComparison.Ordinal));
+        // Without the constants the same counters are legitimate integer data processing.
+        Assert.Equal(WorkloadClass.Compute, Last(Classify(Run(tensorOps, 12)), 100).Class);
+    }
+
+    [Fact]
     public void Memory_bound_decoding_is_not_hash_because_its_fp_pipes_are_not_silent()
     {
         var v = Last(Classify(Run(Mix.Decode, 12)), 100);
@@ -80,7 +101,7 @@ public class GeneralizationTests
         };
         var v = Last(Classify(Run(int8, 10), miner), 100);
         Assert.Equal(WorkloadClass.Hash, v.Class);
-        Assert.Contains(v.Evidence, e => e.Contains("sha256_k_table", StringComparison.Ordinal));
+        Assert.Contains(v.Evidence, e => e.Contains("SHA-256 round-constant table in anonymous memory", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -141,7 +162,7 @@ public class GeneralizationTests
     public void Inspector_findings_support_a_hash_verdict_with_evidence()
     {
         var c = new WorkloadClassifier();
-        c.ObserveFindings(100, [new ProcessFinding(FindingKind.MinerKernel, "ethash_search in cubin")]);
+        c.ObserveProcess(new ProcessInsight { Identity = new ProcessRecord { Pid = 100 }, Findings = [new ProcessFinding(FindingKind.MinerKernel, "ethash_search in cubin")] });
         var v = Run(Mix.Sha256, 10).Select(c.Observe).OfType<GpuVerdicts>().Last();
         var p = v.Processes.Single();
         Assert.Equal(WorkloadClass.Hash, p.Class);

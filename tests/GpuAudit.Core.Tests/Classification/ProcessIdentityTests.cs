@@ -1,4 +1,5 @@
 using GpuAudit.Core.Features;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Trace;
 using GpuAudit.Tests;
 
@@ -7,13 +8,13 @@ namespace GpuAudit.Core.Tests.Classification;
 public class ProcessIdentityTests
 {
     private static ProcessIdentity Of(string trace, int pid) =>
-        ProcessIdentity.From(RecordedTrace.Load(RepoPaths.Trace(trace)).Processes.Single(p => p.Pid == pid));
+        ProcessIdentity.From(ProcessAnalyzer.Analyze(RecordedTrace.Load(RepoPaths.Trace(trace)).Processes.Single(p => p.Pid == pid)));
 
     [Fact]
     public void Hash_process_shows_constants_in_anonymous_memory_and_nvrtc_without_framework()
     {
         var miner = Of("mixed", 776);
-        Assert.Contains("sha256_k_table in anonymous memory (1 hits)", miner.HashSigns);
+        Assert.Contains(miner.HashSigns, s => s.StartsWith("hash_constant_in_anon_memory: SHA-256 round-constant table in anonymous memory (1 hits)", StringComparison.Ordinal));
         Assert.True(miner.RuntimeCompiledWithoutFramework);
         Assert.Null(miner.FrameworkLibrary);
     }

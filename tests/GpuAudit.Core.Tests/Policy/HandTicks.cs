@@ -15,7 +15,7 @@ internal static class HandTicks
     public static ProcessView Process(int pid, WorkloadClass value, JobRef? ownJob = null, string exe = "/usr/bin/python3.12", params ProcessFinding[] findings) =>
         new(0, Device.Uuid, new ProcessUsage(pid, 1 << 30, 90, 10),
             new ProcessRecord { Pid = pid, Comm = Path.GetFileName(exe), Exe = exe },
-            new ProcessInsight { Pid = pid, Job = ownJob, User = "alice", Findings = findings },
+            new ProcessInsight { Identity = new ProcessRecord { Pid = pid, Comm = Path.GetFileName(exe), Exe = exe }, Job = ownJob, User = "alice", Findings = findings },
             JobAttribution.Resolve(ownJob, null),
             new Verdict(0, 0, pid, value, 0.95, ["integer pipe 92%, tensor 0%"]));
 

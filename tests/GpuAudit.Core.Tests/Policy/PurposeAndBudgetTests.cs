@@ -64,6 +64,7 @@ public sealed class PurposeAndBudgetTests
         Assert.Equal(600, results.FindIndex(r => r.Opened.Count > 0));
         Assert.Equal(600, opened.DivertedSeconds, 6);
         Assert.Contains("job 4242 is for training (from the GPU map); the GPU did compute with 100% of its time, outside that purpose", opened.Evidence);
+        Assert.Contains("10.0 GPU-minutes diverted from the job's purpose before it opened", opened.Evidence);
         // GPU-seconds diverted: the backlog from the start when it opens, then every tick.
         Assert.Equal(699, results.SelectMany(r => r.Diverted).Sum(d => d.Seconds), 6);
     }

@@ -32,6 +32,8 @@ internal static class FixedReport
                 new ReportProcess("node-a", "GPU-aaaa", 776, "python3", "/usr/bin/python3.12", "alice", ClassSeconds.Of((WorkloadClass.Hash, 90), (WorkloadClass.Unknown, 10)), 0.98),
                 new ReportProcess("node-b", "GPU-bbbb", 901, "python3", "/usr/bin/python3.12", "alice", ClassSeconds.Of((WorkloadClass.Training, 500)), null),
             ],
+            // What the agent's policy computed (DivertedTime): 90 GPU-seconds.
+            DivertedSeconds = 90,
             Violations =
             [
                 new Violation

@@ -36,13 +36,14 @@ public sealed class ReportRendererTests
     }
 
     [Fact]
-    public void Diverted_minutes_of_an_open_violation_run_to_the_end_of_the_window()
+    public void Diverted_minutes_are_the_sources_number_in_every_format()
     {
-        var report = FixedReport.Create();
-        var open = report.Violations.First() with { End = null, Rule = PolicyRule.MinerIdentity };
-        report = report with { Violations = [open] };
+        var report = FixedReport.Create() with { DivertedSeconds = 500 };
 
         Assert.Equal("1 violation, 8.3 GPU-minutes diverted", report.Headline);
+        Assert.Contains("8.3 GPU-minutes diverted", MarkdownReportRenderer.Render(report), StringComparison.Ordinal);
+        Assert.Contains("8.3 GPU-minutes diverted", ReportText.Render(report, ReportFormat.Html), StringComparison.Ordinal);
+        Assert.Contains("\"diverted_gpu_minutes\": 8.333", ReportText.Render(report, ReportFormat.Json), StringComparison.Ordinal);
     }
 
     [Theory]

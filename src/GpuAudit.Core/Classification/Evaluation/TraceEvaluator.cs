@@ -22,6 +22,7 @@ public sealed class TraceEvaluator : IAnalysisSink, IDisposable
     // The replay numbers a trace's GPUs by their place in the header.
     private readonly Dictionary<int, int> _replayIndex = [];
     private readonly Dictionary<int, (double Time, WorkloadClass? Truth)> _latestSample = [];
+    private readonly HashSet<int> _started = [];
     private readonly SortedDictionary<int, Detection> _hashProcesses = [];
     private readonly Detection _gpuDetection = new();
     private readonly ConfusionMatrix _confusion = new();
@@ -171,13 +172,21 @@ public sealed class TraceEvaluator : IAnalysisSink, IDisposable
     }
 
     // First busy sample of each hash process (listed, its SM share ≥ 5% where reported, device busy)
-    // and of the GPU (any busy sample); the truth of the latest sample of each GPU.
+    // and of the GPU (any busy sample); the truth of the latest sample of each GPU. A sample's own
+    // truth is its truth_class; one that names only its workload is in that workload's phase, except
+    // before the GPU's first busy sample with a process on it: interpreter start-up, which is idle.
     private void See(GpuSample s)
     {
-        var truth = ClassOf(s.Truth);
-        _hashInSampleTruth |= truth == WorkloadClass.Hash;
-        _latestSample[_replayIndex.GetValueOrDefault(s.Gpu, s.Gpu)] = (s.Time, truth);
+        var gpu = _replayIndex.GetValueOrDefault(s.Gpu, s.Gpu);
         var deviceBusy = s.Gpm?[GpmMetric.SmUtil] is { } sm ? sm >= _options.BusySmUtilPct : s.UtilGpuPct >= _options.BusyUtilGpuPct;
+        if (deviceBusy && s.Procs.Count > 0)
+        {
+            _started.Add(gpu);
+        }
+
+        var truth = s.Truth?.Class is null && !_started.Contains(gpu) && s.Truth?.Workload is not null ? WorkloadClass.Idle : ClassOf(s.Truth);
+        _hashInSampleTruth |= truth == WorkloadClass.Hash;
+        _latestSample[gpu] = (s.Time, truth);
         if (!deviceBusy)
         {
             return;

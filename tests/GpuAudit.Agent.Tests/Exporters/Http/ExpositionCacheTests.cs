@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using GpuAudit.Agent.Exporters.Http;
+using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Exporters.Http;
@@ -60,6 +61,29 @@ public class ExpositionCacheTests
         Assert.Equal(ExpositionFormat.OpenMetricsText, format);
         Assert.EndsWith("# EOF\n", Text(bytes), StringComparison.Ordinal);
         Assert.Contains("test_value 3.0\n", Text(bytes), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Only_formats_in_use_are_rendered_each_poll()
+    {
+        var (registry, gauge) = Registry();
+        var clock = new FakeTimeProvider();
+        var cache = new ExpositionCache(registry, clock);
+        cache.Get(PrometheusAccept, gzip: false);
+        gauge.Set(5);
+        cache.Render();
+
+        // Only Prometheus scrapes: the text format is not rendered any more; a curl gets one made for it.
+        var (format, text) = cache.Get(TextOnly, gzip: false);
+        Assert.Equal(ExpositionFormat.PrometheusText, format);
+        Assert.Contains("test_value 5\n", Text(text), StringComparison.Ordinal);
+        Assert.Same(text, cache.Get(TextOnly, gzip: false).Bytes);
+
+        // Ten minutes after the last scrape of each, neither format is in use: the text format is kept fresh.
+        clock.Advance(ExpositionCache.InUse + TimeSpan.FromSeconds(1));
+        gauge.Set(6);
+        cache.Render();
+        Assert.Contains("test_value 6\n", Text(cache.Get(TextOnly, gzip: false).Bytes), StringComparison.Ordinal);
     }
 
     [Fact]

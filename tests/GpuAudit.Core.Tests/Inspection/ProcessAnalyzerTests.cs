@@ -5,7 +5,7 @@ using GpuAudit.Tests;
 
 namespace GpuAudit.Core.Tests.Inspection;
 
-public class ProcessRecordAnalyzerTests
+public class ProcessAnalyzerTests
 {
     public static TheoryData<string> Traces() =>
     [
@@ -19,7 +19,7 @@ public class ProcessRecordAnalyzerTests
     {
         foreach (var process in RecordedTrace.Load(RepoPaths.Trace(trace)).Processes)
         {
-            var insight = ProcessRecordAnalyzer.Analyze(process);
+            var insight = ProcessAnalyzer.Analyze(process);
             var anonymousTable = insight.Findings.Any(f => f.Kind == FindingKind.HashConstantInAnonymousMemory && f.Detail.StartsWith("SHA-256 round-constant table", StringComparison.Ordinal));
 
             // Ground truth is read here, by the test, never by the analyzer.
@@ -33,7 +33,7 @@ public class ProcessRecordAnalyzerTests
     {
         var hash = RecordedTrace.Load(RepoPaths.Trace("hash_sha256")).Processes.Single();
 
-        var finding = Assert.Single(ProcessRecordAnalyzer.Analyze(hash).Findings, f => f.Detail.StartsWith("SHA-256 round-constant table", StringComparison.Ordinal));
+        var finding = Assert.Single(ProcessAnalyzer.Analyze(hash).Findings, f => f.Detail.StartsWith("SHA-256 round-constant table", StringComparison.Ordinal));
 
         Assert.Contains("not located inside a GPU code image", finding.Detail, StringComparison.Ordinal);
     }
@@ -52,7 +52,7 @@ public class ProcessRecordAnalyzerTests
             MemoryScan = new MemoryScanSummary { PtxEntries = ["ethash_search", "cupy_fill"] },
         };
 
-        var insight = ProcessRecordAnalyzer.Analyze(record);
+        var insight = ProcessAnalyzer.Analyze(record);
 
         Assert.Equal(new JobRef("777", "slurm-cgroup"), insight.Job);
         Assert.Equal("xmrig", insight.Comm);

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace GpuAudit.Linux.Tests;
+namespace GpuAudit.Tests;
 
 /// <summary>
 /// A procfs tree built in a temporary directory for one test: processes with crafted files,
@@ -18,10 +18,10 @@ internal sealed class FakeProcTree : IDisposable
     public string Root { get; }
 
     /// <summary>Adds a process with a well-formed stat (and the given comm and parent) and an empty cmdline.</summary>
-    public FakeProcTree Process(int pid, string comm = "victim", int parent = 1)
+    public FakeProcTree Process(int pid, string comm = "victim", int parent = 1, long startTicks = 3000)
     {
         var dir = Directory.CreateDirectory(Path.Combine(Root, pid.ToString(CultureInfo.InvariantCulture))).FullName;
-        System.IO.File.WriteAllText(Path.Combine(dir, "stat"), string.Create(CultureInfo.InvariantCulture, $"{pid} ({comm}) S {parent} {pid} {parent} 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 3000 1000000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0\n"));
+        System.IO.File.WriteAllText(Path.Combine(dir, "stat"), string.Create(CultureInfo.InvariantCulture, $"{pid} ({comm}) S {parent} {pid} {parent} 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 {startTicks} 1000000 100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0\n"));
         System.IO.File.WriteAllText(Path.Combine(dir, "status"), "Name:\t" + comm + "\nUid:\t1000\t1000\t1000\t1000\n");
         System.IO.File.WriteAllText(Path.Combine(dir, "cgroup"), "0::/user.slice\n");
         System.IO.File.WriteAllText(Path.Combine(dir, "cmdline"), comm + "\0");

@@ -1,0 +1,103 @@
+using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Samples;
+using Microsoft.Extensions.Time.Testing;
+
+namespace GpuAudit.Linux.Tests;
+
+public sealed class BackgroundInspectorTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Inspections_run_in_the_background_and_new_pids_go_before_refreshes()
+    {
+        var order = new List<int>();
+        using var started = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var inspector = new BackgroundInspector(
+            pid =>
+            {
+                if (pid == 1)
+                {
+                    started.Set();
+                    release.Wait();
+                }
+
+                lock (order)
+                {
+                    order.Add(pid);
+                }
+
+                return new ProcessInsight { Identity = new ProcessRecord { Pid = pid } };
+            },
+            new FakeTimeProvider());
+        using var stop = new CancellationTokenSource();
+        var loop = inspector.RunAsync(stop.Token);
+
+        inspector.Request(1, urgent: true);
+        Assert.True(started.Wait(Deadline));
+        inspector.Request(2, urgent: false);
+        inspector.Request(3, urgent: true);
+        inspector.Request(3, urgent: true);
+        release.Set();
+        await WaitForAsync(() => inspector.Completed == 3);
+
+        Assert.Equal([1, 3, 2], order);
+        Assert.Equal(3, inspector.Latest(3)!.Pid);
+        await stop.CancelAsync();
+        await loop.WaitAsync(Deadline);
+    }
+
+    [Fact]
+    public async Task An_inspection_held_past_the_stall_timeout_is_reported_and_the_others_go_on()
+    {
+        var time = new FakeTimeProvider();
+        using var held = new ManualResetEventSlim();
+        var inspector = new BackgroundInspector(
+            pid =>
+            {
+                if (pid == 1)
+                {
+                    held.Wait();
+                }
+
+                return new ProcessInsight { Identity = new ProcessRecord { Pid = pid } };
+            },
+            time);
+        using var stop = new CancellationTokenSource();
+        var loop = inspector.RunAsync(stop.Token);
+
+        inspector.Request(1, urgent: true);
+        inspector.Request(2, urgent: true);
+        for (var i = 0; i < 60 && inspector.Latest(2) is null; i++)
+        {
+            await Task.Delay(50);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.NotNull(inspector.Latest(2));
+        Assert.Contains("did not finish within 20 s", Assert.Single(inspector.Latest(1)!.Unreadable), StringComparison.Ordinal);
+
+        // A held pid is not queued again (another worker would only get stuck on it too).
+        inspector.Request(1, urgent: true);
+        held.Set();
+        await stop.CancelAsync();
+        await loop.WaitAsync(Deadline);
+    }
+
+    private static async Task WaitForAsync(Func<bool> probe)
+    {
+        var until = DateTime.UtcNow + Deadline;
+        while (DateTime.UtcNow < until)
+        {
+            if (probe())
+            {
+                return;
+            }
+
+            await Task.Delay(20);
+        }
+
+        throw new TimeoutException("not reached within " + Deadline);
+    }
+}
