@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Checks the shipped monitoring configuration: Prometheus config and rules (promtool), alert
 # rule unit tests, Alertmanager config and routing (amtool), runbook links, Grafana dashboards
-# (structure, and every panel query parsed by a real Prometheus).
+# (structure, and every panel query parsed by a real Prometheus), the Kubernetes manifests
+# (kustomize, offline).
 #
 # Needs promtool, amtool and prometheus (Debian: apt-get install -y prometheus
-# prometheus-alertmanager) and python3. Usage: config/test-config.sh   (from anywhere)
+# prometheus-alertmanager), kubectl (kubernetes-client), python3 and python3-yaml. Usage: config/test-config.sh   (from anywhere)
 # Prints each check, then "N passed, N failed"; exits 1 if any check failed.
 set -u
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -151,6 +152,20 @@ if command -v systemd-analyze >/dev/null; then
   check "systemd-analyze verify deploy/systemd/gpuaudit.service" unit_verifies
 else
   echo "SKIP systemd-analyze verify (systemd-analyze not installed)"
+fi
+
+# ------------------------------------------------------------------ Kubernetes (offline)
+# kubectl kustomize renders without a cluster; Debian's kubectl (kubernetes-client, 1.20) embeds
+# kustomize 2.0, so the base is written for it and for current kustomize alike.
+if command -v kubectl >/dev/null; then
+  for overlay in base servicemonitor podmonitor; do
+    check "kubectl kustomize deploy/kubernetes/$overlay" \
+      sh -c "kubectl kustomize deploy/kubernetes/$overlay >'$WORK/k8s-$overlay.yaml'"
+  done
+  check "Kubernetes manifests: hostPID, pod-resources and /proc mounts, capabilities, RBAC, image, monitors" \
+    python3 config/tools/kubernetes-manifests.py "$WORK/k8s-base.yaml" "$WORK/k8s-servicemonitor.yaml" "$WORK/k8s-podmonitor.yaml"
+else
+  failed=$((failed + 1)); echo "FAIL kubectl not found; install with: apt-get install -y kubernetes-client"
 fi
 
 # ------------------------------------------------------------------ Slurm prolog/epilog

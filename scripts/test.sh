@@ -19,6 +19,9 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v gcc >/dev/null 2>&1 || need+=(gcc)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# config/test-config.sh renders the Kubernetes manifests offline (kubectl kustomize) and checks them in Python.
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)
+python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 # The kernel ledger (eBPF): clang -target bpf and the libbpf headers build its program, llvm-strip
 # trims it, libbpf1 loads it at run time, bpftool is there to inspect its maps when a test fails.

@@ -15,6 +15,9 @@ public sealed record InspectorOptions
 
     public string PasswdPath { get; init; } = PasswdFile.DefaultPath;
 
+    /// <summary>Environment variables recorded as the process's run context (<c>--context-env</c>, <see cref="Core.Inspection.RunContext"/>).</summary>
+    public IReadOnlyList<string> ContextEnv { get; init; } = [];
+
     /// <summary>Parses CIDRs ("10.0.0.0/8", "fd00::/8"); a bad one names itself in the exception message.</summary>
     public static IReadOnlyList<IPNetwork> ParseAllowlist(IEnumerable<string> cidrs)
     {

@@ -55,7 +55,10 @@ public sealed class ProcessInspector : IProcessDescriber
         var (stat, identity, raw) = read;
         var insight = ProcessAnalyzer.Analyze(identity, raw);
         var job = insight.Job;
-        if (job is null && proc.ReadText(pid, "environ", unreadable) is { } environ && ProcStat.SlurmJobId(environ) is { } slurmJob)
+
+        // One bounded read of the environment, for a job claim and for the run context.
+        var environ = job is null || options.ContextEnv.Count > 0 ? proc.ReadText(pid, "environ", unreadable) : null;
+        if (job is null && environ is not null && ProcStat.SlurmJobId(environ) is { } slurmJob)
         {
             // The environment is the process's own claim: its text is redacted like any other.
             job = new JobRef(SecretRedactor.RedactText(slurmJob), "slurm-env");
@@ -87,6 +90,7 @@ public sealed class ProcessInspector : IProcessDescriber
             Tree = tree,
             Connections = connections,
             Findings = findings,
+            Context = RunContext.Capture(environ, options.ContextEnv),
             Unreadable = unreadable.Distinct().ToList(),
         };
     }

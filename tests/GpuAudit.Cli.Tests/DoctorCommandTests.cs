@@ -21,10 +21,26 @@ public sealed class DoctorCommandTests : IDisposable
         }
 
         using var output = new StringWriter();
-        var exitCode = DoctorCommand.Run(output, MissingLibrary, _procRoot);
+        var exitCode = DoctorCommand.Run(output, MissingLibrary, _procRoot, Path.Combine(_procRoot, "kubelet.sock"));
 
         Assert.Equal(1, exitCode);
         Golden.AssertMatches("tests/GpuAudit.Cli.Tests/Golden/doctor-no-nvml.txt", output.ToString().Replace(_procRoot, "PROC", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_pod_resources_socket_nobody_answers_on_is_a_problem_with_the_mount_fix()
+    {
+        var socket = Path.Combine(_procRoot, "kubelet.sock");
+        File.WriteAllText(socket, string.Empty);
+
+        using var output = new StringWriter();
+        var exitCode = DoctorCommand.Run(output, MissingLibrary, _procRoot, socket, Path.Combine(_procRoot, "pods"));
+
+        var text = output.ToString();
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"[FAIL] kubelet pod-resources {socket}: the kubelet does not answer on the socket", text, StringComparison.Ordinal);
+        Assert.Contains("fix: mount the host's /var/lib/kubelet/pod-resources", text, StringComparison.Ordinal);
+        Assert.Contains("[warn] pod log directory", text, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -114,6 +114,12 @@ public sealed class OpenTelemetryExporter : IAnalysisSink, IDisposable
             new("host.name", v.Node),
             new("gpuaudit.violation.evidence", string.Join("; ", v.Evidence)),
         ];
+        if (v.Context.Count > 0)
+        {
+            // The run (--context-env) the violation came from, redacted like the evidence.
+            state.Add(new("gpuaudit.violation.context", string.Join("; ", v.Context)));
+        }
+
         var message = $"violation {change}: {v.Rule.Label()} ({v.Severity.Label()}{(v.IsAllowed ? ", allowed" : string.Empty)}) on {v.Uuid} pid {v.Pid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-"} job {v.Job ?? "-"}";
         _violations.Log(level, default, state, null, (_, _) => message);
     }

@@ -10,13 +10,36 @@ namespace GpuAudit.Agent.Journal;
 /// <summary>The JSON columns of the journal (evidence lines, allowance), written and read without reflection.</summary>
 internal static class JournalJson
 {
-    public static string WriteEvidence(IReadOnlyList<string> evidence) => JsonWriting.ToText(json => json.WriteStrings(null, evidence));
+    /// <summary>
+    /// The evidence column: the lines as a JSON array, or, when the violation has a run context, an
+    /// object <c>{"evidence": [...], "context": [...]}</c>. The context rides in this column so the
+    /// schema and the hash chain stay as they are, and a journal without context reads as before.
+    /// </summary>
+    public static string WriteEvidence(IReadOnlyList<string> evidence, IReadOnlyList<string> context) => JsonWriting.ToText(json =>
+    {
+        if (context.Count == 0)
+        {
+            json.WriteStrings(null, evidence);
+            return;
+        }
 
-    public static List<string> ParseEvidence(string text)
+        json.WriteStartObject();
+        json.WriteStrings("evidence", evidence);
+        json.WriteStrings("context", context);
+        json.WriteEndObject();
+    });
+
+    /// <summary>The evidence lines and the run context (empty when the column is a plain array).</summary>
+    public static (List<string> Evidence, List<string> Context) ParseEvidence(string text)
     {
         using var document = JsonDocument.Parse(text);
-        return document.RootElement.EnumerateArray().Select(e => e.GetString() ?? "").ToList();
+        var root = document.RootElement;
+        return root.ValueKind == JsonValueKind.Object
+            ? (Strings(root.GetProperty("evidence")), root.TryGetProperty("context", out var context) ? Strings(context) : [])
+            : (Strings(root), []);
     }
+
+    private static List<string> Strings(JsonElement array) => array.EnumerateArray().Select(e => e.GetString() ?? "").ToList();
 
     public static string WriteAllowance(Allowance allowance) => JsonWriting.ToText(json =>
     {

@@ -61,7 +61,7 @@ internal static class JournalMigration
                         Executable = Text(reader, 9),
                         Start = reader.GetDouble(10),
                         End = reader.IsDBNull(11) ? null : reader.GetDouble(11),
-                        Evidence = JournalJson.ParseEvidence(reader.GetString(12)),
+                        Evidence = JournalJson.ParseEvidence(reader.GetString(12)).Evidence,
                         AllowedBy = Text(reader, 13) is { } allowance ? JournalJson.ParseAllowance(allowance) : null,
                     };
                     violations.Add(violation);

@@ -76,14 +76,15 @@ public sealed class JournalReader : IDisposable
     }
 
     /// <summary>
-    /// Violations and allowed findings of a job that overlap [from, to], by start, read one at a
-    /// time from the journal each time the sequence is enumerated (the reader must stay open).
+    /// Violations and allowed findings of a job (null: of every job, and of processes that belong to
+    /// none) that overlap [from, to], by start, read one at a time from the journal each time the
+    /// sequence is enumerated (the reader must stay open).
     /// </summary>
-    public IEnumerable<Violation> Violations(string job, double from, double to)
+    public IEnumerable<Violation> Violations(string? job, double from, double to)
     {
         using var command = Command(
             $"SELECT {ViolationColumns} FROM violations v LEFT JOIN violation_ends e ON e.id = v.id " +
-            "WHERE v.job = $job AND v.start_t <= $to AND (e.end_t IS NULL OR e.end_t >= $from) ORDER BY v.start_t, v.id",
+            $"WHERE {(job is null ? "" : "v.job = $job AND ")}v.start_t <= $to AND (e.end_t IS NULL OR e.end_t >= $from) ORDER BY v.start_t, v.id",
             ("$job", job), ("$from", from), ("$to", to));
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -152,27 +153,79 @@ public sealed class JournalReader : IDisposable
     }
 
     /// <summary>
-    /// Each process of the job over [from, to]: sealed periods and the pending one. Process rows
-    /// are kept per period (JournalSchema.ProcessPeriodSeconds), so a window cuts them at that resolution.
+    /// Each process of the job (null: every process, with its job where it had one) over [from, to]:
+    /// sealed periods and the pending one. Process rows are kept per period
+    /// (JournalSchema.ProcessPeriodSeconds), so a window cuts them at that resolution.
     /// </summary>
-    public IReadOnlyList<ReportProcess> Processes(string job, double from, double to)
+    public IReadOnlyList<ReportProcess> Processes(string? job, double from, double to)
     {
         var totals = JournalSchema.Totals;
         using var command = Command(
-            $"SELECT g.node, g.uuid, p.pid, max(p.comm), max(p.executable), max(p.user), {SummedTotals("r")} " +
+            $"SELECT g.node, g.uuid, p.pid, max(p.comm), max(p.executable), max(p.user), max(p.job), {SummedTotals("r")} " +
             $"FROM processes p JOIN gpus g ON g.seq = p.gpu_ref " +
             $"JOIN (SELECT process_ref, period, {totals} FROM process_periods UNION ALL SELECT process_ref, period, {totals} FROM process_pending) r ON r.process_ref = p.seq " +
-            $"WHERE p.job = $job AND {Overlaps("r", "period")} GROUP BY g.node, g.uuid, p.pid ORDER BY g.node, g.uuid, p.pid",
+            $"WHERE {(job is null ? "" : "p.job = $job AND ")}{Overlaps("r", "period")} GROUP BY g.node, g.uuid, p.pid ORDER BY g.node, g.uuid, p.pid",
             ("$job", job), ("$from", from), ("$to", to));
         using var reader = command.ExecuteReader();
         var rows = new List<ReportProcess>();
         while (reader.Read())
         {
-            var sums = ReadTotals(reader, 6, 0);
-            rows.Add(new ReportProcess(Text(reader, 0) ?? "", reader.GetString(1), reader.GetInt32(2), Text(reader, 3), Text(reader, 4), Text(reader, 5), sums.ClassSeconds, sums.MeanUtilization));
+            var sums = ReadTotals(reader, 7, 0);
+            rows.Add(new ReportProcess(Text(reader, 0) ?? "", reader.GetString(1), reader.GetInt32(2), Text(reader, 3), Text(reader, 4), Text(reader, 5), sums.ClassSeconds, sums.MeanUtilization) { Job = Text(reader, 6) });
         }
 
         return rows;
+    }
+
+    /// <summary>Every GPU's totals over [from, to], whatever job (or none) it ran: for a report of every job.</summary>
+    public IReadOnlyList<ReportGpu> AllGpus(double from, double to)
+    {
+        using var command = Command(
+            $"SELECT g.node, g.uuid, g.gpu, {SummedTotals("m")} FROM gpu_minutes m JOIN gpus g ON g.seq = m.gpu_ref " +
+            $"WHERE {Overlaps("m", "minute")} GROUP BY m.gpu_ref ORDER BY g.node, g.uuid",
+            ("$from", from), ("$to", to));
+        using var reader = command.ExecuteReader();
+        var rows = new List<ReportGpu>();
+        while (reader.Read())
+        {
+            var totals = ReadTotals(reader, 3, 0);
+            rows.Add(new ReportGpu(Text(reader, 0) ?? "", reader.GetString(1), reader.GetInt32(2), totals.ClassSeconds, totals.EnergyJoules, totals.MeanUtilization));
+        }
+
+        return rows;
+    }
+
+    /// <summary>Every GPU's minutes overlapping [from, to] (merged as <see cref="JobMinutes"/> merges them), by node, GPU and minute.</summary>
+    public IReadOnlyList<GpuMinute> GpuMinutes(double from, double to)
+    {
+        using var command = Command(
+            $"SELECT g.node, g.uuid, g.gpu, m.minute, {SummedTotals("m")} FROM gpu_minutes m JOIN gpus g ON g.seq = m.gpu_ref " +
+            $"WHERE {Overlaps("m", "minute")} GROUP BY m.gpu_ref, m.minute ORDER BY g.node, g.uuid, m.minute",
+            ("$from", from), ("$to", to));
+        using var reader = command.ExecuteReader();
+        var rows = new List<GpuMinute>();
+        while (reader.Read())
+        {
+            var minute = reader.GetInt64(3);
+            rows.Add(new GpuMinute(Text(reader, 0) ?? "", reader.GetString(1), reader.GetInt32(2), minute, ReadTotals(reader, 4, minute)));
+        }
+
+        return rows;
+    }
+
+    /// <summary>First and last moment the journal saw anything in [from, to] (GPU minutes and violations).</summary>
+    public JobSighting? AnySighting(double from, double to)
+    {
+        using var command = Command($"""
+            SELECT min(first), max(last) FROM (
+                SELECT min(minute + first_ms / 1000.0) first, max(minute + last_ms / 1000.0) last FROM gpu_minutes m
+                    WHERE {Overlaps("m", "minute")}
+                UNION ALL
+                SELECT min(v.start_t), max(coalesce(e.end_t, v.start_t)) FROM violations v LEFT JOIN violation_ends e ON e.id = v.id
+                    WHERE v.start_t <= $to AND (e.end_t IS NULL OR e.end_t >= $from))
+            """, ("$from", from), ("$to", to));
+        using var reader = command.ExecuteReader();
+        return reader.Read() && !reader.IsDBNull(0) ? new JobSighting(reader.GetDouble(0), reader.GetDouble(1), null) : null;
     }
 
     /// <summary>First and last moment the journal saw the job in [from, to] (summaries and violations), and a user it names.</summary>
@@ -264,22 +317,27 @@ public sealed class JournalReader : IDisposable
             reader.GetInt64(after) / 1000.0, weight > 0 ? weighted / (double)weight / 1e6 : null, weight / 1000.0);
     }
 
-    private static Violation ReadViolation(SqliteDataReader reader) => new()
+    private static Violation ReadViolation(SqliteDataReader reader)
     {
-        Id = reader.GetString(0),
-        Rule = JournalJson.ParseRule(reader.GetString(1)),
-        Node = Text(reader, 2),
-        Gpu = reader.GetInt32(3),
-        Uuid = reader.GetString(4),
-        Pid = reader.IsDBNull(5) ? null : reader.GetInt32(5),
-        Job = Text(reader, 6),
-        User = Text(reader, 7),
-        Executable = Text(reader, 8),
-        Start = reader.GetDouble(9),
-        End = reader.IsDBNull(10) ? null : reader.GetDouble(10),
-        Evidence = JournalJson.ParseEvidence(reader.GetString(11)),
-        AllowedBy = Text(reader, 12) is { } allowance ? JournalJson.ParseAllowance(allowance) : null,
-    };
+        var (evidence, context) = JournalJson.ParseEvidence(reader.GetString(11));
+        return new()
+        {
+            Id = reader.GetString(0),
+            Rule = JournalJson.ParseRule(reader.GetString(1)),
+            Node = Text(reader, 2),
+            Gpu = reader.GetInt32(3),
+            Uuid = reader.GetString(4),
+            Pid = reader.IsDBNull(5) ? null : reader.GetInt32(5),
+            Job = Text(reader, 6),
+            User = Text(reader, 7),
+            Executable = Text(reader, 8),
+            Start = reader.GetDouble(9),
+            End = reader.IsDBNull(10) ? null : reader.GetDouble(10),
+            Evidence = evidence,
+            Context = context,
+            AllowedBy = Text(reader, 12) is { } allowance ? JournalJson.ParseAllowance(allowance) : null,
+        };
+    }
 
     private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 

@@ -302,7 +302,7 @@ internal sealed class JournalWriter : IDisposable
             Head = _inserts[JournalSchema.Violations].Begin(Head)
                 .Text(v.Id).Text(v.Rule.Label()).Text(v.Severity.Label()).Text(v.Node).Integer(v.Gpu)
                 .Text(v.Uuid).Integer(v.Pid).Text(v.Job).Text(v.User).Text(v.Executable)
-                .Real(v.Start).Text(JournalJson.WriteEvidence(v.Evidence)).Text(v.AllowedBy is { } a ? JournalJson.WriteAllowance(a) : null)
+                .Real(v.Start).Text(JournalJson.WriteEvidence(v.Evidence, v.Context)).Text(v.AllowedBy is { } a ? JournalJson.WriteAllowance(a) : null)
                 .Append();
         }
     }

@@ -29,5 +29,8 @@ public sealed class MinuteSummarySink(AuditJournal journal, string node, TimeSpa
         }
     }
 
-    public void Dispose() => journal.Record(_summarizer.Flush());
+    /// <summary>Writes the minutes still open (once the source has ended, before a report is read from the journal).</summary>
+    public void Flush() => journal.Record(_summarizer.Flush());
+
+    public void Dispose() => Flush();
 }

@@ -56,6 +56,49 @@ public sealed class JournalReportSource(JournalReader journal)
         };
     }
 
+    /// <summary>
+    /// Every violation and allowed finding in [from, to], of every job and of processes that belong
+    /// to none (a miner outside any job has journal rows but no job report), with every GPU's and
+    /// process's totals. Throws <see cref="UserInputException"/> when the journal holds nothing in the window.
+    /// </summary>
+    public JobReport BuildAll(double? from = null, double? to = null)
+    {
+        var queryFrom = from ?? double.MinValue;
+        var queryTo = to ?? double.MaxValue;
+        if (journal.AnySighting(queryFrom, queryTo) is not { } seen)
+        {
+            throw new UserInputException($"the journal in {journal.Directory} has no record{Window(from, to)}; check the --from/--to window and --journal");
+        }
+
+        var firstSeen = Math.Max(seen.First, queryFrom);
+        var lastSeen = Math.Min(seen.Last, queryTo);
+        var timelines = journal.GpuMinutes(queryFrom, queryTo).GroupBy(r => (r.Node, r.Uuid)).Select(g => new GpuTimeline(g.Key.Node, g.Key.Uuid, g
+            .Where(r => r.Totals.ClassSeconds.Dominant is not null)
+            .Select(r => new TimelinePoint(r.Totals.FirstTime, r.Totals.LastTime - r.Totals.FirstTime, r.Totals.ClassSeconds.Dominant!.Value, r.Totals.MeanUtilization))
+            .ToList())).ToList();
+
+        return new JobReport
+        {
+            JobId = JobReport.AllJobsId,
+            AllJobs = true,
+            From = from ?? firstSeen,
+            To = to ?? lastSeen,
+            FirstSeen = firstSeen,
+            LastSeen = lastSeen,
+            Source = "journal " + journal.Directory,
+            Gpus = journal.AllGpus(queryFrom, queryTo),
+            Processes = journal.Processes(null, queryFrom, queryTo),
+            Violations = journal.Violations(null, queryFrom, queryTo),
+            Timelines = timelines,
+            Notes =
+            [
+                "every violation in the window, with its job where one is known (\"none\": the process belonged to no job)",
+                "one node's journal: other nodes are not included",
+                $"timeline resolution: one minute; process totals: {JournalReader.ProcessPeriodMinutes}-minute periods",
+            ],
+        };
+    }
+
     private static string Window(double? from, double? to) =>
         from is null && to is null ? "" : $" between {(from is { } f ? ReportText.Time(f) : "the start")} and {(to is { } t ? ReportText.Time(t) : "now")}";
 }

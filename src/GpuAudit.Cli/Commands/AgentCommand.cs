@@ -3,6 +3,7 @@ using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Pipeline;
 using GpuAudit.Cli.Hosting;
 using GpuAudit.Core;
+using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Ebpf;
 using GpuAudit.Linux;
@@ -12,7 +13,8 @@ namespace GpuAudit.Cli.Commands;
 /// <summary>
 /// `gpuaudit agent`: the node daemon. Polls every GPU through NVML at the interval, inspects each
 /// GPU process through /proc (with the GPU code scan in the background), analyses each tick and
-/// serves /metrics. A GPU or call that fails takes that GPU's collector down for the tick; the
+/// serves /metrics. On Kubernetes, GPUs and processes are named by pod (namespace/name) from the
+/// kubelet's pod-resources API. A GPU or call that fails takes that GPU's collector down for the tick; the
 /// loop goes on.
 /// </summary>
 internal static class AgentCommand
@@ -27,13 +29,15 @@ internal static class AgentCommand
         var allowNet = new Option<string[]>("--allow-net") { Description = "Networks (CIDR) GPU jobs may connect to; connections elsewhere are flagged. Repeatable.", AllowMultipleArgumentsPerToken = true };
         var noScan = new Option<bool>("--no-memory-scan") { Description = "Do not scan GPU processes' memory for GPU code." };
         var noLedger = new Option<bool>("--no-kernel-ledger") { Description = "Do not count CUDA kernel launches with eBPF uprobes on libcuda (docs/kernel-ledger.md)." };
+        var contextEnv = new Option<string[]>("--context-env") { Description = "Environment variables of GPU processes recorded with their violations (e.g. RL_RUN_ID,RL_EPISODE_ID), redacted; comma-separated or repeated.", AllowMultipleArgumentsPerToken = true };
         var jobMap = SessionOptions.JobMapOption(GpuJobMapReader.DefaultDirectory);
         var policy = SessionOptions.PolicyOption();
         var journal = SessionOptions.JournalOption("/var/lib/gpuaudit");
         var retention = SessionOptions.RetentionOption();
-        var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, noLedger, jobMap, policy, journal, retention };
+        var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, noLedger, contextEnv, jobMap, policy, journal, retention };
         var metricsOptions = SessionOptions.MetricsOptions();
-        foreach (var option in metricsOptions.All)
+        var kubernetes = KubernetesOptions.Create();
+        foreach (var option in metricsOptions.All.Concat(kubernetes.All))
         {
             command.Options.Add(option);
         }
@@ -49,11 +53,22 @@ internal static class AgentCommand
             InspectorOptions inspectorOptions;
             try
             {
-                inspectorOptions = new InspectorOptions { EgressAllowlist = InspectorOptions.ParseAllowlist(parse.GetValue(allowNet) ?? []) };
+                inspectorOptions = new InspectorOptions
+                {
+                    EgressAllowlist = InspectorOptions.ParseAllowlist(parse.GetValue(allowNet) ?? []),
+                    ContextEnv = RunContext.ParseNames(parse.GetValue(contextEnv) ?? []),
+                };
             }
             catch (FormatException e)
             {
                 throw new UserInputException("--allow-net: " + e.Message, e);
+            }
+
+            // Kubernetes: the GPU→pod map, read once before the first poll, then off the poll thread.
+            using var pods = kubernetes.Build(parse, AuditSession.Warn);
+            if (pods is not null)
+            {
+                await pods.RefreshAsync(ct);
             }
 
             var root = parse.GetValue(procRoot)!;
@@ -80,6 +95,8 @@ internal static class AgentCommand
 
             using var stopScans = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var scanLoop = scans is null ? Task.CompletedTask : Task.Run(() => scans.RunAsync(stopScans.Token), CancellationToken.None);
+            var podLoop = pods is null ? Task.CompletedTask : Task.Run(() => pods.RunAsync(stopScans.Token), CancellationToken.None);
+            var fileJobs = SessionOptions.JobMap(parse.GetValue(jobMap));
             var inspectionLoop = Task.Run(() => inspections.RunAsync(stopScans.Token), CancellationToken.None);
             using var session = new AuditSession(
                 source,
@@ -97,7 +114,7 @@ internal static class AgentCommand
                     WebConfigPath = parse.GetValue(metricsOptions.WebConfig),
                 },
                 insights,
-                SessionOptions.JobMap(parse.GetValue(jobMap)),
+                pods is null ? fileJobs : new CombinedJobMap([fileJobs, pods]),
                 TimeProvider.System);
             try
             {
@@ -107,6 +124,7 @@ internal static class AgentCommand
             {
                 await stopScans.CancelAsync();
                 await scanLoop.ContinueWith(_ => { }, TaskScheduler.Default);
+                await podLoop.ContinueWith(_ => { }, TaskScheduler.Default);
                 await inspectionLoop.ContinueWith(_ => { }, TaskScheduler.Default);
             }
 

@@ -21,9 +21,9 @@ internal static class DemoCommand
 
     public static Command Create()
     {
-        var duration = new Option<double>("--duration") { Description = "Seconds to run; 0 runs until Ctrl-C.", DefaultValueFactory = _ => 60 };
+        var duration = new Option<double>("--duration") { Description = "Seconds to run; 0 runs until Ctrl-C. With --fast: seconds of trace time (default: to the end of the recordings).", DefaultValueFactory = _ => 60 };
         var listen = new Option<string>("--listen") { Description = "Serve /metrics on HOST:PORT.", DefaultValueFactory = _ => "127.0.0.1:" + MetricsEndpoint.DefaultPort };
-        var fast = new Option<bool>("--fast") { Description = "Replay as fast as possible (for scripts)." };
+        var fast = new Option<bool>("--fast") { Description = "Replay as fast as possible, once, and stop at the end of the recordings (for scripts)." };
         var dir = new Option<string?>("--dir") { Description = "Working directory for the demo's traces and outputs (default: a new temporary directory)." };
         var command = new Command("demo", "Run the auditor on bundled real H100 traces (no GPU needed): serves /metrics and shows a live summary.") { duration, listen, fast, dir };
         command.SetAction((parse, ct) => CliRunner.RunAsync(async () =>
@@ -37,7 +37,21 @@ internal static class DemoCommand
             var workDir = parse.GetValue(dir) ?? Path.Combine(Path.GetTempPath(), "gpuaudit-demo-" + Environment.ProcessId);
             var traces = DemoTraces.Extract(Path.Combine(workDir, "traces"));
             var jobMap = DemoTraces.WriteJobMap(Path.Combine(workDir, "jobmap"));
-            var source = new TraceReplaySource(traces, new ReplayOptions { Loop = true, Fast = parse.GetValue(fast), Warn = AuditSession.Warn }, TimeProvider.System);
+            // At recorded speed the demo loops until --duration of wall time. Fast, it plays the
+            // recordings once (or --duration of trace time, when given): looping as fast as the CPU
+            // goes for a wall-clock duration only fills the disk and the terminal.
+            var isFast = parse.GetValue(fast);
+            var traceSeconds = isFast && parse.GetResult(duration) is { Implicit: false } && seconds > 0 ? seconds : (double?)null;
+            var replay = new ReplayOptions
+            {
+                Loop = !isFast,
+                Fast = isFast,
+                UntilSeconds = traceSeconds,
+                // The journal and /metrics stamp the wall clock, as on a live node (replay keeps trace time).
+                StartAt = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0,
+                Warn = AuditSession.Warn,
+            };
+            var source = new TraceReplaySource(traces, replay, TimeProvider.System);
             using var session = new AuditSession(
                 source,
                 new SessionOptions { Listen = parse.GetValue(listen), ShowSummary = true, JournalDirectory = Path.Combine(workDir, "journal") },
@@ -46,7 +60,7 @@ internal static class DemoCommand
                 TimeProvider.System);
             await Console.Out.WriteLineAsync($"gpuaudit demo: replaying {traces.Count} real H100 traces as the GPUs of one node ({string.Join(", ", DemoTraces.Names)}); Ctrl-C to stop.");
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            if (seconds > 0)
+            if (seconds > 0 && !isFast)
             {
                 stop.CancelAfter(TimeSpan.FromSeconds(seconds));
             }
@@ -54,6 +68,7 @@ internal static class DemoCommand
             await session.RunAsync(stop.Token);
             var dump = Path.Combine(workDir, "metrics.prom");
             await session.WriteMetricsAsync(dump, CancellationToken.None);
+            session.FlushSummaries();
             var report = Path.Combine(workDir, $"report-{DemoJob}.html");
             using (var journal = JournalReader.Open(session.JournalDirectory))
             {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using GpuAudit.Cli.Hosting;
 using GpuAudit.Ebpf;
+using GpuAudit.Kubernetes;
 using GpuAudit.Nvml;
 using GpuAudit.Nvml.Interop;
 
@@ -9,21 +10,23 @@ namespace GpuAudit.Cli.Commands;
 /// <summary>
 /// <c>gpuaudit doctor</c>: can this machine be audited, and if not, what to change. Checks NVML
 /// with the calls the agent makes (loads, from where, its exports, driver, GPUs, MIG instances,
-/// GPM, the process list, per-process utilization) and whether /proc of a GPU process or another
-/// user's process is readable. Every problem comes with its fix; exit 1 when any check failed.
+/// GPM, the process list, per-process utilization), whether /proc of a GPU process or another
+/// user's process is readable, and on Kubernetes whether the kubelet's pod-resources API answers. Every problem comes with its fix; exit 1 when any check failed.
 /// </summary>
 internal static class DoctorCommand
 {
     public static Command Create()
     {
         var library = NvmlLibraryOption.Create();
-        var command = new Command("doctor", "Check that NVML, the GPUs and /proc can be read, and print the fix for each problem.") { library };
-        command.SetAction((parseResult, _) => CliRunner.Run(() => Run(Console.Out, parseResult.GetValue(library), "/proc", kernelLedger: true)));
+        var podResources = new Option<string>("--pod-resources") { Description = "The kubelet's pod-resources socket to check.", DefaultValueFactory = _ => PodResourcesClient.DefaultSocket };
+        var podLogs = new Option<string>("--pod-logs") { Description = "The kubelet's pod log directory to check.", DefaultValueFactory = _ => PodLogDirectory.DefaultDirectory };
+        var command = new Command("doctor", "Check that NVML, the GPUs, /proc, the kernel ledger and (on Kubernetes) the kubelet's pod-resources API can be read, and print the fix for each problem.") { library, podResources, podLogs };
+        command.SetAction((parseResult, _) => CliRunner.Run(() => Run(Console.Out, parseResult.GetValue(library), "/proc", parseResult.GetValue(podResources)!, parseResult.GetValue(podLogs)!, kernelLedger: true)));
         return command;
     }
 
     /// <param name="kernelLedger">Also try to load the kernel ledger's BPF program (the command does; in-process tests of the other checks do not).</param>
-    internal static int Run(TextWriter output, string? library, string procRoot, bool kernelLedger = false)
+    internal static int Run(TextWriter output, string? library, string procRoot, string podResources = PodResourcesClient.DefaultSocket, string podLogs = PodLogDirectory.DefaultDirectory, bool kernelLedger = false)
     {
         var report = new DoctorReport(output);
         output.WriteLine("NVML");
@@ -37,6 +40,8 @@ internal static class DoctorCommand
             CheckKernelLedger(report, procRoot, gpuPids);
         }
 
+        output.WriteLine("Kubernetes (GPU→pod map)");
+        DoctorKubernetesChecks.Run(report, podResources, podLogs);
         output.WriteLine(report.Failures == 0
             ? "doctor: all checks passed" + (report.Warnings > 0 ? $" ({report.Warnings} warning(s))" : string.Empty)
             : $"doctor: {report.Failures} problem(s), {report.Warnings} warning(s)");

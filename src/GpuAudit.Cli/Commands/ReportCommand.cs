@@ -9,7 +9,8 @@ namespace GpuAudit.Cli.Commands;
 
 /// <summary>
 /// <c>gpuaudit report</c>: a job's audit report from this node's journal, or from Prometheus for
-/// a job that spans nodes (docs/reports.md).
+/// a job that spans nodes; with <c>--all</c>, every violation in the journal's window, job or no
+/// job (docs/reports.md).
 /// </summary>
 internal static class ReportCommand
 {
@@ -17,7 +18,8 @@ internal static class ReportCommand
 
     public static Command Create()
     {
-        var job = new Option<string>("--job") { Description = "Scheduler job id to report on", Required = true };
+        var job = new Option<string?>("--job") { Description = "Scheduler job id to report on (or --all)" };
+        var all = new Option<bool>("--all") { Description = "Report every violation in the window, of every job and of processes that belong to none (journal only)" };
         var from = new Option<string?>("--from") { Description = "Start of the window: " + ReportTime.Formats + " (default: the job's first record)" };
         var to = new Option<string?>("--to") { Description = "End of the window, same forms (default: the job's last record)" };
         var format = new Option<string>("--format") { Description = "md, html or json", DefaultValueFactory = _ => "md" };
@@ -27,12 +29,21 @@ internal static class ReportCommand
 
         var command = new Command("report", "Write a job's GPU audit report: verdict, GPU time and energy by class, processes, violations with evidence.")
         {
-            job, from, to, format, journal, prometheus, output,
+            job, all, from, to, format, journal, prometheus, output,
         };
         command.SetAction((parseResult, cancellationToken) => CliRunner.RunAsync(async () =>
         {
+            var jobId = parseResult.GetValue(job);
+            var everyJob = parseResult.GetValue(all);
+            if ((jobId is null && !everyJob) || (jobId is not null && everyJob))
+            {
+                throw new UserInputException(everyJob
+                    ? "--job and --all both given; pass --job ID for one job's report, or --all for every violation"
+                    : "no --job given; pass --job ID for one job's report, or --all for every violation in the window");
+            }
+
             var request = new ReportRequest(
-                parseResult.GetValue(job)!,
+                jobId,
                 ParseTime(parseResult.GetValue(from), "--from"),
                 ParseTime(parseResult.GetValue(to), "--to"),
                 ParseFormat(parseResult.GetValue(format)),
@@ -53,6 +64,11 @@ internal static class ReportCommand
 
         if (request.Prometheus is { } url)
         {
+            if (request.Job is null)
+            {
+                throw new UserInputException("--all reads this node's journal (Prometheus keeps no evidence lines); pass --journal DIR instead of --prometheus");
+            }
+
             if (request.Journal is not null)
             {
                 throw new UserInputException("--journal and --prometheus both given; use --prometheus for a job across nodes, or --journal for this node only");
@@ -78,7 +94,8 @@ internal static class ReportCommand
             }
 
             using var journal = JournalReader.Open(directory);
-            await WriteAsync(new JournalReportSource(journal).Build(request.Job, request.From, request.To), request);
+            var source = new JournalReportSource(journal);
+            await WriteAsync(request.Job is { } id ? source.Build(id, request.From, request.To) : source.BuildAll(request.From, request.To), request);
         }
 
         return 0;
@@ -105,7 +122,7 @@ internal static class ReportCommand
             throw new UserInputException($"cannot write {path} ({e.Message}); pass a writable --out path", e);
         }
 
-        await Console.Error.WriteLineAsync($"gpuaudit: report for job {request.Job} ({report.Headline}) written to {path}");
+        await Console.Error.WriteLineAsync($"gpuaudit: report for {report.Subject} ({report.Headline}) written to {path}");
     }
 
     private static double? ParseTime(string? text, string option)
@@ -124,5 +141,5 @@ internal static class ReportCommand
         ? format
         : throw new UserInputException($"--format \"{text}\" is not supported; use md, html or json");
 
-    private sealed record ReportRequest(string Job, double? From, double? To, ReportFormat Format, string? Journal, string? Prometheus, string? Output);
+    private sealed record ReportRequest(string? Job, double? From, double? To, ReportFormat Format, string? Journal, string? Prometheus, string? Output);
 }

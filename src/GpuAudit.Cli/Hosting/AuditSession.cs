@@ -111,6 +111,9 @@ internal sealed class AuditSession : IDisposable
         }
     }
 
+    /// <summary>Writes the minute summaries still open to the journal, so a report read now covers the whole run.</summary>
+    public void FlushSummaries() => _summaries.Flush();
+
     public async Task WriteMetricsAsync(string path, CancellationToken cancellationToken)
     {
         try

@@ -1,6 +1,7 @@
 using System.Globalization;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Pipeline;
+using GpuAudit.Core.Policy;
 using GpuAudit.Core.Samples;
 
 namespace GpuAudit.Cli.Hosting;
@@ -11,6 +12,9 @@ namespace GpuAudit.Cli.Hosting;
 /// </summary>
 internal sealed class ConsoleSummary(TextWriter output, bool inPlace) : IAnalysisSink
 {
+    /// <summary>Most violations listed; the rest are counted (the journal and /metrics hold them all).</summary>
+    public const int MaxViolationLines = 8;
+
     private int _linesDrawn;
     private long _ticks;
 
@@ -31,6 +35,12 @@ internal sealed class ConsoleSummary(TextWriter output, bool inPlace) : IAnalysi
         foreach (var line in lines)
         {
             output.Write(inPlace ? line + "\u001b[K\n" : line + "\n");
+        }
+
+        if (inPlace && lines.Count < _linesDrawn)
+        {
+            // Fewer lines than last time (a violation closed): clear what the old block left below.
+            output.Write("\u001b[J");
         }
 
         _linesDrawn = lines.Count;
@@ -62,7 +72,42 @@ internal sealed class ConsoleSummary(TextWriter output, bool inPlace) : IAnalysi
             }
         }
 
+        AddViolations(lines, analysis);
         return lines;
+    }
+
+    /// <summary>The open violations (not allowed findings), oldest first: what someone watching must look at.</summary>
+    private static void AddViolations(List<string> lines, TickAnalysis analysis)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var open = 0;
+        foreach (var v in analysis.Policy.Active)
+        {
+            if (v.IsAllowed)
+            {
+                continue;
+            }
+
+            if (open++ == 0)
+            {
+                lines.Add("open violations:");
+            }
+
+            if (open <= MaxViolationLines)
+            {
+                var who = v.Pid is { } pid ? string.Create(c, $"pid {pid} {v.Executable ?? string.Empty}").TrimEnd() : "gpu-level";
+                lines.Add(string.Create(c, $"  ! {v.Rule.Label(),-20} {v.Severity.Label(),-8} GPU {v.Gpu,-3} job {v.Job ?? "-",-12} {who}, for {v.DurationSeconds(analysis.Time):F0} s"));
+            }
+        }
+
+        if (open > MaxViolationLines)
+        {
+            lines.Add(string.Create(c, $"  … and {open - MaxViolationLines} more (gpuaudit report --all)"));
+        }
+        else if (open == 0)
+        {
+            lines.Add("open violations: none");
+        }
     }
 
     private static string Class(Verdict? v) => v?.Class.Label() ?? "…";

@@ -44,6 +44,9 @@ public sealed record ProcessInsight
 
     public IReadOnlyList<ProcessFinding> Findings { get; init; } = [];
 
+    /// <summary>The run it belongs to: the <c>--context-env</c> variables of its environment, redacted <c>NAME=value</c> (<see cref="RunContext"/>).</summary>
+    public IReadOnlyList<string> Context { get; init; } = [];
+
     /// <summary>"unreadable: PATH (run as root or grant CAP_SYS_PTRACE)" for each thing that could not be read.</summary>
     public IReadOnlyList<string> Unreadable { get; init; } = [];
 

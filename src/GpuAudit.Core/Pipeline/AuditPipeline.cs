@@ -180,7 +180,7 @@ public sealed class AuditPipeline
                         usage,
                         insight?.Identity ?? _identities.GetValueOrDefault(usage.Pid),
                         insight,
-                        JobAttribution.Resolve(insight?.Job, allocated),
+                        JobAttribution.Resolve(_jobMap.ProcessJob(insight?.Job), allocated),
                         gpu.Verdicts is { } verdicts ? FindVerdict(verdicts.Processes, usage.Pid, i) : null);
                 }
             }

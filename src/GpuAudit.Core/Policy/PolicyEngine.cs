@@ -92,10 +92,10 @@ public sealed class PolicyEngine
                     tracker.Open = CreateViolation(tracker);
                     opened.Add(tracker.Open);
                 }
-                else if (tracker.Open is { } open && open.Pids.Count != tracker.Pids.Count)
+                else if (tracker.Open is { } open && (open.Pids.Count != tracker.Pids.Count || open.Context.Count != tracker.Context.Count))
                 {
-                    // New pids of a rotating workload join the open violation (same id, same start).
-                    tracker.Open = open with { Pids = [.. tracker.Pids] };
+                    // New pids (and runs) of a rotating workload join the open violation (same id, same start).
+                    tracker.Open = open with { Pids = [.. tracker.Pids], Context = [.. tracker.Context] };
                 }
             }
             else if (time - tracker.LastAlive >= settings.CloseAfterSeconds)
@@ -220,6 +220,7 @@ public sealed class PolicyEngine
         var verdict = gpu.Verdict;
         var candidates = verdict?.Candidates ?? [];
         var executable = CommonExecutable(processes, candidates);
+        var context = ContextOf(processes, candidates);
         var unexplained = verdict is { Class: WorkloadClass.Hash } || verdict is { Class: WorkloadClass.Mixed, Candidates.Count: > 0 };
         if (unexplained && !processHash)
         {
@@ -231,7 +232,7 @@ public sealed class PolicyEngine
                         : $"no process's own verdict accounts for it; candidate pids (most SM time first): {PidList(candidates)}",
                     .. verdict!.Evidence,
                 ], executable);
-            observations.Add(gpuLevel with { Hash = true });
+            observations.Add(gpuLevel with { Hash = true, Context = context });
         }
 
         var settings = _policy[PolicyRule.HashCompute];
@@ -245,7 +246,7 @@ public sealed class PolicyEngine
                     string.Create(CultureInfo.InvariantCulture, $"evidence budget: {spent:0.0} GPU-seconds of hash-like work on this GPU{(job is null ? string.Empty : " for job " + job.Id)} in the last {settings.BudgetHorizonSeconds / 60:0.#} minutes (budget {settings.BudgetSeconds:0.#} s): work spread too thin (short bursts, changing pids) for any stretch of evidence to last"),
                     .. verdict is null ? [] : (IEnumerable<string>)[VerdictLine("GPU", verdict), .. verdict.Evidence.Take(2)],
                 ], executable);
-            observations.Add(budget with { Fresh = increment > 0, Immediate = true, EvidenceSince = since, Hash = true });
+            observations.Add(budget with { Fresh = increment > 0, Immediate = true, EvidenceSince = since, Hash = true, Context = context });
         }
     }
 
@@ -260,7 +261,7 @@ public sealed class PolicyEngine
         var identity = process.Identity;
         var observation = new Observation(rule, gpu.Device.Index, gpu.Device.Uuid, attribution.Job, attribution.User(process.Insight?.User),
             identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [process.Pid], weight, lines);
-        observations.Add(observation with { Hash = hash, Own = true });
+        observations.Add(observation with { Hash = hash, Own = true, Context = process.Insight?.Context ?? [] });
     }
 
     private static Observation GpuObservation(PolicyRule rule, GpuView gpu, JobRef? job, IReadOnlyList<int> pids, double weight, Func<IReadOnlyList<string>> evidence, string? executable = null) =>
@@ -338,6 +339,30 @@ public sealed class PolicyEngine
     }
 
     /// <summary>The executable all candidate processes share (an executable allowance may then match), else null.</summary>
+    /// <summary>The distinct run-context entries of the candidate processes (GPU-level evidence names no single process).</summary>
+    private static IReadOnlyList<string> ContextOf(IReadOnlyList<ProcessView> processes, IReadOnlyList<int> candidates)
+    {
+        List<string>? context = null;
+        foreach (var process in processes)
+        {
+            if (process.Insight is not { Context.Count: > 0 } insight || !candidates.Contains(process.Pid))
+            {
+                continue;
+            }
+
+            context ??= [];
+            foreach (var entry in insight.Context)
+            {
+                if (context.Count < ViolationTracker.MaxContext && !context.Contains(entry))
+                {
+                    context.Add(entry);
+                }
+            }
+        }
+
+        return context ?? (IReadOnlyList<string>)[];
+    }
+
     private static string? CommonExecutable(IReadOnlyList<ProcessView> processes, IReadOnlyList<int> candidates)
     {
         string? common = null;
@@ -464,6 +489,7 @@ public sealed class PolicyEngine
             Executable = tracker.Executable,
             Start = tracker.Since,
             Evidence = evidence,
+            Context = [.. tracker.Context],
             AllowedBy = tracker.Allowance,
             DivertedSeconds = key.Rule.Diverts() ? tracker.DivertedSeconds : 0,
         };
@@ -473,6 +499,7 @@ public sealed class PolicyEngine
     private static Violation Finish(Violation open, ViolationTracker tracker) => open with
     {
         Pids = [.. tracker.Pids],
+        Context = [.. tracker.Context],
         DivertedSeconds = open.Rule.Diverts() ? tracker.DivertedSeconds : 0,
     };
 

@@ -50,6 +50,12 @@ public sealed record Violation
 
     public required IReadOnlyList<string> Evidence { get; init => field = SecretRedactor.RedactLines(value); }
 
+    /// <summary>
+    /// The run context of the processes that fed it (<c>--context-env</c>: redacted <c>NAME=value</c>,
+    /// distinct, at most 16): which RL run or episode caused it. The process's own text: never a key.
+    /// </summary>
+    public IReadOnlyList<string> Context { get; init => field = SecretRedactor.RedactLines(value); } = [];
+
     public Allowance? AllowedBy { get; init; }
 
     /// <summary>

@@ -24,6 +24,9 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
     private const int MaxEvidenceLines = 8;
     private const int MaxPids = 64;
 
+    /// <summary>Run-context entries kept per violation: a rotating workload's runs, without letting it grow the record.</summary>
+    public const int MaxContext = 16;
+
     private readonly Queue<(double Time, double Seconds)> _ledger = new();
     private double _ledgerSum;
     private double _tickWeight;
@@ -53,6 +56,9 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
 
     /// <summary>Pids whose own evidence fed this tracker, then the candidates GPU-level evidence named (up to 64).</summary>
     public List<int> Pids { get; } = [];
+
+    /// <summary>Distinct run-context entries of the processes that fed it (at most <see cref="MaxContext"/>).</summary>
+    public List<string> Context { get; } = [];
 
     private int _ownPids;
 
@@ -89,6 +95,14 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
             // The budget opens it (a violation already open by its own evidence stays that kind).
             Immediate = true;
             Since = Math.Min(Since, o.EvidenceSince);
+        }
+
+        foreach (var entry in o.Context)
+        {
+            if (Context.Count < MaxContext && !Context.Contains(entry))
+            {
+                Context.Add(entry);
+            }
         }
 
         foreach (var pid in o.Pids)
@@ -190,6 +204,9 @@ internal sealed record Observation(
     public double EvidenceSince { get; init; } = double.PositiveInfinity;
 
     public bool Hash { get; init; }
+
+    /// <summary>The run context of the process(es) the evidence is about.</summary>
+    public IReadOnlyList<string> Context { get; init; } = [];
 
     /// <summary>The evidence is the process's own (not a candidate of GPU-level evidence).</summary>
     public bool Own { get; init; }

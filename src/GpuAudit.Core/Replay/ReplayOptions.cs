@@ -12,6 +12,13 @@ public sealed record ReplayOptions
     /// <summary>Start over at the end, with times (and energy counters) continuing forward.</summary>
     public bool Loop { get; init; }
 
+    /// <summary>
+    /// Place the first sample at this time (Unix seconds) instead of the trace's own clock: the demo
+    /// passes the wall clock at its start, so its journal and /metrics agree with the Prometheus
+    /// that scrapes it. Null (replay): the trace's times, so a replay's journal is the recording's.
+    /// </summary>
+    public double? StartAt { get; init; }
+
     /// <summary>Skip malformed lines with a warning instead of failing.</summary>
     public bool SkipMalformed { get; init; }
 

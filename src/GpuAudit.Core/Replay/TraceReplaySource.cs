@@ -61,7 +61,8 @@ public sealed class TraceReplaySource : ISampleSource
         Host = _files[0].Header.Host ?? "replay";
         _interval = _files[0].Header.IntervalS is > 0 and var i ? i : 1.0;
         var starts = _files.Select(f => f.FirstSampleTime).Where(t => !double.IsNaN(t)).ToList();
-        _startTraceTime = starts.Count > 0 ? starts.Min() : 0;
+        var firstTraceTime = starts.Count > 0 ? starts.Min() : 0;
+        _startTraceTime = options.StartAt ?? firstTraceTime;
         foreach (var file in _files)
         {
             // Every file starts with the earliest one, so traces recorded one after another play together.

@@ -37,14 +37,14 @@ public static class HtmlReportRenderer
     {
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-        html.Append("<title>GPU audit report: job ").Append(E(report.JobId)).Append("</title>\n");
+        html.Append("<title>GPU audit report: ").Append(E(report.Subject)).Append("</title>\n");
         html.Append("<style>\nbody{font-family:system-ui,sans-serif;margin:2em;color:#212121;max-width:1100px}\n")
             .Append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bdbdbd;padding:.3em .6em;text-align:left}\n")
             .Append("td.n{text-align:right}.verdict{font-size:1.4em;font-weight:bold;padding:.5em;border-radius:4px}\n")
             .Append(".clean{background:#e8f5e9}.dirty{background:#ffebee}.allowed{background:#fff8e1}\n")
             .Append(".legend span{display:inline-block;margin-right:1em}.legend i{display:inline-block;width:1em;height:1em;margin-right:.3em;vertical-align:middle}\n")
             .Append("</style>\n</head>\n<body>\n");
-        html.Append("<h1>GPU audit report: job ").Append(E(report.JobId)).Append("</h1>\n");
+        html.Append("<h1>GPU audit report: ").Append(E(report.Subject)).Append("</h1>\n");
         html.Append("<p class=\"verdict ").Append(report.OpenViolations.Any() ? "dirty" : "clean").Append("\" id=\"verdict\">")
             .Append(E(report.Headline)).Append("</p>\n");
         html.Append("<ul>\n");
@@ -182,6 +182,10 @@ public static class HtmlReportRenderer
             Item(html, "User", v.User ?? "unknown");
             Item(html, "Executable", v.Executable ?? "unknown");
             Item(html, "Time", $"{Time(v.Start)} to {(v.End is { } end ? Time(end) : "still open")} ({Duration(v.DurationSeconds(to))})");
+            if (v.Context.Count > 0)
+            {
+                Item(html, "Run context", string.Join(", ", v.Context));
+            }
             if (v.AllowedBy is { } allowance)
             {
                 Item(html, "Allowed", $"policy line {allowance.Line.ToString(CultureInfo.InvariantCulture)} ({allowance.Scope}): {allowance.Reason}");

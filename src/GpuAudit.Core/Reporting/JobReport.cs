@@ -13,6 +13,17 @@ public sealed record JobReport
 {
     public required string JobId { get; init; }
 
+    /// <summary>
+    /// A report of every violation in the window, whatever its job and of processes that belong to
+    /// none (<c>gpuaudit report --all</c>); <see cref="JobId"/> is then <see cref="AllJobsId"/>.
+    /// </summary>
+    public bool AllJobs { get; init; }
+
+    public const string AllJobsId = "*";
+
+    /// <summary>What the report is about, for titles: "job 4242" or "every job".</summary>
+    public string Subject => AllJobs ? "every job" : "job " + JobId;
+
     public string? User { get; init; }
 
     /// <summary>The window asked for (Unix seconds).</summary>
@@ -103,7 +114,11 @@ public sealed record JobReport
 public sealed record ReportGpu(string Node, string Uuid, int? Index, ClassSeconds ClassSeconds, double EnergyJoules, double? MeanUtilization);
 
 /// <summary>One process of the job: identity, time by class and mean SM share.</summary>
-public sealed record ReportProcess(string Node, string Uuid, int Pid, string? Comm, string? Executable, string? User, ClassSeconds ClassSeconds, double? MeanSmUtilization);
+public sealed record ReportProcess(string Node, string Uuid, int Pid, string? Comm, string? Executable, string? User, ClassSeconds ClassSeconds, double? MeanSmUtilization)
+{
+    /// <summary>The job the process was accounted to (null: none); set in a report of every job.</summary>
+    public string? Job { get; init; }
+}
 
 /// <summary>What one GPU did over time, for the timeline plot.</summary>
 public sealed record GpuTimeline(string Node, string Uuid, IReadOnlyList<TimelinePoint> Points);

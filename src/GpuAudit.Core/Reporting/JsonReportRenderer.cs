@@ -26,7 +26,7 @@ public static class JsonReportRenderer
         {
             json.WriteStartObject();
             json.WriteNumber("schema_version", 1);
-            json.WriteString("job", report.JobId);
+            json.WriteStringOrNull("job", report.AllJobs ? null : report.JobId);
             json.WriteString("verdict", report.Headline);
             json.WriteStringOrNull("user", report.User);
             json.WriteNumber("from", report.From);
@@ -65,6 +65,11 @@ public static class JsonReportRenderer
                 json.WriteStringOrNull("comm", p.Comm);
                 json.WriteStringOrNull("executable", p.Executable);
                 json.WriteStringOrNull("user", p.User);
+                if (report.AllJobs)
+                {
+                    json.WriteStringOrNull("job", p.Job);
+                }
+
                 json.WriteStringOrNull("class", p.ClassSeconds.Dominant?.Label());
                 WriteClassSeconds(json, "seconds", p.ClassSeconds);
                 json.WriteNumberOrNull("mean_sm_utilization", p.MeanSmUtilization is { } u ? Math.Round(u, 4) : null);
@@ -147,6 +152,7 @@ public static class JsonReportRenderer
         json.WriteStringOrNull("executable", v.Executable);
         WriteTime(json, "start", v.Start);
         WriteTime(json, "end", v.End);
+        json.WriteStrings("context", v.Context);
         json.WriteStrings("evidence", v.Evidence);
         if (v.AllowedBy is { } allowance)
         {

@@ -20,7 +20,7 @@ public static class MarkdownReportRenderer
     public static void Write(JobReport report, TextWriter output)
     {
         var md = new StringBuilder();
-        Line(md, $"# GPU audit report: job {Escape(report.JobId)}");
+        Line(md, $"# GPU audit report: {Escape(report.Subject)}");
         Line(md);
         Line(md, $"**Verdict: {report.Headline}**");
         Line(md);
@@ -111,6 +111,10 @@ public static class MarkdownReportRenderer
             Line(md, $"- Id: `{v.Id}`");
             Line(md, $"- Node: {Escape(v.Node ?? "unknown")}; job: {Escape(v.Job ?? "none")}; user: {Escape(v.User ?? "unknown")}; executable: {Escape(v.Executable ?? "unknown")}");
             Line(md, $"- From {Time(v.Start)} to {(v.End is { } end ? Time(end) : "still open")} ({Duration(v.DurationSeconds(to))})");
+            if (v.Context.Count > 0)
+            {
+                Line(md, $"- Run context: {Escape(string.Join(", ", v.Context))}");
+            }
             if (v.AllowedBy is { } allowance)
             {
                 Line(md, $"- Allowed by policy line {allowance.Line.ToString(CultureInfo.InvariantCulture)} ({Escape(allowance.Scope)}): {Escape(allowance.Reason)}");

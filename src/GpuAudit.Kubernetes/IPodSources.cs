@@ -1,0 +1,18 @@
+namespace GpuAudit.Kubernetes;
+
+/// <summary>The kubelet's pod-resources List: which pod holds which GPU.</summary>
+public interface IPodResourcesSource
+{
+    /// <summary>Where it reads from, for log lines and doctor.</summary>
+    string Describe { get; }
+
+    Task<IReadOnlyList<PodDevices>> ListAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Pods of this node with their UIDs (and, from the API server, their declared purpose).</summary>
+public interface IPodMetadataSource
+{
+    string Describe { get; }
+
+    Task<IReadOnlyList<PodMetadata>> ListAsync(CancellationToken cancellationToken);
+}
