@@ -75,8 +75,10 @@ mounted(flag("--journal") or "/var/lib/gpuaudit", "/var/lib/gpuaudit", False)
 security = agent.get("securityContext", {})
 caps = security.get("capabilities", {})
 need(caps.get("drop") == ["ALL"], "capabilities: drop ALL")
-need(set(caps.get("add", [])) == {"SYS_PTRACE", "DAC_READ_SEARCH", "BPF", "PERFMON"},
-     "capabilities: add exactly SYS_PTRACE, DAC_READ_SEARCH (/proc), BPF, PERFMON (kernel ledger)")
+need(set(caps.get("add", [])) == {"SYS_PTRACE", "DAC_READ_SEARCH", "BPF", "PERFMON", "CHECKPOINT_RESTORE"},
+     "capabilities: add exactly SYS_PTRACE, DAC_READ_SEARCH (/proc), BPF, PERFMON, CHECKPOINT_RESTORE (kernel ledger: uprobes, map_files)")
+# Runtimes' default seccomp profiles deny bpf(2) and perf_event_open(2) without CAP_SYS_ADMIN.
+need(security.get("seccompProfile", {}).get("type") == "Unconfined", "seccomp Unconfined (the kernel ledger's bpf and perf_event_open)")
 need(security.get("privileged") is not True and security.get("allowPrivilegeEscalation") is False, "no privilege, no escalation")
 need(security.get("readOnlyRootFilesystem") is True, "read-only root filesystem")
 

@@ -54,12 +54,12 @@ public sealed class MetricsServingTests : IDisposable
         var (code, _, stderr) = await GpuAuditProcess.RunAsync(_dir, "replay", RepoPaths.Trace("mixed"), "--fast", "--listen", $"127.0.0.1:{BackgroundProcess.FreePort()}", "--web-config", web);
 
         Assert.Equal(2, code);
-        Assert.StartsWith($"gpuaudit: --web-config {web}: {expected}", stderr, StringComparison.Ordinal);
+        Assert.StartsWith($"gpuaudit: --web-config: {web}: {expected}", stderr, StringComparison.Ordinal);
         Assert.Single(stderr.Trim().Split('\n'));
     }
 
     [Theory]
-    [InlineData("--process-metrics", "some", "--process-metrics 'some' is not full, minimal or off")]
+    [InlineData("--process-metrics", "some", "--process-metrics: 'some' is not full, minimal or off")]
     [InlineData("--max-process-series", "-1", "--max-process-series must be 0 or more")]
     public async Task A_bad_budget_flag_is_one_line_and_exit_2(string flag, string value, string expected)
     {

@@ -219,11 +219,15 @@ start_agent agent-train.log "$TRAIN_TRACE"
 wait_agent || abort "gpuaudit replay (training) serves /metrics (see agent-train.log below)"
 check "hash alert resolves once the hashing process is gone" \
   "${SUPPORT[@]}" wait-alert-gone "$PROM" GpuAuditHashCompute 30
+check "training trace was scraped (its process is on the GPU)" \
+  "${SUPPORT[@]}" wait-query "$PROM" "gpuaudit_process_info{pid=\"$TRAIN_PID\"}" 30
+# The agent really was absent while one replay replaced the other: the node-wide absence alert
+# may be pending from that gap, and must end once Prometheus scrapes the new agent.
+check "the agent-absent alert of the restart gap ends once the agent is scraped again" \
+  "${SUPPORT[@]}" wait-alert-gone "$PROM" GpuAuditAgentAbsentWhileAllocated 30
 # 40 s: more than two loops of the 27 s training trace with the scaled `for`.
 check "training trace: no critical alert pending or firing for 40 s" \
   "${SUPPORT[@]}" no-alert "$PROM" 40 critical
-check "training trace was scraped (its process is on the GPU)" \
-  "${SUPPORT[@]}" seen "$PROM" "gpuaudit_process_info{pid=\"$TRAIN_PID\"}" "$TRAIN_START"
 # Alertmanager may still deliver the hash group it had; anything else critical is a false alarm.
 fresh_firing="$(python3 - "$WORK/webhook.jsonl" "$TRAIN_START" "$HASH_PID" <<'EOF2'
 import json, sys

@@ -64,17 +64,34 @@ internal static class AgentCommand
                 throw new UserInputException("--allow-net: " + e.Message, e);
             }
 
-            // Kubernetes: the GPU→pod map, read once before the first poll, then off the poll thread.
-            using var pods = kubernetes.Build(parse, AuditSession.Warn);
-            if (pods is not null)
+            // Kubernetes flags are checked now; what the pod sources say waits until NVML has
+            // opened, so a node without a driver gets that one line and nothing before it.
+            var nvmlOpened = false;
+            List<string> podNotes = [];
+            using var pods = kubernetes.Build(parse, note =>
             {
-                await pods.RefreshAsync(ct);
-            }
+                if (Volatile.Read(ref nvmlOpened))
+                {
+                    AuditSession.Warn(note);
+                }
+                else
+                {
+                    podNotes.Add(note);
+                }
+            });
 
             var root = parse.GetValue(procRoot)!;
             var period = TimeSpan.FromSeconds(seconds);
             var scans = parse.GetValue(noScan) ? null : new GpuCodeScanService(new GpuCodeScanner(root), TimeProvider.System);
             var inspector = new ProcessInspector(root, inspectorOptions);
+            var source = LiveNvml.Open(period, parse.GetValue(library), inspector);
+            foreach (var problem in source.StartupProblems)
+            {
+                AuditSession.Warn(problem);
+            }
+
+            Volatile.Write(ref nvmlOpened, true);
+            podNotes.ForEach(AuditSession.Warn);
             var (ledger, ledgerOff) = parse.GetValue(noLedger) ? (null, "off (--no-kernel-ledger)") : StartKernelLedger(root);
             using var ownedLedger = ledger;
 
@@ -82,10 +99,10 @@ internal static class AgentCommand
             // describes new processes itself with the bounded identity read only.
             var inspections = new BackgroundInspector(inspector, TimeProvider.System);
             var insights = new LiveInsightProvider(inspections, scans, TimeProvider.System, TimeSpan.FromSeconds(30), ledger);
-            var source = LiveNvml.Open(period, parse.GetValue(library), inspector);
-            foreach (var problem in source.StartupProblems)
+            if (pods is not null)
             {
-                AuditSession.Warn(problem);
+                // The GPU→pod map, read once before the first poll, then off the poll thread.
+                await pods.RefreshAsync(ct);
             }
 
             if (source.Devices.Count == 0)
