@@ -124,7 +124,7 @@ public sealed class HostileProcfsTests : IDisposable
         var start = new System.Diagnostics.ProcessStartInfo("mkfifo") { ArgumentList = { fifo } };
         using (var mkfifo = System.Diagnostics.Process.Start(start)!)
         {
-            mkfifo.WaitForExit();
+            Assert.True(mkfifo.WaitForExit(Deadline), "mkfifo did not exit within " + Deadline);
         }
 
         var jobs = await Task.Run(() => new GpuJobMapReader(map).Read()).WaitAsync(Deadline);
