@@ -7,14 +7,15 @@ namespace GpuAudit.Cli.Tests;
 /// `gpuaudit report --prometheus URL` against a real Prometheus (Debian package) that scraped the
 /// agent replaying traces.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class PrometheusReportTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("gpuaudit-promreport-").FullName;
 
-    [Fact]
+    [ToolFact("prometheus")]
     public async Task A_job_report_comes_from_prometheus_range_queries()
     {
-        var prometheus = new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
+        var prometheus = ToolRequirement.Find("prometheus")
             ?? throw new InvalidOperationException("prometheus not found: install the Debian package 'prometheus' (the README's test command does)");
         var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
         await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0\n");
@@ -51,10 +52,10 @@ public sealed class PrometheusReportTests : IDisposable
         Assert.StartsWith("1 violation", root.GetProperty("verdict").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [ToolFact("prometheus")]
     public async Task Diverted_gpu_minutes_agree_across_md_html_json_and_prometheus_reports()
     {
-        var prometheus = new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
+        var prometheus = ToolRequirement.Find("prometheus")
             ?? throw new InvalidOperationException("prometheus not found: install the Debian package 'prometheus' (the README's test command does)");
         var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
         await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0 purpose=training\n");

@@ -71,7 +71,8 @@ public class ExpositionTests
         Assert.DoesNotContain(",job=", text, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [ToolFact("promtool")]
+    [Trait("Category", "Integration")]
     public async Task The_exposition_passes_promtool_check_metrics()
     {
         var text = await Expose(["mixed", "train_transformer", "hash_sha256"], until: 15);
@@ -110,7 +111,7 @@ public class ExpositionTests
 
     private static async Task<(int Code, string Output)> RunPromtool(string exposition)
     {
-        var promtool = new[] { "/usr/bin/promtool", "/usr/local/bin/promtool" }.FirstOrDefault(File.Exists)
+        var promtool = ToolRequirement.Find("promtool")
             ?? throw new InvalidOperationException("promtool not found: install the Debian package 'prometheus' (the README's test command does)");
         using var process = Process.Start(new ProcessStartInfo(promtool, "check metrics")
         {
@@ -120,8 +121,9 @@ public class ExpositionTests
         })!;
         await process.StandardInput.WriteAsync(exposition);
         process.StandardInput.Close();
-        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var output = await process.StandardOutput.ReadToEndAsync(deadline.Token) + await process.StandardError.ReadToEndAsync(deadline.Token);
+        await process.WaitForExitAsync(deadline.Token);
         return (process.ExitCode, output);
     }
 
