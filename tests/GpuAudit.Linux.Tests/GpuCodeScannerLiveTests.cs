@@ -116,8 +116,10 @@ public sealed class GpuCodeScannerLiveTests
         var loop = Task.Run(() => service.RunAsync(stop.Token));
 
         service.Request(Environment.ProcessId);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (service.Latest(Environment.ProcessId) is null && !loop.IsCompleted)
         {
+            Assert.True(DateTime.UtcNow < deadline, "the scan service published no scan within 60 s");
             await Task.Delay(10);
         }
 

@@ -89,10 +89,7 @@ public sealed class LiveInsightProviderTests : IDisposable
         var (provider, inspections) = Start();
 
         Assert.Null(provider.GetInsight(99999, null));
-        while (inspections.Completed == 0)
-        {
-            await Task.Delay(20);
-        }
+        await WaitForAsync(() => inspections.Completed > 0 ? "done" : null);
 
         Assert.Null(provider.GetInsight(99999, null));
     }
