@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 

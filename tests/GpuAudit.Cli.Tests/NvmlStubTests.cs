@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 

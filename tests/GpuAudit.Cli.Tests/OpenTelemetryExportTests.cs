@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 

@@ -1,7 +1,3 @@
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Samples;
-using Microsoft.Extensions.Time.Testing;
-
 namespace GpuAudit.Linux.Tests;
 
 public sealed class BackgroundInspectorTests

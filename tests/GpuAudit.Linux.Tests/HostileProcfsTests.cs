@@ -1,7 +1,3 @@
-using GpuAudit.Core.Inspection;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
-
 namespace GpuAudit.Linux.Tests;
 
 /// <summary>

@@ -1,6 +1,4 @@
-using GpuAudit.Core.Samples;
 using GpuAudit.Nvml.Interop;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Nvml.Tests;
 

@@ -1,8 +1,5 @@
 using System.Text;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
 using GpuAudit.Nvml.Interop;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Nvml.Tests;
 

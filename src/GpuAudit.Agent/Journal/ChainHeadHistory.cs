@@ -1,6 +1,5 @@
 using System.Globalization;
 using GpuAudit.Agent.Reporting;
-using GpuAudit.Core;
 
 namespace GpuAudit.Agent.Journal;
 

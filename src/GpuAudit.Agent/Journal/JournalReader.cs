@@ -1,9 +1,4 @@
 using System.Globalization;
-using GpuAudit.Core;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Reporting;
-using GpuAudit.Core.Summaries;
 using Microsoft.Data.Sqlite;
 
 namespace GpuAudit.Agent.Journal;

@@ -2,10 +2,6 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using GpuAudit.Core;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Reporting;
 
 namespace GpuAudit.Agent.Reporting;
 

@@ -1,5 +1,3 @@
-using GpuAudit.Core;
-using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 
 namespace GpuAudit.Agent.Simulation;

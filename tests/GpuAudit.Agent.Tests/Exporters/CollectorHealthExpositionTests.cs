@@ -1,10 +1,5 @@
 using System.Text;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
-using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Exporters;

@@ -1,13 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
 using GpuAudit.Core.Replay;
-using GpuAudit.Core.Samples;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Exporters;

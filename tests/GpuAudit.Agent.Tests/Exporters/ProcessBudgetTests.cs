@@ -1,11 +1,6 @@
 using System.Text.RegularExpressions;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Simulation;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Exporters;

@@ -1,8 +1,4 @@
 using System.Text;
-using GpuAudit.Agent.Journal;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Summaries;
 using Microsoft.Data.Sqlite;
 using Prometheus;
 

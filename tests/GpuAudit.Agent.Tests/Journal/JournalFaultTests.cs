@@ -1,10 +1,4 @@
 using System.Text;
-using GpuAudit.Agent.Journal;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Summaries;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Journal;

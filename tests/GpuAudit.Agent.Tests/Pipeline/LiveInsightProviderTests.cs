@@ -1,9 +1,5 @@
 using GpuAudit.Agent.Pipeline;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Samples;
 using GpuAudit.Linux;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Agent.Tests.Pipeline;
 

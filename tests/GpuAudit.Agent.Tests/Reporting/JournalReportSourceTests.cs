@@ -1,12 +1,5 @@
-using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Reporting;
 using GpuAudit.Agent.Tests.Journal;
-using GpuAudit.Core;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Reporting;
-using GpuAudit.Core.Summaries;
 
 namespace GpuAudit.Agent.Tests.Reporting;
 

@@ -1,13 +1,7 @@
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Tests.Journal;
 using GpuAudit.Agent.Violations;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
 using GpuAudit.Core.Replay;
-using GpuAudit.Core.Samples;
-using GpuAudit.Tests;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Violations;

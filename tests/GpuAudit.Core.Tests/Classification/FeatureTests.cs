@@ -1,5 +1,4 @@
 using GpuAudit.Core.Features;
-using GpuAudit.Core.Samples;
 using static GpuAudit.Core.Tests.Classification.SyntheticSamples;
 
 namespace GpuAudit.Core.Tests.Classification;

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using CsCheck;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Core.Tests.Inspection;
 

@@ -1,7 +1,3 @@
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
-
 namespace GpuAudit.Core.Tests.Pipeline;
 
 public sealed class AuditRunnerTests

@@ -1,7 +1,3 @@
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
-
 namespace GpuAudit.Core.Tests.Trace;
 
 public class TraceWriterTests

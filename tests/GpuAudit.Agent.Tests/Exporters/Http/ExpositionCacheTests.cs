@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using System.Text;
 using GpuAudit.Agent.Exporters.Http;
-using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Exporters.Http;
