@@ -56,7 +56,7 @@ public sealed class SimulatedFleetSource : ISampleSource
         }
     }
 
-    public string Host => "simulated";
+    public string Node => "simulated";
 
     public IReadOnlyList<GpuDevice> Devices { get; }
 

@@ -18,7 +18,7 @@ public static class TracePipeline
     {
         var replay = new ReplayOptions { Fast = true, SkipMalformed = readOptions?.SkipMalformed ?? false, Warn = readOptions?.Warn };
         using var source = new TraceReplaySource([path], replay, TimeProvider.System);
-        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Host), classifierOptions);
+        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Node), classifierOptions);
         await new AuditRunner(source, pipeline, sinks) { StopOnSinkFailure = true }.RunAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -28,7 +28,7 @@ public sealed class TraceWriter : IDisposable
         _json.WriteString("kind", "header");
         _json.WriteString("format", TraceHeader.FormatName);
         _json.WriteNumber("version", header.Version);
-        _json.WriteStringOrNull("host", header.Host);
+        _json.WriteStringOrNull("host", header.Node);
         _json.WriteStringOrNull("workload", header.Workload);
         _json.WriteStringOrNull("description", header.Description);
         WriteTruth(header.Truth);

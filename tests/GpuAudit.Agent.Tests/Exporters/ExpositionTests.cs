@@ -90,7 +90,7 @@ public class ExpositionTests
         var metrics = new GpuAuditMetrics(Metrics.NewCustomRegistry());
         using var source = new TraceReplaySource([.. traces.Select(RepoPaths.Trace)], new ReplayOptions { Fast = true, UntilSeconds = until }, TimeProvider.System);
         var exporter = new PrometheusExporter(metrics, source.Devices, TimeSpan.FromSeconds(1), new FakeTimeProvider(Wall), options);
-        var runner = new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), jobs ?? NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Host)), [new FixedDurationSink(exporter)]);
+        var runner = new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), jobs ?? NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Node)), [new FixedDurationSink(exporter)]);
         await runner.RunAsync(CancellationToken.None);
         return await Render(metrics.Registry);
     }

@@ -61,10 +61,10 @@ public sealed class ViolationMetricsTests : IDisposable
         var journal = AuditJournal.Open(_dir.Path);
         var warnings = new List<string>();
         using var source = new TraceReplaySource([RepoPaths.Trace("mixed")], new ReplayOptions { Fast = true }, TimeProvider.System);
-        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), new Job4242(), new PolicyEngine(AuditPolicy.Default, source.Host));
+        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), new Job4242(), new PolicyEngine(AuditPolicy.Default, source.Node));
 
         // Listed before the journal sink on purpose: the runner still calls the journal first.
-        var sinks = new IAnalysisSink[] { new ViolationMetrics(new GpuAuditMetrics(registry)), new ViolationJournalSink(journal, source.Host) };
+        var sinks = new IAnalysisSink[] { new ViolationMetrics(new GpuAuditMetrics(registry)), new ViolationJournalSink(journal, source.Node) };
         if (!journalWorks)
         {
             journal.Dispose();

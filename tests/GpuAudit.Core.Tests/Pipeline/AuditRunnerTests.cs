@@ -52,7 +52,7 @@ public sealed class AuditRunnerTests
     {
         private readonly Queue<Tick> _ticks = new(ticks);
 
-        public string Host => "n";
+        public string Node => "n";
 
         public IReadOnlyList<GpuDevice> Devices { get; } = [Device];
 
