@@ -2,8 +2,6 @@ namespace GpuAudit.Linux.Tests;
 
 public sealed class BackgroundInspectorTests
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
-
     [Fact]
     public async Task Inspections_run_in_the_background_and_new_pids_go_before_refreshes()
     {
@@ -31,17 +29,17 @@ public sealed class BackgroundInspectorTests
         var loop = inspector.RunAsync(stop.Token);
 
         inspector.Request(1, urgent: true);
-        Assert.True(started.Wait(Deadline));
+        Assert.True(started.Wait(Poll.Deadline));
         inspector.Request(2, urgent: false);
         inspector.Request(3, urgent: true);
         inspector.Request(3, urgent: true);
         release.Set();
-        await WaitForAsync(() => inspector.Completed == 3);
+        await Poll.UntilAsync(() => inspector.Completed == 3, "third completed inspection");
 
         Assert.Equal([1, 3, 2], order);
         Assert.Equal(3, inspector.Latest(3)!.Pid);
         await stop.CancelAsync();
-        await loop.WaitAsync(Deadline);
+        await loop.WaitAsync(Poll.Deadline);
     }
 
     [Fact]
@@ -78,22 +76,6 @@ public sealed class BackgroundInspectorTests
         inspector.Request(1, urgent: true);
         held.Set();
         await stop.CancelAsync();
-        await loop.WaitAsync(Deadline);
-    }
-
-    private static async Task WaitForAsync(Func<bool> probe)
-    {
-        var until = DateTime.UtcNow + Deadline;
-        while (DateTime.UtcNow < until)
-        {
-            if (probe())
-            {
-                return;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException("not reached within " + Deadline);
+        await loop.WaitAsync(Poll.Deadline);
     }
 }

@@ -47,7 +47,7 @@ public class ExpositionTests
         clock.Advance(TimeSpan.FromSeconds(1));
         exporter.OnTick(new TickAnalysis(2, [new GpuView(device, null, new CollectorStatus(0, false, "GPU is lost"), null, null, [])], [], PolicyResult.None), TimeSpan.Zero);
 
-        var text = await Render(metrics.Registry);
+        var text = await AgentFixtures.ExpositionAsync(metrics.Registry);
 
         Assert.Contains("gpuaudit_collector_up{uuid=\"GPU-x\"} 0", text, StringComparison.Ordinal);
         Assert.Contains("gpuaudit_collector_last_success_timestamp_seconds{uuid=\"GPU-x\"} 1800000000\n", text, StringComparison.Ordinal);
@@ -92,14 +92,7 @@ public class ExpositionTests
         var exporter = new PrometheusExporter(metrics, source.Devices, TimeSpan.FromSeconds(1), new FakeTimeProvider(Wall), options);
         var runner = new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), jobs ?? NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Node)), [new FixedDurationSink(exporter)]);
         await runner.RunAsync(CancellationToken.None);
-        return await Render(metrics.Registry);
-    }
-
-    private static async Task<string> Render(CollectorRegistry registry)
-    {
-        using var buffer = new MemoryStream();
-        await registry.CollectAndExportAsTextAsync(buffer);
-        return Encoding.UTF8.GetString(buffer.ToArray());
+        return await AgentFixtures.ExpositionAsync(metrics.Registry);
     }
 
     private static async Task<(int Code, string Output)> RunPromtool(string exposition)

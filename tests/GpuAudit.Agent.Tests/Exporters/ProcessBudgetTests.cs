@@ -46,9 +46,7 @@ public partial class ProcessBudgetTests
         var exporter = new PrometheusExporter(metrics, source.Devices, TimeSpan.FromSeconds(1), new FakeTimeProvider(), new PrometheusExporterOptions { MaxProcessSeries = 256 });
         await new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Node)), [exporter]).RunAsync(CancellationToken.None);
 
-        using var buffer = new MemoryStream();
-        await metrics.Registry.CollectAndExportAsTextAsync(buffer);
-        var text = System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        var text = await AgentFixtures.ExpositionAsync(metrics.Registry);
 
         // 256 processes, room for 51: 205 withheld, counted once each with their 5 series.
         Assert.True(ProcessSeries(text).Count <= 256, $"{ProcessSeries(text).Count} process series");
