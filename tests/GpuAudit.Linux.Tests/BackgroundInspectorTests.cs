@@ -78,4 +78,45 @@ public sealed class BackgroundInspectorTests
         await stop.CancelAsync();
         await loop.WaitAsync(Poll.Deadline);
     }
+
+    [Fact]
+    public async Task Five_processes_whose_reads_the_kernel_holds_do_not_stop_inspection_of_the_next()
+    {
+        var time = new FakeTimeProvider();
+        using var held = new ManualResetEventSlim();
+        var inspector = new BackgroundInspector(
+            pid =>
+            {
+                if (pid <= 5)
+                {
+                    held.Wait();
+                }
+
+                return new ProcessInsight { Identity = new ProcessRecord { Pid = pid } };
+            },
+            time);
+        using var stop = new CancellationTokenSource();
+        var loop = inspector.RunAsync(stop.Token);
+
+        for (var pid = 1; pid <= 6; pid++)
+        {
+            inspector.Request(pid, urgent: true);
+        }
+
+        for (var i = 0; i < 400 && inspector.Latest(6) is null; i++)
+        {
+            await Task.Delay(50);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.NotNull(inspector.Latest(6));
+        for (var pid = 1; pid <= 5; pid++)
+        {
+            Assert.Contains("did not finish within 20 s", Assert.Single(inspector.Latest(pid)!.Unreadable), StringComparison.Ordinal);
+        }
+
+        held.Set();
+        await stop.CancelAsync();
+        await loop.WaitAsync(Poll.Deadline);
+    }
 }
