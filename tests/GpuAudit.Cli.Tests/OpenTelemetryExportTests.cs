@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 
@@ -42,6 +41,9 @@ public sealed class OpenTelemetryExportTests : IDisposable
         Assert.Contains("4242", logText, StringComparison.Ordinal);
         Assert.Contains("gpuaudit.gpu.utilization", text, StringComparison.Ordinal);
         Assert.Contains("gpuaudit.gpu.pipe.utilization", text, StringComparison.Ordinal);
+        // The pipe label has the Prometheus values (tensor_imma), never the trace-format names (imma_tensor_util).
+        Assert.Contains("tensor_imma", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("_util", text, StringComparison.Ordinal);
         Assert.Contains("gpuaudit.process.memory.used", text, StringComparison.Ordinal);
         Assert.Contains("GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a", text, StringComparison.Ordinal);
     }

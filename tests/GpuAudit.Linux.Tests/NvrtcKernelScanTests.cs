@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using GpuAudit.Core.Inspection;
 using GpuAudit.Linux.Tests.Nvrtc;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Linux.Tests;
 

@@ -40,24 +40,24 @@ internal sealed class AuditSession : IDisposable
         // Read before anything starts: a bad file is one line and exit 2, not a half-started agent.
         _webConfig = options.WebConfigPath is { } web ? WebConfigFile.Load(web) : null;
         var metrics = _metrics = new GpuAuditMetrics(_registry);
-        var pipeline = new AuditPipeline(source.Devices, insights, jobMap, new PolicyEngine(PolicyFile.Load(options.PolicyPath), source.Host));
+        var pipeline = new AuditPipeline(source.Devices, insights, jobMap, new PolicyEngine(PolicyFile.Load(options.PolicyPath), source.Node));
         JournalDirectory = options.JournalDirectory ?? Path.Combine(Path.GetTempPath(), $"gpuaudit-journal-{Environment.ProcessId}");
         _temporaryJournal = options.JournalDirectory is null;
-        Journal = AuditJournal.Open(JournalDirectory, new JournalOptions { Node = source.Host, Metrics = new JournalMetrics(_registry), Warn = Warn, Time = time });
-        _summaries = new MinuteSummarySink(Journal, source.Host, options.JournalRetention);
+        Journal = AuditJournal.Open(JournalDirectory, new JournalOptions { Node = source.Node, Metrics = new JournalMetrics(_registry), Warn = Warn, Time = time });
+        _summaries = new MinuteSummarySink(Journal, source.Node, options.JournalRetention);
 
         // The runner calls the journal sink before the others and skips them when it fails:
         // a violation is in the journal before any exporter shows it.
         var sinks = new List<IAnalysisSink>
         {
-            new ViolationJournalSink(Journal, source.Host),
+            new ViolationJournalSink(Journal, source.Node),
             _summaries,
             new ViolationMetrics(metrics),
             new PrometheusExporter(metrics, source.Devices, options.PollInterval, time, options.Exporter),
         };
         if (options.KernelLedger is not null || options.KernelLedgerOff is not null)
         {
-            _kernels = new KernelJournalSink(Journal, source.Host);
+            _kernels = new KernelJournalSink(Journal, source.Node);
             sinks.Add(_kernels);
             sinks.Add(new KernelLedgerHealth(metrics, options.KernelLedger));
         }

@@ -19,7 +19,7 @@ public static class TracePipeline
     {
         var replay = new ReplayOptions { Fast = true, SkipMalformed = readOptions?.SkipMalformed ?? false, Warn = readOptions?.Warn };
         using var source = new TraceReplaySource([path], replay, time);
-        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Host), classifierOptions);
+        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Node), classifierOptions);
         await new AuditRunner(source, pipeline, sinks, time) { StopOnSinkFailure = true }.RunAsync(cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,9 +1,5 @@
-using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Reporting;
 using GpuAudit.Agent.Tests.Journal;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Reporting;
-using GpuAudit.Core.Summaries;
 using GpuAudit.Tests;
 
 namespace GpuAudit.Agent.Tests.Reporting;

@@ -1,8 +1,5 @@
-using GpuAudit.Core.Classification;
 using GpuAudit.Core.Classification.Evaluation;
-using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Replay;
-using GpuAudit.Core.Trace;
 
 namespace GpuAudit.Core.Tests.Classification;
 

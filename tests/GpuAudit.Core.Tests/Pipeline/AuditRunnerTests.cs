@@ -1,7 +1,3 @@
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
-
 namespace GpuAudit.Core.Tests.Pipeline;
 
 public sealed class AuditRunnerTests
@@ -56,7 +52,7 @@ public sealed class AuditRunnerTests
     {
         private readonly Queue<Tick> _ticks = new(ticks);
 
-        public string Host => "n";
+        public string Node => "n";
 
         public IReadOnlyList<GpuDevice> Devices { get; } = [Device];
 

@@ -6,7 +6,6 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Exporters.Http;
-using GpuAudit.Tests;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Exporters.Http;
