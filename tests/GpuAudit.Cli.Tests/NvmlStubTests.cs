@@ -197,7 +197,7 @@ public sealed class NvmlStubTests(NvmlStubLibrary stub) : IClassFixture<NvmlStub
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"{program} did not exit within 2 minutes");
         return (process.ExitCode, stdout + stderr.Result);
     }
 

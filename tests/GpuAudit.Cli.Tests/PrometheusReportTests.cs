@@ -6,11 +6,12 @@ namespace GpuAudit.Cli.Tests;
 /// `gpuaudit report --prometheus URL` against a real Prometheus (Debian package) that scraped the
 /// agent replaying traces.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class PrometheusReportTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("gpuaudit-promreport-").FullName;
 
-    [Fact]
+    [ToolFact("prometheus")]
     public async Task A_job_report_comes_from_prometheus_range_queries()
     {
         var jobMap = JobMap("4242 0\n");
@@ -40,7 +41,7 @@ public sealed class PrometheusReportTests : IDisposable
         Assert.StartsWith("1 violation", root.GetProperty("verdict").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [ToolFact("prometheus")]
     public async Task Diverted_gpu_minutes_agree_across_md_html_json_and_prometheus_reports()
     {
         var jobMap = JobMap("4242 0 purpose=training\n");
@@ -97,7 +98,7 @@ public sealed class PrometheusReportTests : IDisposable
     /// <summary>A real Prometheus (Debian package) on a free loopback port, scraping the agent at <paramref name="agentPort"/>.</summary>
     private BackgroundProcess StartPrometheus(int agentPort, out string url)
     {
-        var prometheus = new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
+        var prometheus = ToolRequirement.Find("prometheus")
             ?? throw new InvalidOperationException("prometheus not found: install the Debian package 'prometheus' (the README's test command does)");
         var promPort = BackgroundProcess.FreePort();
         File.WriteAllText(Path.Combine(_dir, "prometheus.yml"), ScrapeConfig(agentPort));

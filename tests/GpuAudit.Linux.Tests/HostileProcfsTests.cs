@@ -119,7 +119,7 @@ public sealed class HostileProcfsTests : IDisposable
         var start = new System.Diagnostics.ProcessStartInfo("mkfifo") { ArgumentList = { fifo } };
         using (var mkfifo = System.Diagnostics.Process.Start(start)!)
         {
-            mkfifo.WaitForExit();
+            Assert.True(mkfifo.WaitForExit(Poll.Deadline), "mkfifo did not exit within " + Poll.Deadline);
         }
 
         var jobs = await Task.Run(() => new GpuJobMapReader(map).Read()).WaitAsync(Poll.Deadline);

@@ -147,7 +147,7 @@ public sealed class NvrtcKernelScanTests
 
             using var process = Process.Start(start)!;
             var errors = process.StandardError.ReadToEnd();
-            process.WaitForExit();
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "fatbinary did not exit within a minute");
             Assert.True(process.ExitCode == 0, "fatbinary failed: " + errors);
             return File.ReadAllBytes(output);
         }

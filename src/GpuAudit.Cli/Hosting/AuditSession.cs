@@ -29,12 +29,14 @@ internal sealed class AuditSession : IDisposable
     private readonly MinuteSummarySink _summaries;
     private readonly KernelJournalSink? _kernels;
     private readonly bool _temporaryJournal;
+    private readonly TimeProvider _time;
     private MetricsEndpoint? _endpoint;
 
     public AuditSession(ISampleSource source, SessionOptions options, IProcessInsightProvider insights, IGpuJobMap jobMap, TimeProvider time)
     {
         _source = source;
         _options = options;
+        _time = time;
         // Read before anything starts: a bad file is one line and exit 2, not a half-started agent.
         _webConfig = options.WebConfigPath is { } web ? WebConfigFile.Load(web) : null;
         var metrics = _metrics = new GpuAuditMetrics(_registry);
@@ -75,11 +77,11 @@ internal sealed class AuditSession : IDisposable
         // /metrics is served (a --fast replay to a dump renders nothing per tick).
         if (options.Listen is not null)
         {
-            _exposition = new ExpositionCache(_registry);
+            _exposition = new ExpositionCache(_registry, time);
             sinks.Add(new ExpositionSink(_exposition));
         }
 
-        _runner = new AuditRunner(source, pipeline, sinks, Warn);
+        _runner = new AuditRunner(source, pipeline, sinks, time, Warn);
     }
 
     public AuditRunner Runner => _runner;
@@ -100,7 +102,7 @@ internal sealed class AuditSession : IDisposable
     {
         if (_options.Listen is { } listen && _exposition is not null)
         {
-            _endpoint = await MetricsEndpoint.StartAsync(listen, _exposition, _webConfig, MetricsServerLimits.Default, reason => _metrics.HttpRejected.WithLabels(reason).Inc(), Warn);
+            _endpoint = await MetricsEndpoint.StartAsync(listen, _exposition, _webConfig, MetricsServerLimits.Default, reason => _metrics.HttpRejected.WithLabels(reason).Inc(), Warn, _time);
             await Console.Error.WriteLineAsync($"gpuaudit: serving metrics on {_endpoint.Url}");
         }
 

@@ -44,7 +44,7 @@ public partial class ProcessBudgetTests
         using var source = new SimulatedFleetSource(pool, new FleetShape(8, 32) { Fast = true, MaxTicks = 20 }, TimeProvider.System);
         var metrics = new GpuAuditMetrics(Metrics.NewCustomRegistry());
         var exporter = new PrometheusExporter(metrics, source.Devices, TimeSpan.FromSeconds(1), new FakeTimeProvider(), new PrometheusExporterOptions { MaxProcessSeries = 256 });
-        await new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Node)), [exporter]).RunAsync(CancellationToken.None);
+        await new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Node)), [exporter], TimeProvider.System).RunAsync(CancellationToken.None);
 
         var text = await AgentFixtures.ExpositionAsync(metrics.Registry);
 

@@ -70,7 +70,7 @@ public sealed class ViolationMetricsTests : IDisposable
             journal.Dispose();
         }
 
-        await new AuditRunner(source, pipeline, sinks, warnings.Add).RunAsync(CancellationToken.None);
+        await new AuditRunner(source, pipeline, sinks, TimeProvider.System, warnings.Add).RunAsync(CancellationToken.None);
 
         var exposition = await AgentFixtures.ExpositionAsync(registry);
         if (journalWorks)
