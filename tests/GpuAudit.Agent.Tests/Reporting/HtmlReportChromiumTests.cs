@@ -1,5 +1,8 @@
 using GpuAudit.Agent.Reporting;
 using GpuAudit.Agent.Tests.Journal;
+using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Reporting;
+using GpuAudit.Core.Summaries;
 using GpuAudit.Tests;
 
 namespace GpuAudit.Agent.Tests.Reporting;
