@@ -103,12 +103,8 @@ public sealed class KubernetesPodMap : IGpuJobMap, IDisposable
 
     private async Task<(IReadOnlyList<T> Items, string? Error)> ReadAsync<T>(string name, Func<CancellationToken, Task<IReadOnlyList<T>>> list, CancellationToken cancellationToken)
     {
-        // Real time, not _time: this bounds a wait on a real socket, and a test that moves a fake
-        // clock to drive the refresh period must not cancel a request in flight.
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-#pragma warning disable RS0030 // the wall clock is meant: a timeout on real I/O
-        timeout.CancelAfter(_timeout);
-#pragma warning restore RS0030
+        using var expiry = new CancellationTokenSource(_timeout, _time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
         try
         {
             return (await list(timeout.Token), null);

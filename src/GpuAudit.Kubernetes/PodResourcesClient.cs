@@ -66,7 +66,7 @@ public sealed class PodResourcesClient : IPodResourcesSource, IDisposable
         try
         {
             // grpc-dotnet checks a deadline against the system clock itself, so it is stamped from
-            // that clock.
+            // that clock; the pod map's own timeout (KubernetesPodMap) runs on its TimeProvider.
 #pragma warning disable RS0030 // the wall clock is meant: gRPC's deadline is absolute system time
             response = await _client.ListAsync(new ListPodResourcesRequest(), deadline: DateTime.UtcNow + _timeout, cancellationToken: cancellationToken);
 #pragma warning restore RS0030
