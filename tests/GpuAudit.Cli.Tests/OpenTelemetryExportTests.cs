@@ -49,6 +49,44 @@ public sealed class OpenTelemetryExportTests : IDisposable
     }
 
     [Fact]
+    public async Task Signal_endpoints_alone_are_used_as_given()
+    {
+        var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0\n");
+        using var receiver = new OtlpReceiver();
+
+        var (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(
+            _dir,
+            new Dictionary<string, string>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = string.Empty,
+                ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] = receiver.Url + "/gpu/metrics",
+                ["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"] = receiver.Url + "/audit/logs",
+                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+                ["OTEL_METRIC_EXPORT_INTERVAL"] = "100",
+            },
+            "replay", RepoPaths.Trace("mixed"), "--fast", "--job-map", jobMap);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains(receiver.Requests, r => r.Path == "/gpu/metrics");
+        Assert.Contains(receiver.Requests, r => r.Path == "/audit/logs");
+        Assert.All(receiver.Requests, r => Assert.True(r.Path is "/gpu/metrics" or "/audit/logs", r.Path));
+    }
+
+    [Fact]
+    public async Task A_signal_endpoint_that_is_not_a_url_is_one_line_and_exit_2()
+    {
+        var (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(
+            _dir,
+            new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] = "collector:4318" },
+            "replay", RepoPaths.Trace("mixed"), "--fast");
+
+        Assert.Equal(2, code);
+        Assert.StartsWith("gpuaudit: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=\"collector:4318\" is not an http(s) URL", stderr, StringComparison.Ordinal);
+        Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    [Fact]
     public async Task Without_the_otel_variables_nothing_is_sent()
     {
         // Every HTTP request of the process goes through this proxy, so any OTLP export reaches it,

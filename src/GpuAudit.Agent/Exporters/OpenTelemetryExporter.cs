@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using GpuAudit.Core;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;
@@ -13,10 +14,11 @@ namespace GpuAudit.Agent.Exporters;
 /// <summary>
 /// Optional OTLP export of the same measurements as /metrics, and of violations as log records,
 /// through the OpenTelemetry .NET SDK.
-/// Off unless the standard variables ask for it (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or
-/// <c>OTEL_EXPORTER_OTLP_METRICS_ENDPOINT</c>; <c>OTEL_SDK_DISABLED=true</c> wins); protocol,
-/// headers and export interval come from the usual <c>OTEL_*</c> variables, which the SDK reads
-/// itself. Instruments are observable: the SDK reads the latest analysis when it exports, so the
+/// Off unless the standard variables ask for it (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>,
+/// <c>OTEL_EXPORTER_OTLP_METRICS_ENDPOINT</c> or <c>OTEL_EXPORTER_OTLP_LOGS_ENDPOINT</c>;
+/// <c>OTEL_SDK_DISABLED=true</c> wins). A signal's own endpoint is its full URL, as the
+/// specification says, and wins over the common one for that signal; protocol, headers and
+/// export interval come from the usual <c>OTEL_*</c> variables, which the SDK reads itself. Instruments are observable: the SDK reads the latest analysis when it exports, so the
 /// poll loop does no OpenTelemetry work at all.
 /// </summary>
 public sealed class OpenTelemetryExporter : IAnalysisSink, IDisposable
@@ -29,17 +31,22 @@ public sealed class OpenTelemetryExporter : IAnalysisSink, IDisposable
     private readonly ILogger _violations;
     private TickAnalysis? _latest;
 
-    private OpenTelemetryExporter()
+    private const string MetricsEndpoint = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+    private const string LogsEndpoint = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT";
+
+    private OpenTelemetryExporter(Func<string, string?> env)
     {
         CreateInstruments();
+        var metricsEndpoint = SignalEndpoint(env, MetricsEndpoint);
+        var logsEndpoint = SignalEndpoint(env, LogsEndpoint);
         _provider = Sdk.CreateMeterProviderBuilder()
             .AddMeter(MeterName)
-            .AddOtlpExporter()
+            .AddOtlpExporter(otlp => UseEndpoint(otlp, metricsEndpoint))
             .Build();
         _logs = LoggerFactory.Create(builder => builder.AddOpenTelemetry(options =>
         {
             options.IncludeFormattedMessage = true;
-            options.AddOtlpExporter();
+            options.AddOtlpExporter(otlp => UseEndpoint(otlp, logsEndpoint));
         }));
         _violations = _logs.CreateLogger("GpuAudit.Violations");
     }
@@ -47,11 +54,36 @@ public sealed class OpenTelemetryExporter : IAnalysisSink, IDisposable
     /// <summary>True when the environment asks for OTLP export.</summary>
     public static bool IsRequested(Func<string, string?> env) =>
         !string.Equals(env("OTEL_SDK_DISABLED"), "true", StringComparison.OrdinalIgnoreCase)
-        && (!string.IsNullOrWhiteSpace(env("OTEL_EXPORTER_OTLP_ENDPOINT")) || !string.IsNullOrWhiteSpace(env("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")));
+        && (!string.IsNullOrWhiteSpace(env("OTEL_EXPORTER_OTLP_ENDPOINT"))
+            || !string.IsNullOrWhiteSpace(env(MetricsEndpoint))
+            || !string.IsNullOrWhiteSpace(env(LogsEndpoint)));
 
     /// <summary>The exporter when the environment asks for one, else null.</summary>
+    /// <exception cref="UserInputException">A signal endpoint that is not an absolute http(s) URL.</exception>
     public static OpenTelemetryExporter? FromEnvironment() =>
-        IsRequested(Environment.GetEnvironmentVariable) ? new OpenTelemetryExporter() : null;
+        IsRequested(Environment.GetEnvironmentVariable) ? new OpenTelemetryExporter(Environment.GetEnvironmentVariable) : null;
+
+    /// <summary>A signal's own endpoint, used as given (the SDK appends no /v1/... path to it).</summary>
+    private static Uri? SignalEndpoint(Func<string, string?> env, string name)
+    {
+        var value = env(name);
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return null;
+        }
+
+        return Uri.TryCreate(value.Trim(), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new UserInputException($"{name}=\"{value}\" is not an http(s) URL; give the signal's full URL, e.g. http://collector:4318/v1/metrics");
+    }
+
+    private static void UseEndpoint(OpenTelemetry.Exporter.OtlpExporterOptions otlp, Uri? endpoint)
+    {
+        if (endpoint is not null)
+        {
+            otlp.Endpoint = endpoint;
+        }
+    }
 
     /// <summary>
     /// Keeps the analysis for the next export, and logs the violations the tick opened or closed
