@@ -30,6 +30,10 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     private readonly HashSet<(string, int)> _violating = [];
     private IReadOnlyList<Core.Policy.Violation>? _violatingFrom;
     private Candidate[] _candidates = [];
+
+    // The processes (in the analysis's order) and their priority when _exported was chosen.
+    private Candidate[] _chosenFrom = [];
+    private int _chosenCount = -1;
     private readonly PrometheusExporterOptions _options;
     private readonly TimeProvider _time;
     private readonly double _pollInterval;
@@ -161,36 +165,46 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     /// </summary>
     private HashSet<(string, int)>? ExportedProcesses(TickAnalysis analysis)
     {
-        _exported.Clear();
-        if (_options.ProcessMetrics == ProcessMetricsMode.Off)
-        {
-            return _exported;
-        }
-
         var processes = analysis.Processes;
         var capacity = _options.MaxProcessSeries / _options.SeriesPerProcess;
-        if (processes.Count <= capacity)
+        if (_options.ProcessMetrics == ProcessMetricsMode.Off || processes.Count <= capacity)
         {
-            return null;
+            _chosenCount = -1;
+            _exported.Clear();
+            return _options.ProcessMetrics == ProcessMetricsMode.Off ? _exported : null;
         }
 
         var violating = Violating(analysis.Policy.Active);
         if (_candidates.Length < processes.Count)
         {
             _candidates = new Candidate[processes.Count];
+            _chosenFrom = new Candidate[processes.Count];
+            _chosenCount = -1;
         }
 
-        var candidates = _candidates.AsSpan(0, processes.Count);
+        // The same processes with the same priority as when the budget was last chosen: the choice
+        // is the same (the exported ones outrank the rest), so it is kept without sorting again.
+        var same = processes.Count == _chosenCount;
         for (var i = 0; i < processes.Count; i++)
         {
             var v = processes[i];
-            var key = (v.Uuid, v.Pid);
-            candidates[i] = new Candidate(
-                v.Uuid,
-                v.Pid,
-                violating.Contains(key) || v.Verdict?.Class == WorkloadClass.Hash || v.Insight is { Findings.Count: > 0 },
-                _processes.ContainsKey(key),
-                v.Usage.UsedMemBytes ?? 0);
+            var priority = (violating.Count > 0 && violating.Contains((v.Uuid, v.Pid))) || v.Verdict?.Class == WorkloadClass.Hash || v.Insight is { Findings.Count: > 0 };
+            same = same && _chosenFrom[i].Pid == v.Pid && _chosenFrom[i].Priority == priority && _chosenFrom[i].Uuid == v.Uuid;
+            _candidates[i] = new Candidate(v.Uuid, v.Pid, priority, false, v.Usage.UsedMemBytes ?? 0);
+        }
+
+        if (same)
+        {
+            return _exported;
+        }
+
+        _exported.Clear();
+        var candidates = _candidates.AsSpan(0, processes.Count);
+        candidates.CopyTo(_chosenFrom);
+        _chosenCount = processes.Count;
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            candidates[i] = candidates[i] with { Exported = _processes.ContainsKey((candidates[i].Uuid, candidates[i].Pid)) };
         }
 
         candidates.Sort(default(CandidateOrder));
