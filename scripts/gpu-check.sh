@@ -123,11 +123,18 @@ fi
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 jobmap=$out/jobmap
 mkdir -p "$jobmap"
-index=0
-while [ $index -lt 8 ]; do echo "gpucheck 0" > "$jobmap/$index"; index=$((index + 1)); done # every GPU belongs to one job: no unattributed noise
-# Violations are keyed by GPU and job, not pid: one left open by a scenario would absorb the next
-# scenario's. They close 3 s after their evidence ends here (30 s by default), and scenarios are
-# 6 s apart, so each scenario's hash work opens its own.
+# Every GPU belongs to a job (no unattributed noise), and each scenario is a job of its own, as a
+# scheduler would run them: violations are keyed by GPU and job, not pid, and the hash evidence
+# budget keeps a job's violation open for its 10-minute horizon, so a job shared by every scenario
+# would fold each hash scenario into the first one's violation.
+job_number=7000
+assign_gpus_to_next_job() {
+  job_number=$((job_number + 1))
+  local index=0
+  while [ $index -lt 8 ]; do echo "$job_number 0" > "$jobmap/$index"; index=$((index + 1)); done
+}
+assign_gpus_to_next_job
+# Violations close 3 s after their evidence ends here (30 s by default); scenarios are 6 s apart.
 printf '{ "rules": { "hash_compute": { "close_after_seconds": 3 }, "miner_identity": { "close_after_seconds": 3 }, "gpu_job_egress": { "close_after_seconds": 3 } } }\n' > "$out/policy.json"
 "${gpuaudit[@]}" agent --listen "127.0.0.1:$port" --interval 1 --journal "$out/journal" --job-map "$jobmap" --policy "$out/policy.json" > "$out/agent.log" 2>&1 &
 agent=$!
@@ -160,6 +167,8 @@ scenario() {
   wait "$recorder" 2>/dev/null
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   [ $dry_run = 1 ] && : > "$procs_file"
+  # The next scenario's job: the agent re-reads the map every 5 s, within the pause below.
+  assign_gpus_to_next_job
   sleep 6 # the scenario's violations close (policy.json) before the next one starts
 
   local after

@@ -35,8 +35,14 @@ public class ClassifierBenchmarks
             var shift = span * (i / source.Count);
             _samples[i] = new GpuSample
             {
-                Time = s.Time + shift, Gpu = s.Gpu, UtilGpuPct = s.UtilGpuPct, UtilMemPct = s.UtilMemPct,
-                MemUsedBytes = s.MemUsedBytes, PowerMw = s.PowerMw, Gpm = s.Gpm, Procs = s.Procs,
+                Time = s.Time + shift,
+                Gpu = s.Gpu,
+                UtilGpuPct = s.UtilGpuPct,
+                UtilMemPct = s.UtilMemPct,
+                MemUsedBytes = s.MemUsedBytes,
+                PowerMw = s.PowerMw,
+                Gpm = s.Gpm,
+                Procs = s.Procs,
             };
         }
     }

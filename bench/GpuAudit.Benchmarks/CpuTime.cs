@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace GpuAudit.Benchmarks;
 
 /// <summary>
@@ -54,22 +52,23 @@ internal static class CpuTime
     private static double PerOperation(Action invoke, int operationsPerInvoke)
     {
         // Warm-up: tiered JIT settles, caches fill (at least one invocation).
-        var warm = Stopwatch.StartNew();
+        var time = TimeProvider.System;
+        var warm = time.GetTimestamp();
         do
         {
             invoke();
         }
-        while (warm.Elapsed < Measure / 3);
+        while (time.GetElapsedTime(warm) < Measure / 3);
 
         var invocations = 0L;
         var cpuBefore = Environment.CpuUsage.TotalTime;
-        var wall = Stopwatch.StartNew();
+        var wall = time.GetTimestamp();
         do
         {
             invoke();
             invocations++;
         }
-        while (wall.Elapsed < Measure);
+        while (time.GetElapsedTime(wall) < Measure);
 
         var cpu = Environment.CpuUsage.TotalTime - cpuBefore;
         return cpu.TotalNanoseconds / (invocations * (double)operationsPerInvoke);

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using GpuAudit.Core.Inspection;
+using GpuAudit.Tests;
 
 namespace GpuAudit.Benchmarks;
 
@@ -22,15 +23,7 @@ public class RedactorBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var text = Shape switch
-        {
-            "url" => new string('x', Size / 2) + "://" + new string('y', Size / 2),
-            "keyvalue" => string.Concat(Enumerable.Repeat("key=", Size / 4)),
-            "prefix" => string.Concat(Enumerable.Repeat("sk-", Size / 3)),
-            "quotes" => string.Concat(Enumerable.Repeat("'a ", Size / 3)),
-            "options" => string.Concat(Enumerable.Repeat("--password ", Size / 11)),
-            _ => null,
-        };
+        var text = Shape == "ordinary" ? null : RedactorWorstCases.Of(Shape, Size);
         argv = text is null
             ? [.. string.Concat(Enumerable.Repeat("/opt/venv/bin/python3 train.py --model meta-llama/Llama-2-70b-chat-hf --lr=0.0001 --epochs 3 --hf-token hf_abc ", Size / 120)).Split(' ')]
             : ["tool", text];

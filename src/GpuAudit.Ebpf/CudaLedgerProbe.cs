@@ -33,11 +33,13 @@ public sealed unsafe class CudaLedgerProbe : IDisposable
     private readonly int _cpus;
     private readonly Dictionary<string, nint> _programs = [];
     private readonly List<LedgerEvent> _received = [];
+    private readonly TimeProvider _time;
     private bool _disposed;
 
-    private CudaLedgerProbe(nint bpfObject)
+    private CudaLedgerProbe(nint bpfObject, TimeProvider time)
     {
         _object = bpfObject;
+        _time = time;
         foreach (var name in (string[])["launch_arg1", "launch_arg2", "lookup_enter", "load_enter", "call_return"])
         {
             _programs[name] = Find(name, &LibBpfNative.FindProgramByName);
@@ -59,7 +61,8 @@ public sealed unsafe class CudaLedgerProbe : IDisposable
     }
 
     /// <summary>Loads libbpf and the BPF program; throws <see cref="KernelLedgerUnavailableException"/> saying why it cannot.</summary>
-    public static CudaLedgerProbe Open()
+    /// <param name="time">The wall clock that the kernel's monotonic event times are converted to.</param>
+    public static CudaLedgerProbe Open(TimeProvider time)
     {
         if (LibBpfLibrary.TryLoad() is { } missing)
         {
@@ -87,7 +90,7 @@ public sealed unsafe class CudaLedgerProbe : IDisposable
 
         try
         {
-            return new CudaLedgerProbe(bpfObject);
+            return new CudaLedgerProbe(bpfObject, time);
         }
         catch
         {
@@ -177,7 +180,7 @@ public sealed unsafe class CudaLedgerProbe : IDisposable
     /// <summary>Every launch counter in the kernel map, with times on the wall clock.</summary>
     public IReadOnlyList<LaunchCounter> ReadCounters()
     {
-        var clock = MonotonicClock.Now();
+        var clock = MonotonicClock.Now(_time);
         var counters = new List<LaunchCounter>();
         foreach (var key in Keys<LaunchKey>(_launchesFd))
         {
@@ -335,7 +338,7 @@ public sealed unsafe class CudaLedgerProbe : IDisposable
         {
             if (GCHandle.FromIntPtr(context).Target is CudaLedgerProbe probe && (int)size >= sizeof(LedgerEventHeader))
             {
-                probe._received.Add(Decode(new ReadOnlySpan<byte>((void*)data, (int)Math.Min(size, int.MaxValue)), MonotonicClock.Now()));
+                probe._received.Add(Decode(new ReadOnlySpan<byte>((void*)data, (int)Math.Min(size, int.MaxValue)), MonotonicClock.Now(probe._time)));
             }
         }
         catch (Exception e) when (e is ArgumentException or DecoderFallbackException)
@@ -383,10 +386,13 @@ public sealed unsafe class CudaLedgerProbe : IDisposable
 /// <summary>Converts bpf_ktime_get_ns (CLOCK_MONOTONIC) to wall-clock time, from one reading of both clocks.</summary>
 internal readonly record struct MonotonicClock(long NowNs, DateTimeOffset NowWall)
 {
-    // On Linux the Stopwatch reads CLOCK_MONOTONIC, the clock bpf_ktime_get_ns reads.
-    public static MonotonicClock Now() => new(
+    // On Linux the Stopwatch reads CLOCK_MONOTONIC, the clock bpf_ktime_get_ns reads: it must be
+    // that very clock (a TimeProvider's timestamps are not the kernel's), so Stopwatch is meant here.
+#pragma warning disable RS0030 // the kernel's CLOCK_MONOTONIC, not a TimeProvider's timestamp
+    public static MonotonicClock Now(TimeProvider wall) => new(
         (long)(Stopwatch.GetTimestamp() * (1_000_000_000.0 / Stopwatch.Frequency)),
-        DateTimeOffset.UtcNow);
+        wall.GetUtcNow());
+#pragma warning restore RS0030
 
     public DateTimeOffset ToWall(ulong ns) => NowWall - TimeSpan.FromTicks((NowNs - (long)ns) / 100);
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using GpuAudit.Core.Inspection;
+using GpuAudit.Core.Json;
 using GpuAudit.Core.Kernels;
 
 namespace GpuAudit.Ebpf;
@@ -12,8 +12,6 @@ namespace GpuAudit.Ebpf;
 /// </summary>
 public static class KernelLedgerOutput
 {
-    private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
     /// <summary>
     /// One line per kernel: pid, kernel (demangled; null when no lookup named it), mangled,
     /// name_source, launches, first_seen, last_seen, entry_points, handle, image_hash_constants;
@@ -25,47 +23,7 @@ public static class KernelLedgerOutput
         {
             foreach (var kernel in process.Kernels)
             {
-                using var stream = new MemoryStream();
-                using (var json = new Utf8JsonWriter(stream, Compact))
-                {
-                    json.WriteStartObject();
-                    json.WriteNumber("pid", process.Pid);
-                    WriteStringOrNull(json, "kernel", kernel.Name);
-                    WriteStringOrNull(json, "mangled", kernel.RawName);
-                    json.WriteString("name_source", kernel.NameSource == KernelNameSource.Lookup ? "lookup" : kernel.Graph ? "graph" : "none");
-                    json.WriteNumber("launches", kernel.Launches);
-                    json.WriteString("first_seen", kernel.FirstSeen.ToString("O", CultureInfo.InvariantCulture));
-                    json.WriteString("last_seen", kernel.LastSeen.ToString("O", CultureInfo.InvariantCulture));
-                    json.WriteStartArray("entry_points");
-                    foreach (var entry in kernel.EntryPoints)
-                    {
-                        json.WriteStringValue(SecretRedactor.RedactText(entry.Symbol()));
-                    }
-
-                    json.WriteEndArray();
-                    json.WriteString("handle", "0x" + kernel.Handle.ToString("x", CultureInfo.InvariantCulture));
-                    json.WriteStartArray("image_hash_constants");
-                    foreach (var algorithm in kernel.ImageHashAlgorithms)
-                    {
-                        json.WriteStringValue(algorithm);
-                    }
-
-                    json.WriteEndArray();
-                    if (kernel.Name is null && !kernel.Graph && inMemory.TryGetValue(process.Pid, out var names))
-                    {
-                        json.WriteStartArray("in_memory");
-                        foreach (var name in names)
-                        {
-                            json.WriteStringValue(SecretRedactor.RedactText(name));
-                        }
-
-                        json.WriteEndArray();
-                    }
-
-                    json.WriteEndObject();
-                }
-
-                output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+                output.WriteLine(JsonWriting.ToText(json => WriteKernel(json, process.Pid, kernel, inMemory), JsonWriting.Readable));
             }
         }
     }
@@ -105,15 +63,24 @@ public static class KernelLedgerOutput
 
     private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 
-    private static void WriteStringOrNull(Utf8JsonWriter json, string name, string? value)
+    private static void WriteKernel(Utf8JsonWriter json, int pid, KernelLaunches kernel, IReadOnlyDictionary<int, IReadOnlyList<string>> inMemory)
     {
-        if (value is null)
+        json.WriteStartObject();
+        json.WriteNumber("pid", pid);
+        json.WriteRedactedOrNull("kernel", kernel.Name);
+        json.WriteRedactedOrNull("mangled", kernel.RawName);
+        json.WriteString("name_source", kernel.NameSource == KernelNameSource.Lookup ? "lookup" : kernel.Graph ? "graph" : "none");
+        json.WriteNumber("launches", kernel.Launches);
+        json.WriteString("first_seen", kernel.FirstSeen.ToString("O", CultureInfo.InvariantCulture));
+        json.WriteString("last_seen", kernel.LastSeen.ToString("O", CultureInfo.InvariantCulture));
+        json.WriteStrings("entry_points", kernel.EntryPoints.Select(entry => SecretRedactor.RedactText(entry.Symbol())));
+        json.WriteString("handle", "0x" + kernel.Handle.ToString("x", CultureInfo.InvariantCulture));
+        json.WriteStrings("image_hash_constants", kernel.ImageHashAlgorithms);
+        if (kernel.Name is null && !kernel.Graph && inMemory.TryGetValue(pid, out var names))
         {
-            json.WriteNull(name);
+            json.WriteStrings("in_memory", SecretRedactor.RedactLines(names));
         }
-        else
-        {
-            json.WriteString(name, SecretRedactor.RedactText(value));
-        }
+
+        json.WriteEndObject();
     }
 }

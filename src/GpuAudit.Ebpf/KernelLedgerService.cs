@@ -58,7 +58,7 @@ public sealed class KernelLedgerService : IKernelLedgerView, IDisposable
     /// <summary>Loads the probe and starts the thread; throws <see cref="KernelLedgerUnavailableException"/> when the ledger cannot run here.</summary>
     public static KernelLedgerService Start(string procRoot, TimeProvider time, Action<string> log, bool watchAllProcesses = false, TimeSpan? readInterval = null)
     {
-        var probe = CudaLedgerProbe.Open();
+        var probe = CudaLedgerProbe.Open(time);
         var service = new KernelLedgerService(probe, procRoot, time, log)
         {
             WatchAllProcesses = watchAllProcesses,

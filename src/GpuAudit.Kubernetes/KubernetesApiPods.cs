@@ -87,7 +87,9 @@ public sealed class KubernetesApiPods : IPodMetadataSource, IDisposable
         if (_tokenPath is not null)
         {
             // Re-read every call: projected service-account tokens are rotated by the kubelet.
+#pragma warning disable RS0030 // the agent's own token, written by the kubelet: no watched process controls it
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", (await File.ReadAllTextAsync(_tokenPath, cancellationToken)).Trim());
+#pragma warning restore RS0030
         }
 
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);

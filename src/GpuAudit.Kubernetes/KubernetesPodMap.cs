@@ -103,8 +103,8 @@ public sealed class KubernetesPodMap : IGpuJobMap, IDisposable
 
     private async Task<(IReadOnlyList<T> Items, string? Error)> ReadAsync<T>(string name, Func<CancellationToken, Task<IReadOnlyList<T>>> list, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_timeout);
+        using var expiry = new CancellationTokenSource(_timeout, _time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, expiry.Token);
         try
         {
             return (await list(timeout.Token), null);

@@ -65,7 +65,11 @@ public sealed class PodResourcesClient : IPodResourcesSource, IDisposable
         ListPodResourcesResponse response;
         try
         {
+            // grpc-dotnet checks a deadline against the system clock itself, so it is stamped from
+            // that clock; the pod map's own timeout (KubernetesPodMap) runs on its TimeProvider.
+#pragma warning disable RS0030 // the wall clock is meant: gRPC's deadline is absolute system time
             response = await _client.ListAsync(new ListPodResourcesRequest(), deadline: DateTime.UtcNow + _timeout, cancellationToken: cancellationToken);
+#pragma warning restore RS0030
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested)
         {
@@ -115,6 +119,3 @@ public sealed class PodResourcesClient : IPodResourcesSource, IDisposable
         _ => e.StatusCode + ": " + e.Status.Detail,
     };
 }
-
-/// <summary>A pod source that could not be read: one line, for the log and doctor.</summary>
-public sealed class PodSourceException(string message, Exception? inner = null) : Exception(message, inner);

@@ -13,7 +13,9 @@ namespace GpuAudit.Linux;
 /// is up to the process (its tree, descriptors, maps): never the poll's interval. An inspection
 /// that does not finish within <see cref="StallTimeout"/> (a read the kernel holds) is left to
 /// finish on its own, that pid is not inspected again, and another worker carries on with the
-/// rest, up to <see cref="MaxWorkers"/>.
+/// rest. A held worker is a blocked thread and little else, so up to <see cref="MaxHeldWorkers"/>
+/// are left behind before inspections stop: a workload would need that many processes whose
+/// /proc reads the kernel holds to blind inspection (never polling).
 /// </summary>
 public sealed class BackgroundInspector(Func<int, ProcessInsight?> inspect, TimeProvider? time = null)
 {
@@ -33,7 +35,8 @@ public sealed class BackgroundInspector(Func<int, ProcessInsight?> inspect, Time
 
     public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(20);
 
-    public int MaxWorkers { get; init; } = 4;
+    /// <summary>Workers left blocked in a held read before no new one is started.</summary>
+    public int MaxHeldWorkers { get; init; } = 32;
 
     /// <summary>Inspections done so far (for tests and self-metrics).</summary>
     public long Completed => Interlocked.Read(ref completed);
@@ -68,7 +71,13 @@ public sealed class BackgroundInspector(Func<int, ProcessInsight?> inspect, Time
                 {
                     var now = time.GetTimestamp();
                     workers.RemoveAll(w => w.Task.IsCompleted);
-                    if (!workers.Exists(w => !w.IsStuck(now, time, StallTimeout, out _)) && workers.Count < MaxWorkers)
+                    var held = 0;
+                    foreach (var worker in workers)
+                    {
+                        held += worker.IsStuck(now, time, StallTimeout, out _) ? 1 : 0;
+                    }
+
+                    if (held == workers.Count && held < MaxHeldWorkers)
                     {
                         var worker = new Worker();
                         worker.Task = Task.Run(() => WorkAsync(worker, cancellationToken), CancellationToken.None);

@@ -19,7 +19,9 @@ public sealed class PasswdFile(string path = PasswdFile.DefaultPath)
             return map;
         }
 
+#pragma warning disable RS0030 // /etc/passwd is root's file, not a watched process's; read once, lazily
         foreach (var line in File.ReadLines(path))
+#pragma warning restore RS0030
         {
             var fields = line.Split(':');
             if (fields.Length >= 3 && int.TryParse(fields[2], NumberStyles.None, CultureInfo.InvariantCulture, out var uid))

@@ -19,21 +19,19 @@ public static class ProcessInspectionJson
     {
         json.WriteStartObject();
         json.WriteNumber("pid", inspection.Pid);
-        json.WriteStringOrNull("comm", SecretRedactor.RedactOrNull(inspection.Comm));
-        json.WriteStringOrNull("exe", SecretRedactor.RedactOrNull(inspection.Identity.Exe));
-        json.WriteStringOrNull("cmdline", SecretRedactor.RedactOrNull(inspection.Identity.Cmdline));
+        json.WriteRedactedOrNull("comm", inspection.Comm);
+        json.WriteRedactedOrNull("exe", inspection.Identity.Exe);
+        json.WriteRedactedOrNull("cmdline", inspection.Identity.Cmdline);
         json.WriteNumberOrNull("uid", inspection.Uid);
-        json.WriteStringOrNull("user", SecretRedactor.RedactOrNull(inspection.User));
-        json.WriteStringOrNull("start_time", SecretRedactor.RedactOrNull(inspection.StartTime?.ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
+        json.WriteRedactedOrNull("user", inspection.User);
+        json.WriteRedactedOrNull("start_time", inspection.StartTime?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
         WriteJob(json, inspection.Job);
-        json.WriteStringOrNull("container_id", SecretRedactor.RedactOrNull(inspection.ContainerId));
-        json.WriteStringOrNull("pod_uid", SecretRedactor.RedactOrNull(inspection.PodUid));
-        json.WriteStringOrNull("cgroup", SecretRedactor.RedactOrNull(inspection.Identity.Cgroup?.Trim()));
+        json.WriteRedactedOrNull("container_id", inspection.ContainerId);
+        json.WriteRedactedOrNull("pod_uid", inspection.PodUid);
+        json.WriteRedactedOrNull("cgroup", inspection.Identity.Cgroup?.Trim());
 
-        json.WritePropertyName("parent_chain");
-        WriteProcesses(json, inspection.ParentChain);
-        json.WritePropertyName("tree");
-        WriteProcesses(json, inspection.Tree);
+        json.WriteObjects("parent_chain", inspection.ParentChain, WriteProcess);
+        json.WriteObjects("tree", inspection.Tree, WriteProcess);
 
         json.WriteStartObject("libraries");
         json.WriteStrings("gpu_libs", SecretRedactor.RedactLines(inspection.Identity.GpuLibs));
@@ -43,23 +41,7 @@ public static class ProcessInspectionJson
         json.WriteStrings("miner_plugins", SecretRedactor.RedactLines(inspection.Libraries.MinerPlugins));
         json.WriteEndObject();
 
-        json.WriteStartArray("connections");
-        foreach (var c in inspection.Connections)
-        {
-            json.WriteStartObject();
-            json.WriteNumber("pid", c.Pid);
-            json.WriteStringOrNull("comm", SecretRedactor.RedactOrNull(c.Comm));
-            json.WriteString("local_address", c.Local.Address.ToString());
-            json.WriteNumber("local_port", c.Local.Port);
-            json.WriteString("remote_address", c.Remote.Address.ToString());
-            json.WriteNumber("remote_port", c.Remote.Port);
-            json.WriteBoolean("pool_port", c.PoolPort);
-            json.WriteBooleanOrNull("allowlisted", c.Allowlisted);
-
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
+        json.WriteObjects("connections", inspection.Connections, WriteConnection);
 
         if (scan is null)
         {
@@ -70,16 +52,11 @@ public static class ProcessInspectionJson
             WriteScan(json, scan);
         }
 
-        json.WriteStartArray("findings");
-        foreach (var finding in (scan is null ? inspection : scan.AddTo(inspection)).Findings)
+        json.WriteObjects("findings", (scan is null ? inspection : scan.AddTo(inspection)).Findings, static (writer, finding) =>
         {
-            json.WriteStartObject();
-            json.WriteString("kind", finding.Kind.Label());
-            json.WriteString("detail", SecretRedactor.RedactText(finding.Detail));
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
+            writer.WriteString("kind", finding.Kind.Label());
+            writer.WriteString("detail", SecretRedactor.RedactText(finding.Detail));
+        });
         json.WriteStrings("unreadable", SecretRedactor.RedactLines((scan is null ? inspection : scan.AddTo(inspection)).Unreadable));
         json.WriteEndObject();
     }
@@ -96,30 +73,7 @@ public static class ProcessInspectionJson
         json.WriteNumber("undecoded_fatbin_entries", scan.UndecodedEntries);
         json.WriteNumber("images_not_kept", scan.ImagesNotKept);
         json.WriteNumber("nested_images_skipped", scan.NestedImagesSkipped);
-        json.WriteStartArray("images");
-        foreach (var image in scan.Images)
-        {
-            json.WriteStartObject();
-            json.WriteString("kind", GpuCodeScanResult.KindName(image.Kind));
-            json.WriteString("address", "0x" + image.Address.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
-            json.WriteNumber("length", image.Length);
-            json.WriteNumber("copies", image.Copies);
-            json.WriteStrings("kernels", SecretRedactor.RedactLines(image.Kernels));
-            json.WriteNumber("kernels_omitted", image.KernelsOmitted);
-            json.WriteStartArray("hash_constants");
-            foreach (var hit in image.HashHits)
-            {
-                json.WriteStartObject();
-                json.WriteString("algorithm", hit.Algorithm);
-                json.WriteString("evidence", SecretRedactor.RedactText(hit.Evidence));
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-            json.WriteEndObject();
-        }
-
-        json.WriteEndArray();
+        json.WriteObjects("images", scan.Images, WriteImage);
         json.WriteEndObject();
     }
 
@@ -134,23 +88,42 @@ public static class ProcessInspectionJson
         json.WriteStartObject("job");
         json.WriteString("id", SecretRedactor.RedactText(job.Id));
         json.WriteString("source", job.Source);
-        json.WriteStringOrNull("user", SecretRedactor.RedactOrNull(job.User));
+        json.WriteRedactedOrNull("user", job.User);
         json.WriteEndObject();
     }
 
-    private static void WriteProcesses(Utf8JsonWriter json, IReadOnlyList<ProcessRecord> processes)
+    private static void WriteProcess(Utf8JsonWriter json, ProcessRecord p)
     {
-        json.WriteStartArray();
-        foreach (var p in processes)
-        {
-            json.WriteStartObject();
-            json.WriteNumber("pid", p.Pid);
-            json.WriteNumberOrNull("ppid", p.Ppid);
-            json.WriteStringOrNull("comm", SecretRedactor.RedactOrNull(p.Comm));
-            json.WriteStringOrNull("cmdline", SecretRedactor.RedactOrNull(p.Cmdline));
-            json.WriteEndObject();
-        }
+        json.WriteNumber("pid", p.Pid);
+        json.WriteNumberOrNull("ppid", p.Ppid);
+        json.WriteRedactedOrNull("comm", p.Comm);
+        json.WriteRedactedOrNull("cmdline", p.Cmdline);
+    }
 
-        json.WriteEndArray();
+    private static void WriteConnection(Utf8JsonWriter json, OutboundConnection c)
+    {
+        json.WriteNumber("pid", c.Pid);
+        json.WriteRedactedOrNull("comm", c.Comm);
+        json.WriteString("local_address", c.Local.Address.ToString());
+        json.WriteNumber("local_port", c.Local.Port);
+        json.WriteString("remote_address", c.Remote.Address.ToString());
+        json.WriteNumber("remote_port", c.Remote.Port);
+        json.WriteBoolean("pool_port", c.PoolPort);
+        json.WriteBooleanOrNull("allowlisted", c.Allowlisted);
+    }
+
+    private static void WriteImage(Utf8JsonWriter json, GpuCodeImage image)
+    {
+        json.WriteString("kind", GpuCodeScanResult.KindName(image.Kind));
+        json.WriteString("address", "0x" + image.Address.ToString("x", System.Globalization.CultureInfo.InvariantCulture));
+        json.WriteNumber("length", image.Length);
+        json.WriteNumber("copies", image.Copies);
+        json.WriteStrings("kernels", SecretRedactor.RedactLines(image.Kernels));
+        json.WriteNumber("kernels_omitted", image.KernelsOmitted);
+        json.WriteObjects("hash_constants", image.HashHits, static (writer, hit) =>
+        {
+            writer.WriteString("algorithm", hit.Algorithm);
+            writer.WriteString("evidence", SecretRedactor.RedactText(hit.Evidence));
+        });
     }
 }

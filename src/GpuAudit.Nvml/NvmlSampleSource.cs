@@ -48,14 +48,14 @@ public sealed class NvmlSampleSource : ISampleSource
     private bool _disposed;
 
     /// <param name="warn">Where one-line warnings go (a process count over the cap, a GPU back after start-up).</param>
-    public NvmlSampleSource(INvmlApi nvml, IProcessDescriber describer, TimeProvider timeProvider, TimeSpan interval, string? host = null, Action<string>? warn = null)
+    public NvmlSampleSource(INvmlApi nvml, IProcessDescriber describer, TimeProvider timeProvider, TimeSpan interval, string? node = null, Action<string>? warn = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
         _nvml = nvml;
         _newProcesses = new NewProcessTracker(describer, timeProvider);
         _time = timeProvider;
         _warn = warn;
-        Host = host ?? Environment.MachineName;
+        Node = node ?? Environment.MachineName;
         Interval = interval;
         Span<uint> ids = stackalloc uint[GpmMetricInfo.Count];
         foreach (var metric in GpmMetricInfo.All)
@@ -78,7 +78,7 @@ public sealed class NvmlSampleSource : ISampleSource
         _timer = new PeriodicTimer(interval, timeProvider);
     }
 
-    public string Host { get; }
+    public string Node { get; }
 
     public TimeSpan Interval { get; }
 

@@ -16,7 +16,7 @@ public static class TraceRecorder
     {
         writer.WriteHeader(new TraceHeader
         {
-            Host = source.Host,
+            Node = source.Node,
             Description = "recorded live by gpuaudit record",
             IntervalS = interval.TotalSeconds,
             Gpus = source.Devices,

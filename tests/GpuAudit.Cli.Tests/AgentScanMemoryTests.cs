@@ -1,5 +1,4 @@
 using System.Globalization;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 

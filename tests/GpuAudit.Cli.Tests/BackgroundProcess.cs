@@ -75,7 +75,7 @@ internal sealed class BackgroundProcess : IDisposable
 
         using (var kill = Process.Start("kill", ["-TERM", Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
-            kill.WaitForExit();
+            Assert.True(kill.WaitForExit(TimeSpan.FromSeconds(10)), "kill -TERM did not exit within 10 s");
         }
 
         _process.WaitForExit(timeout);
@@ -87,7 +87,7 @@ internal sealed class BackgroundProcess : IDisposable
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
+            Assert.True(_process.WaitForExit(TimeSpan.FromSeconds(10)), "the process outlived SIGKILL by 10 s");
         }
     }
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using GpuAudit.Agent.Journal;
-using GpuAudit.Core.Policy;
 
 namespace GpuAudit.Cli.Tests;
 

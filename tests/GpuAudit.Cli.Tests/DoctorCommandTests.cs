@@ -1,5 +1,4 @@
 using GpuAudit.Cli.Commands;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 
@@ -25,15 +24,6 @@ public sealed class GpuCheckDryRunTests(NvmlStubLibrary stub) : IClassFixture<Nv
         start.Environment["GPUAUDIT"] = "dotnet " + GpuAuditProcess.Dll;
         start.Environment["NVML_STUB_LIBRARY"] = stub.Path;
 
-        // Known gap: the classifier tracks 8 processes per GPU (GpuWindow.MaxProcesses), so a miner
-        // that is the 40th process is not judged (issue 11, "attribution with any number of
-        // processes"). When that lands this check passes, the script counts the PASS as a failure,
-        // and this line goes.
-        // Known gap 2, seen after merging detection's policy (violations keyed by GPU and job, hash
-        // evidence budget): a second and third hash workload on the same GPU and job, minutes after
-        // the first, open no new critical violation even with close_after_seconds 3. Not yet
-        // explained; the live run will show whether it holds on a GPU.
-        start.Environment["GPU_CHECK_EXPECTED_FAILURES"] = "forty_processes: violation,train_with_hash: violation,train_spawns_miner: violation";
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = await process.StandardOutput.ReadToEndAsync();
@@ -42,12 +32,12 @@ public sealed class GpuCheckDryRunTests(NvmlStubLibrary stub) : IClassFixture<Nv
 
         var log = stdout + await stderr;
         Assert.True(process.ExitCode == 0, log);
-        Assert.EndsWith("11 passed, 0 failed\n", stdout, StringComparison.Ordinal);
+        Assert.EndsWith("14 passed, 0 failed\n", stdout, StringComparison.Ordinal);
         var table = File.ReadAllText(Path.Combine(_out, "results.md"));
         foreach (var check in new[]
         {
             "| doctor | PASS", "| training: no violation | PASS", "| inference: no violation | PASS", "| sha256: violation | PASS",
-            "| train_with_hash: violation | FAIL (known)", "| train_spawns_miner: violation | FAIL (known)", "| forty_processes: violation | FAIL (known) | no critical violation opened",
+            "| train_with_hash: violation | PASS", "| train_spawns_miner: violation | PASS", "| forty_processes: violation | PASS | critical violation opened",
             "| forty_processes: pids match nvidia-smi | PASS | 40 recorded, 40 listed", "| GPM metrics present and in range | PASS",
             "| scanner: hash kernel in the training process | SKIP",
         })

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using GpuAudit.Tests;
 using Xunit.Abstractions;
 
 namespace GpuAudit.Cli.Tests;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 
@@ -51,7 +52,8 @@ public sealed class InspectCommandTests
         }
     }
 
-    [Fact]
+    [ToolFact("ssh")]
+    [Trait("Category", "Integration")]
     public async Task Real_ssh_reverse_tunnel_is_reported_with_its_outbound_connection()
     {
         var ssh = GpuAuditProcess.Which("ssh")

@@ -115,7 +115,7 @@ internal sealed class LiveProcess : IDisposable
         try
         {
             _process.Kill(entireProcessTree: true);
-            _process.WaitForExit();
+            _process.WaitForExit(TimeSpan.FromSeconds(10));
         }
         catch (InvalidOperationException)
         {

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 
@@ -42,6 +41,9 @@ public sealed class OpenTelemetryExportTests : IDisposable
         Assert.Contains("4242", logText, StringComparison.Ordinal);
         Assert.Contains("gpuaudit.gpu.utilization", text, StringComparison.Ordinal);
         Assert.Contains("gpuaudit.gpu.pipe.utilization", text, StringComparison.Ordinal);
+        // The pipe label has the Prometheus values (tensor_imma), never the trace-format names (imma_tensor_util).
+        Assert.Contains("tensor_imma", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("_util", text, StringComparison.Ordinal);
         Assert.Contains("gpuaudit.process.memory.used", text, StringComparison.Ordinal);
         Assert.Contains("GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a", text, StringComparison.Ordinal);
     }
@@ -49,18 +51,111 @@ public sealed class OpenTelemetryExportTests : IDisposable
     [Fact]
     public async Task Without_the_otel_variables_nothing_is_sent()
     {
-        using var receiver = new OtlpReceiver();
+        // Every HTTP request of the process goes through this proxy, so any OTLP export reaches it,
+        // whatever endpoint the SDK would pick (its default is http://localhost:4318).
+        using var proxy = new ProxyRecorder();
+        var environment = new Dictionary<string, string>
+        {
+            ["http_proxy"] = proxy.Url,
+            ["HTTP_PROXY"] = proxy.Url,
+            ["no_proxy"] = string.Empty,
+            ["NO_PROXY"] = string.Empty,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = string.Empty,
+        };
 
-        var (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(
-            _dir,
-            new Dictionary<string, string> { ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf", ["OTEL_EXPORTER_OTLP_ENDPOINT"] = string.Empty },
-            "replay", RepoPaths.Trace("mixed"), "--fast");
+        var (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(_dir, environment, "replay", RepoPaths.Trace("mixed"), "--fast");
 
         Assert.True(code == 0, stderr);
-        Assert.Empty(receiver.Requests);
+        Assert.Empty(proxy.RequestLines);
+
+        // Control: the same run with the export turned on reaches the proxy, so the empty list
+        // above means nothing was sent, not that nothing could have arrived.
+        environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://localhost:4318";
+        (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(_dir, environment, "replay", RepoPaths.Trace("mixed"), "--fast");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("POST http://localhost:4318/v1/metrics HTTP/1.1", proxy.RequestLines);
+        Assert.Contains("POST http://localhost:4318/v1/logs HTTP/1.1", proxy.RequestLines);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>
+    /// An HTTP proxy on loopback that forwards nothing: it keeps the request line of each request
+    /// ("POST http://host:port/path HTTP/1.1"), reads the body and answers 200, one request per connection.
+    /// </summary>
+    private sealed class ProxyRecorder : IDisposable
+    {
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+
+        public ProxyRecorder()
+        {
+            _listener.Start();
+            Url = $"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
+            _ = AcceptAsync();
+        }
+
+        public string Url { get; }
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> RequestLines { get; } = new();
+
+        public void Dispose() => _listener.Stop();
+
+        private async Task AcceptAsync()
+        {
+            while (true)
+            {
+                TcpClient client;
+                try
+                {
+                    client = await _listener.AcceptTcpClientAsync();
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
+                {
+                    return;
+                }
+
+                _ = ServeAsync(client);
+            }
+        }
+
+        private async Task ServeAsync(TcpClient client)
+        {
+            using (client)
+            {
+                try
+                {
+                    using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                    var stream = client.GetStream();
+                    using var reader = new StreamReader(stream, Encoding.ASCII, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
+                    var requestLine = await reader.ReadLineAsync(timeout.Token);
+                    if (requestLine is null)
+                    {
+                        return;
+                    }
+
+                    RequestLines.Enqueue(requestLine);
+                    var length = 0;
+                    while (await reader.ReadLineAsync(timeout.Token) is { Length: > 0 } header)
+                    {
+                        if (header.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))
+                        {
+                            length = int.Parse(header.AsSpan("Content-Length:".Length).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+                        }
+                    }
+
+                    var body = new char[length];
+                    await reader.ReadBlockAsync(body, timeout.Token);
+                    await stream.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), timeout.Token);
+                }
+                catch (Exception e) when (e is IOException or OperationCanceledException or FormatException)
+                {
+                    // A broken request: its line, if read, is kept; the test asserts on those.
+                }
+            }
+        }
+    }
 
     /// <summary>A minimal OTLP/HTTP receiver on loopback: answers every request 200 and keeps it.</summary>
     internal sealed class OtlpReceiver : IDisposable
@@ -98,9 +193,11 @@ public sealed class OpenTelemetryExportTests : IDisposable
 
                 using var body = new MemoryStream();
                 await context.Request.InputStream.CopyToAsync(body);
+                // Kept before the answer: once the exporter has its 200 the process may exit, and
+                // the test reads the queue right after.
+                Requests.Enqueue((context.Request.Url!.AbsolutePath, context.Request.ContentType, body.ToArray()));
                 context.Response.StatusCode = 200;
                 context.Response.Close();
-                Requests.Enqueue((context.Request.Url!.AbsolutePath, context.Request.ContentType, body.ToArray()));
             }
         }
     }

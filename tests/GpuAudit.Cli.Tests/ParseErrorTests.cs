@@ -1,5 +1,3 @@
-using GpuAudit.Tests;
-
 namespace GpuAudit.Cli.Tests;
 
 /// <summary>Every parse error is bad input: exit 2, one line naming the flag, no help dump, no stack trace.</summary>

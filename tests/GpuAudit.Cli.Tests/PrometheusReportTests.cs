@@ -1,5 +1,4 @@
 using System.Text.Json;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests;
 
@@ -7,29 +6,20 @@ namespace GpuAudit.Cli.Tests;
 /// `gpuaudit report --prometheus URL` against a real Prometheus (Debian package) that scraped the
 /// agent replaying traces.
 /// </summary>
+[Trait("Category", "Integration")]
 public sealed class PrometheusReportTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("gpuaudit-promreport-").FullName;
 
-    [Fact]
+    [ToolFact("prometheus")]
     public async Task A_job_report_comes_from_prometheus_range_queries()
     {
-        var prometheus = new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("prometheus not found: install the Debian package 'prometheus' (the README's test command does)");
-        var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
-        await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0\n");
+        var jobMap = JobMap("4242 0\n");
         var agentPort = BackgroundProcess.FreePort();
-        var promPort = BackgroundProcess.FreePort();
-        await File.WriteAllTextAsync(Path.Combine(_dir, "prometheus.yml"), ScrapeConfig(agentPort));
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
 
         using var agent = BackgroundProcess.StartGpuAudit(_dir, "replay", RepoPaths.Trace("mixed"), "--loop", "--listen", $"127.0.0.1:{agentPort}", "--job-map", jobMap);
-        using var server = BackgroundProcess.Start(prometheus, _dir, [
-            "--config.file=" + Path.Combine(_dir, "prometheus.yml"),
-            "--storage.tsdb.path=" + Path.Combine(_dir, "data"),
-            $"--web.listen-address=127.0.0.1:{promPort}",
-        ]);
-        var url = $"http://127.0.0.1:{promPort}";
+        using var server = StartPrometheus(agentPort, out var url);
         var scraped = await BackgroundProcess.WaitForAsync(
             async () =>
             {
@@ -51,24 +41,14 @@ public sealed class PrometheusReportTests : IDisposable
         Assert.StartsWith("1 violation", root.GetProperty("verdict").GetString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [ToolFact("prometheus")]
     public async Task Diverted_gpu_minutes_agree_across_md_html_json_and_prometheus_reports()
     {
-        var prometheus = new[] { "/usr/bin/prometheus", "/usr/local/bin/prometheus" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("prometheus not found: install the Debian package 'prometheus' (the README's test command does)");
-        var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
-        await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0 purpose=training\n");
+        var jobMap = JobMap("4242 0 purpose=training\n");
         var journal = Path.Combine(_dir, "journal");
         var agentPort = BackgroundProcess.FreePort();
-        var promPort = BackgroundProcess.FreePort();
-        await File.WriteAllTextAsync(Path.Combine(_dir, "prometheus.yml"), ScrapeConfig(agentPort));
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-        using var server = BackgroundProcess.Start(prometheus, _dir, [
-            "--config.file=" + Path.Combine(_dir, "prometheus.yml"),
-            "--storage.tsdb.path=" + Path.Combine(_dir, "data"),
-            $"--web.listen-address=127.0.0.1:{promPort}",
-        ]);
-        var url = $"http://127.0.0.1:{promPort}";
+        using var server = StartPrometheus(agentPort, out var url);
         await BackgroundProcess.WaitForAsync(async () => (await http.GetAsync(new Uri(url + "/-/ready"))).IsSuccessStatusCode ? "ready" : null, TimeSpan.FromSeconds(30));
 
         // 20 s of the mixed recording at recorded speed: the miner's violation opens, diverts the GPU,
@@ -106,6 +86,29 @@ public sealed class PrometheusReportTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A GPU→job map directory whose GPU 0 line is <paramref name="gpu0"/>.</summary>
+    private string JobMap(string gpu0)
+    {
+        var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
+        File.WriteAllText(Path.Combine(jobMap, "0"), gpu0);
+        return jobMap;
+    }
+
+    /// <summary>A real Prometheus (Debian package) on a free loopback port, scraping the agent at <paramref name="agentPort"/>.</summary>
+    private BackgroundProcess StartPrometheus(int agentPort, out string url)
+    {
+        var prometheus = ToolRequirement.Find("prometheus")
+            ?? throw new InvalidOperationException("prometheus not found: install the Debian package 'prometheus' (the README's test command does)");
+        var promPort = BackgroundProcess.FreePort();
+        File.WriteAllText(Path.Combine(_dir, "prometheus.yml"), ScrapeConfig(agentPort));
+        url = $"http://127.0.0.1:{promPort}";
+        return BackgroundProcess.Start(prometheus, _dir, [
+            "--config.file=" + Path.Combine(_dir, "prometheus.yml"),
+            "--storage.tsdb.path=" + Path.Combine(_dir, "data"),
+            $"--web.listen-address=127.0.0.1:{promPort}",
+        ]);
+    }
 
     /// <summary>The shipped scrape job (no relabelling: the agent serves job_id), scraping every second.</summary>
     private static string ScrapeConfig(int agentPort) => $"""

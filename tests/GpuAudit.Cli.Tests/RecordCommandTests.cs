@@ -1,5 +1,4 @@
 using GpuAudit.Cli.Commands;
-using GpuAudit.Core;
 
 namespace GpuAudit.Cli.Tests;
 

@@ -1,5 +1,3 @@
-using GpuAudit.Tests;
-
 namespace GpuAudit.Cli.Tests;
 
 public sealed class ReplayCommandTests : IDisposable

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests.Commands;
 

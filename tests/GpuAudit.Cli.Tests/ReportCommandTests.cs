@@ -1,5 +1,3 @@
-using GpuAudit.Tests;
-
 namespace GpuAudit.Cli.Tests;
 
 /// <summary>`report` on the journal that `replay` writes of the mixed trace with GPU 0 given to job 4242.</summary>

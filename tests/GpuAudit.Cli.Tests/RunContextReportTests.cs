@@ -1,12 +1,6 @@
 using System.Text.Json;
 using GpuAudit.Agent.Journal;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
 using GpuAudit.Linux;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Cli.Tests.Commands;
 

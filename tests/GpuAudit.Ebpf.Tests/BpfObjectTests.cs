@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using GpuAudit.Ebpf.Interop;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Ebpf.Tests;
 

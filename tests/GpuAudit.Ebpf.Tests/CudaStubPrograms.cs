@@ -58,7 +58,7 @@ internal static class CudaStubPrograms
         using var process = Process.Start(start)!;
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
+        Assert.True(process.WaitForExit(TimeSpan.FromMinutes(2)), $"{program} did not exit within 2 minutes");
         return (process.ExitCode, stdout + stderr.Result);
     }
 
@@ -102,7 +102,7 @@ internal sealed class LauncherProcess(Process process) : IDisposable
         if (!process.HasExited)
         {
             process.Kill();
-            process.WaitForExit();
+            process.WaitForExit(TimeSpan.FromSeconds(10));
         }
 
         process.Dispose();
@@ -110,7 +110,9 @@ internal sealed class LauncherProcess(Process process) : IDisposable
 
     private static int WaitReady(Process process)
     {
-        var line = process.StandardOutput.ReadLine();
+        var read = process.StandardOutput.ReadLineAsync();
+        Assert.True(read.Wait(TimeSpan.FromSeconds(30)), "launcher printed nothing within 30 s");
+        var line = read.Result;
         if (line?.StartsWith("ready ", StringComparison.Ordinal) != true)
         {
             process.WaitForExit(5000);

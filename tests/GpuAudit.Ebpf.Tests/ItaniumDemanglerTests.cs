@@ -1,5 +1,4 @@
 using GpuAudit.Core.Kernels;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Ebpf.Tests;
 

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using GpuAudit.Core.Policy;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

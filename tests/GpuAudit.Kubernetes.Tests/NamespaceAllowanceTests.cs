@@ -1,7 +1,4 @@
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
 using GpuAudit.Core.Replay;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Kubernetes.Tests;
 

@@ -1,9 +1,5 @@
 using System.Diagnostics;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
 using GpuAudit.Kubernetes.Kubelet.V1;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Kubernetes.Tests;
 

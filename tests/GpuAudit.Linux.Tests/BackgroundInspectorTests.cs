@@ -1,13 +1,7 @@
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Samples;
-using Microsoft.Extensions.Time.Testing;
-
 namespace GpuAudit.Linux.Tests;
 
 public sealed class BackgroundInspectorTests
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
-
     [Fact]
     public async Task Inspections_run_in_the_background_and_new_pids_go_before_refreshes()
     {
@@ -35,17 +29,17 @@ public sealed class BackgroundInspectorTests
         var loop = inspector.RunAsync(stop.Token);
 
         inspector.Request(1, urgent: true);
-        Assert.True(started.Wait(Deadline));
+        Assert.True(started.Wait(Poll.Deadline));
         inspector.Request(2, urgent: false);
         inspector.Request(3, urgent: true);
         inspector.Request(3, urgent: true);
         release.Set();
-        await WaitForAsync(() => inspector.Completed == 3);
+        await Poll.UntilAsync(() => inspector.Completed == 3, "third completed inspection");
 
         Assert.Equal([1, 3, 2], order);
         Assert.Equal(3, inspector.Latest(3)!.Pid);
         await stop.CancelAsync();
-        await loop.WaitAsync(Deadline);
+        await loop.WaitAsync(Poll.Deadline);
     }
 
     [Fact]
@@ -82,22 +76,47 @@ public sealed class BackgroundInspectorTests
         inspector.Request(1, urgent: true);
         held.Set();
         await stop.CancelAsync();
-        await loop.WaitAsync(Deadline);
+        await loop.WaitAsync(Poll.Deadline);
     }
 
-    private static async Task WaitForAsync(Func<bool> probe)
+    [Fact]
+    public async Task Five_processes_whose_reads_the_kernel_holds_do_not_stop_inspection_of_the_next()
     {
-        var until = DateTime.UtcNow + Deadline;
-        while (DateTime.UtcNow < until)
-        {
-            if (probe())
+        var time = new FakeTimeProvider();
+        using var held = new ManualResetEventSlim();
+        var inspector = new BackgroundInspector(
+            pid =>
             {
-                return;
-            }
+                if (pid <= 5)
+                {
+                    held.Wait();
+                }
 
-            await Task.Delay(20);
+                return new ProcessInsight { Identity = new ProcessRecord { Pid = pid } };
+            },
+            time);
+        using var stop = new CancellationTokenSource();
+        var loop = inspector.RunAsync(stop.Token);
+
+        for (var pid = 1; pid <= 6; pid++)
+        {
+            inspector.Request(pid, urgent: true);
         }
 
-        throw new TimeoutException("not reached within " + Deadline);
+        for (var i = 0; i < 400 && inspector.Latest(6) is null; i++)
+        {
+            await Task.Delay(50);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.NotNull(inspector.Latest(6));
+        for (var pid = 1; pid <= 5; pid++)
+        {
+            Assert.Contains("did not finish within 20 s", Assert.Single(inspector.Latest(pid)!.Unreadable), StringComparison.Ordinal);
+        }
+
+        held.Set();
+        await stop.CancelAsync();
+        await loop.WaitAsync(Poll.Deadline);
     }
 }

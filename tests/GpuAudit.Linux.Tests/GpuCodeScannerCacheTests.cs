@@ -1,6 +1,4 @@
-using GpuAudit.Core.Inspection;
 using GpuAudit.Tests.Inspection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Linux.Tests;
 

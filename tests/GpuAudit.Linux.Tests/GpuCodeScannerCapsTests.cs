@@ -1,8 +1,6 @@
 using System.Buffers.Binary;
 using System.Globalization;
-using GpuAudit.Core.Inspection;
 using GpuAudit.Tests.Inspection;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Linux.Tests;
 

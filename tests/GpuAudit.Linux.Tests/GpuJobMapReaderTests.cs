@@ -1,5 +1,3 @@
-using GpuAudit.Core.Inspection;
-
 namespace GpuAudit.Linux.Tests;
 
 public sealed class GpuJobMapReaderTests : IDisposable

@@ -1,7 +1,3 @@
-using GpuAudit.Core.Inspection;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
-
 namespace GpuAudit.Linux.Tests;
 
 /// <summary>
@@ -12,7 +8,6 @@ namespace GpuAudit.Linux.Tests;
 public sealed class HostileProcfsTests : IDisposable
 {
     private const int Pid = 4242;
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     private readonly FakeProcTree _tree = new();
 
@@ -26,7 +21,7 @@ public sealed class HostileProcfsTests : IDisposable
     {
         _tree.Process(Pid).Fifo(Pid, name);
 
-        var inspection = await Task.Run(() => new ProcessInspector(_tree.Root).Inspect(Pid)).WaitAsync(Deadline);
+        var inspection = await Task.Run(() => new ProcessInspector(_tree.Root).Inspect(Pid)).WaitAsync(Poll.Deadline);
 
         if (name == "stat")
         {
@@ -44,7 +39,7 @@ public sealed class HostileProcfsTests : IDisposable
     {
         _tree.Process(Pid).File(Pid, "maps", "7f0000000000-7f0000001000 rw-p 00000000 00:00 0\n").Fifo(Pid, "mem");
 
-        var scan = await Task.Run(() => new GpuCodeScanner(_tree.Root, time: new FakeTimeProvider()).Scan(Pid)).WaitAsync(Deadline);
+        var scan = await Task.Run(() => new GpuCodeScanner(_tree.Root, time: new FakeTimeProvider()).Scan(Pid)).WaitAsync(Poll.Deadline);
 
         Assert.NotNull(scan);
         Assert.Empty(scan.Images);
@@ -62,13 +57,13 @@ public sealed class HostileProcfsTests : IDisposable
         var loop = Task.Run(() => scans.RunAsync(stop.Token));
 
         scans.Request(Pid);
-        var result = await WaitForAsync(() => scans.Latest(Pid));
+        var result = await Poll.UntilAsync(() => scans.Latest(Pid), "scan result");
 
         Assert.Empty(result.Images);
         Assert.Empty(result.Unreadable);
         Assert.False(loop.IsCompleted, "the background scan loop ended");
         await stop.CancelAsync();
-        await loop.WaitAsync(Deadline);
+        await loop.WaitAsync(Poll.Deadline);
     }
 
     [Fact]
@@ -79,7 +74,7 @@ public sealed class HostileProcfsTests : IDisposable
         var cut = "ghp_" + new string('Z', ProcFileSystem.MaxCommandLineBytes);
         _tree.Process(Pid).File(Pid, "cmdline", "python3\0--token\0hunter2\0" + cut + "\0" + string.Join('\0', Enumerable.Repeat(filler, 80)) + "\0");
 
-        var inspection = (await Task.Run(() => new ProcessInspector(_tree.Root).Inspect(Pid)).WaitAsync(Deadline))!;
+        var inspection = (await Task.Run(() => new ProcessInspector(_tree.Root).Inspect(Pid)).WaitAsync(Poll.Deadline))!;
 
         Assert.Equal("python3 --token *** …[command line longer than 64 KiB; the rest was not read]", inspection.Identity.Cmdline);
         Assert.DoesNotContain("ZZZZ", inspection.Identity.Cmdline, StringComparison.Ordinal);
@@ -94,7 +89,7 @@ public sealed class HostileProcfsTests : IDisposable
             .File(Pid, "cgroup", new string('/', 1 << 20))
             .File(Pid, "environ", "SLURM_JOB_ID=" + new string('9', 1 << 20));
 
-        var inspection = (await Task.Run(() => new ProcessInspector(_tree.Root).Inspect(Pid)).WaitAsync(Deadline))!;
+        var inspection = (await Task.Run(() => new ProcessInspector(_tree.Root).Inspect(Pid)).WaitAsync(Poll.Deadline))!;
 
         Assert.Equal("victim", inspection.Comm);
         Assert.Null(inspection.Uid);
@@ -108,7 +103,7 @@ public sealed class HostileProcfsTests : IDisposable
         _tree.Process(Pid).File(Pid, "stat", "4242 (victim) S 1 4242 1 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 18446744073709551615 1000000 100 1 1 1 0 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0\n");
         File.WriteAllText(Path.Combine(_tree.Root, "stat"), "btime 99999999999999999\n");
 
-        var inspection = (await Task.Run(() => new ProcessInspector(_tree.Root).Inspect(Pid)).WaitAsync(Deadline))!;
+        var inspection = (await Task.Run(() => new ProcessInspector(_tree.Root).Inspect(Pid)).WaitAsync(Poll.Deadline))!;
 
         Assert.Null(inspection.StartTime);
         Assert.Equal("victim", inspection.Comm);
@@ -124,30 +119,13 @@ public sealed class HostileProcfsTests : IDisposable
         var start = new System.Diagnostics.ProcessStartInfo("mkfifo") { ArgumentList = { fifo } };
         using (var mkfifo = System.Diagnostics.Process.Start(start)!)
         {
-            mkfifo.WaitForExit();
+            Assert.True(mkfifo.WaitForExit(Poll.Deadline), "mkfifo did not exit within " + Poll.Deadline);
         }
 
-        var jobs = await Task.Run(() => new GpuJobMapReader(map).Read()).WaitAsync(Deadline);
+        var jobs = await Task.Run(() => new GpuJobMapReader(map).Read()).WaitAsync(Poll.Deadline);
 
         Assert.Equal(["0"], jobs.Keys);
     }
 
     public void Dispose() => _tree.Dispose();
-
-    private static async Task<T> WaitForAsync<T>(Func<T?> probe)
-        where T : class
-    {
-        var until = DateTime.UtcNow + Deadline;
-        while (DateTime.UtcNow < until)
-        {
-            if (probe() is { } value)
-            {
-                return value;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException("no result within " + Deadline);
-    }
 }

@@ -1,6 +1,3 @@
-using GpuAudit.Core.Inspection;
-using GpuAudit.Tests;
-
 namespace GpuAudit.Linux.Tests;
 
 /// <summary>The text and JSON forms of an inspection of the fixture miner, against golden files.</summary>

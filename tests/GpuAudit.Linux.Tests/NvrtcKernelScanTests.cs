@@ -1,8 +1,5 @@
 using System.Diagnostics;
-using GpuAudit.Core.Inspection;
 using GpuAudit.Linux.Tests.Nvrtc;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Linux.Tests;
 
@@ -150,7 +147,7 @@ public sealed class NvrtcKernelScanTests
 
             using var process = Process.Start(start)!;
             var errors = process.StandardError.ReadToEnd();
-            process.WaitForExit();
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "fatbinary did not exit within a minute");
             Assert.True(process.ExitCode == 0, "fatbinary failed: " + errors);
             return File.ReadAllBytes(output);
         }

@@ -1,5 +1,4 @@
 using CsCheck;
-using GpuAudit.Core.Inspection;
 using GpuAudit.Tests.Inspection;
 
 namespace GpuAudit.Linux.Tests;

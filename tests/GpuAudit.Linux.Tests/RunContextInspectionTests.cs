@@ -1,5 +1,3 @@
-using GpuAudit.Tests;
-
 namespace GpuAudit.Linux.Tests;
 
 /// <summary>--context-env: the named variables of a process's environment, read through the bounded procfs reader and redacted.</summary>

@@ -1,5 +1,3 @@
-using GpuAudit.Core.Samples;
-
 namespace GpuAudit.Nvml.Tests;
 
 /// <summary>Process identities and start ticks from tables; pids not in them are "gone" (null).</summary>

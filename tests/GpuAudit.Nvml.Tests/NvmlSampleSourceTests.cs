@@ -1,6 +1,4 @@
-using GpuAudit.Core.Samples;
 using GpuAudit.Nvml.Interop;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Nvml.Tests;
 
@@ -18,7 +16,7 @@ public class NvmlSampleSourceTests
         var nvml = new FakeNvml(H100("GPU-aaaa"), new FakeGpu { Uuid = "GPU-bbbb", PciBusId = "00000000:5E:00.0", GpmSupported = false, MigEnabled = true });
         using var source = new NvmlSampleSource(nvml, _describer, _time, OneSecond, "node-1");
 
-        Assert.Equal("node-1", source.Host);
+        Assert.Equal("node-1", source.Node);
         Assert.Equal(
             [
                 new GpuDevice(0, "GPU-aaaa", "NVIDIA H100 80GB HBM3", "580.159.04", 85_520_809_984, true, "00000000:3B:00.0", false),

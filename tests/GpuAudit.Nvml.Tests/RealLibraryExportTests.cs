@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using GpuAudit.Nvml.Interop;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Nvml.Tests;
 

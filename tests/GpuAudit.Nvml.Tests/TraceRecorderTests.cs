@@ -1,8 +1,5 @@
 using System.Text;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
 using GpuAudit.Nvml.Interop;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Nvml.Tests;
 
@@ -38,7 +35,7 @@ public class TraceRecorderTests
         using var reader = new TraceReader(output, "recorded.jsonl");
         var trace = reader.ReadToEnd();
 
-        Assert.Equal("node-7", trace.Header.Host);
+        Assert.Equal("node-7", trace.Header.Node);
         Assert.Equal(1.0, trace.Header.IntervalS);
         Assert.Equal(source.Devices, trace.Header.Gpus);
         var written = source.Ticks.SelectMany(t => t.Samples).ToList();
@@ -149,7 +146,7 @@ public class TraceRecorderTests
         /// <summary>How many times the recorder has asked for a tick.</summary>
         public int Waits => Volatile.Read(ref _waits);
 
-        public string Host => inner.Host;
+        public string Node => inner.Node;
 
         public IReadOnlyList<GpuDevice> Devices => inner.Devices;
 

@@ -47,7 +47,7 @@ internal sealed class FakeProcTree : IDisposable
         System.IO.File.Delete(path);
         var start = new ProcessStartInfo("mkfifo") { ArgumentList = { path }, RedirectStandardError = true };
         using var mkfifo = System.Diagnostics.Process.Start(start)!;
-        mkfifo.WaitForExit();
+        Assert.True(mkfifo.WaitForExit(TimeSpan.FromSeconds(30)), "mkfifo did not exit within 30 s");
         Assert.True(mkfifo.ExitCode == 0, "mkfifo failed: " + mkfifo.StandardError.ReadToEnd());
         return this;
     }

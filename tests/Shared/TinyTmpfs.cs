@@ -65,7 +65,11 @@ internal sealed class TinyTmpfs : IDisposable
     {
         using var process = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardError = true })!;
         var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
+        {
+            throw new TimeoutException($"{program} {string.Join(' ', args)} did not exit within 30 s");
+        }
+
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"{program} {string.Join(' ', args)} exited {process.ExitCode}: {error}");

@@ -1,10 +1,3 @@
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
-
 namespace GpuAudit.Tests;
 
 /// <summary>

@@ -19,18 +19,9 @@
 # name>), so the test also proves that critical alerts page.
 #
 # Bounded: about 2 minutes; every wait has a timeout. Prints "N passed, N failed".
-set -u
+# shellcheck source=tests/e2e/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "$@"
 
-if [[ $# -lt 1 ]]; then
-  echo "usage: $0 GPUAUDIT [ARGS...]   e.g. $0 out/gpuaudit  or  $0 dotnet path/to/gpuaudit.dll" >&2
-  exit 2
-fi
-GPUAUDIT=("$@")
-# A single argument with a space ("dotnet x.dll") is a command line, not a file name.
-if [[ $# -eq 1 && "$1" == *" "* && ! -e "$1" ]]; then read -r -a GPUAUDIT <<<"$1"; fi
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-SUPPORT=(python3 "$ROOT/tests/e2e/support.py")
 PROMETHEUS="${PROMETHEUS:-prometheus}"
 ALERTMANAGER="${ALERTMANAGER:-prometheus-alertmanager}"
 PROMTOOL="${PROMTOOL:-promtool}"
@@ -44,12 +35,7 @@ JOB_UID=1000
 trace_gpu() { python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readline())["gpus"][0]["uuid"])' "$1"; }
 trace_pid() { python3 -c 'import json, sys; print(next(json.loads(l)["pid"] for l in open(sys.argv[1]) if json.loads(l)["kind"] == "process"))' "$1"; }
 
-for tool in "$PROMETHEUS" "$ALERTMANAGER" "$PROMTOOL" "$AMTOOL" python3; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "$0: $tool not found; install with: apt-get install -y prometheus prometheus-alertmanager python3" >&2
-    exit 2
-  fi
-done
+require_tools "apt-get install -y prometheus prometheus-alertmanager python3" "$PROMETHEUS" "$ALERTMANAGER" "$PROMTOOL" "$AMTOOL" python3
 for trace in "$HASH_TRACE" "$TRAIN_TRACE"; do
   [[ -f "$trace" ]] || { echo "$0: trace $trace is missing" >&2; exit 2; }
 done
@@ -57,51 +43,7 @@ UUID="$(trace_gpu "$HASH_TRACE")"
 HASH_PID="$(trace_pid "$HASH_TRACE")"
 TRAIN_PID="$(trace_pid "$TRAIN_TRACE")"
 
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/gpuaudit-e2e.XXXXXX")"
-PIDS=()
-passed=0
-failed=0
-
-stop() {  # stop PID: TERM, then KILL after 5 s
-  local pid="$1" waited=0
-  kill "$pid" 2>/dev/null || return 0
-  while kill -0 "$pid" 2>/dev/null && [[ $waited -lt 50 ]]; do sleep 0.1; waited=$((waited + 1)); done
-  kill -9 "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-}
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do stop "$pid"; done
-  if [[ "${E2E_KEEP:-0}" == 1 || $failed -gt 0 ]]; then
-    echo "logs kept in $WORK"
-  else
-    rm -rf "$WORK"
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; [[ $# -gt 1 ]] && sed 's/^/    /' <<<"$2"; }
-# check NAME COMMAND...: pass when the command succeeds; its output explains a failure.
-check() {
-  local name="$1" output; shift
-  if output="$("$@" 2>&1)"; then pass "$name"; else fail "$name" "$output"; fi
-}
-# expect NAME ACTUAL EXPECTED
-expect() {
-  if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1" "expected '$3', got '$2'"; fi
-}
-# abort MESSAGE: a step the rest depends on failed; show the logs that explain it.
-abort() {
-  fail "$1"
-  local log
-  for log in "$WORK"/*.log; do
-    [[ -s "$log" ]] && { echo "--- tail of $log"; tail -n 20 "$log"; }
-  done
-  echo "$passed passed, $failed failed"
-  exit 1
-}
+start_work gpuaudit-e2e
 
 mapfile -t PORTS < <("${SUPPORT[@]}" free-ports 4)
 PROM_PORT=${PORTS[0]} AM_PORT=${PORTS[1]} WEBHOOK_PORT=${PORTS[2]} AGENT_PORT=${PORTS[3]}
@@ -244,19 +186,8 @@ EOF2
 expect "no critical alert about the training job reached the webhook" "$fresh_firing" ""
 
 # ------------------------------------------------------------------ dashboards
-ELAPSED=$(( $(date +%s) - TEST_START + 1 ))
-dashboard_results="$("${SUPPORT[@]}" dashboards "$PROM" "$TEST_START" \
-  --var "instance=$AGENT" --var "uuid=$UUID" --var "job_id=$JOB_ID" --var "cluster=.*" \
-  --var "__range=${ELAPSED}s" --var "__range_s=$ELAPSED" --var "__range_ms=${ELAPSED}000" \
-  --var "__rate_interval=10s" --var "__interval=1s" --var "__interval_ms=1000" "$ROOT/dashboards" 2>&1)"
-while IFS= read -r line; do
-  case "$line" in
-    PASS*) passed=$((passed + 1)); echo "$line" ;;
-    FAIL*) failed=$((failed + 1)); echo "$line" ;;
-    *) echo "$line" ;;
-  esac
-done <<<"$dashboard_results"
-grep -q '^PASS' <<<"$dashboard_results" || fail "dashboard queries ran" "$dashboard_results"
+check_dashboards "$PROM" "" \
+  --var "instance=$AGENT" --var "uuid=$UUID" --var "job_id=$JOB_ID" --var "cluster=.*"
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -15,65 +15,19 @@
 # victoria-metrics), htpasswd (Debian apache2-utils), openssl, curl, python3. Everything listens
 # on free 127.0.0.1 ports in a temporary directory; every process started is stopped on exit.
 # Set E2E_KEEP=1 to keep the directory. Bounded: about 90 s. Prints "N passed, N failed".
-set -u
+# shellcheck source=tests/e2e/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh" "$@"
 
-if [[ $# -lt 1 ]]; then
-  echo "usage: $0 GPUAUDIT [ARGS...]   e.g. $0 out/gpuaudit  or  $0 dotnet path/to/gpuaudit.dll" >&2
-  exit 2
-fi
-GPUAUDIT=("$@")
-if [[ $# -eq 1 && "$1" == *" "* && ! -e "$1" ]]; then read -r -a GPUAUDIT <<<"$1"; fi
-
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-SUPPORT=(python3 "$ROOT/tests/e2e/support.py")
 PROMETHEUS="${PROMETHEUS:-prometheus}"
 VICTORIA="${VICTORIA_METRICS:-victoria-metrics}"
 VMALERT="${VMALERT:-vmalert}"
-for tool in "$PROMETHEUS" "$VICTORIA" "$VMALERT" htpasswd openssl curl python3; do
-  if ! command -v "$tool" >/dev/null; then
-    echo "$0: $tool not found; install with: apt-get install -y prometheus victoria-metrics apache2-utils openssl curl python3" >&2
-    exit 2
-  fi
-done
+require_tools "apt-get install -y prometheus victoria-metrics apache2-utils openssl curl python3" "$PROMETHEUS" "$VICTORIA" "$VMALERT" htpasswd openssl curl python3
 
 CLUSTER=e2e-east
 NODES=3
 GPUS=4
 PASSWORD='fleet s3cret'
-WORK="$(mktemp -d "${TMPDIR:-/tmp}/gpuaudit-fleet.XXXXXX")"
-PIDS=()
-passed=0
-failed=0
-
-stop() {
-  local pid="$1" waited=0
-  kill "$pid" 2>/dev/null || return 0
-  while kill -0 "$pid" 2>/dev/null && [[ $waited -lt 50 ]]; do sleep 0.1; waited=$((waited + 1)); done
-  kill -9 "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-}
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do stop "$pid"; done
-  if [[ "${E2E_KEEP:-0}" == 1 || $failed -gt 0 ]]; then echo "logs kept in $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() { failed=$((failed + 1)); echo "FAIL $1"; [[ $# -gt 1 ]] && sed 's/^/    /' <<<"$2"; }
-check() {
-  local name="$1" output; shift
-  if output="$("$@" 2>&1)"; then pass "$name"; else fail "$name" "$output"; fi
-}
-expect() { if [[ "$2" == "$3" ]]; then pass "$1"; else fail "$1" "expected '$3', got '$2'"; fi; }
-abort() {
-  fail "$1"
-  local log
-  for log in "$WORK"/*.log; do [[ -s "$log" ]] && { echo "--- tail of $log"; tail -n 15 "$log"; }; done
-  echo "$passed passed, $failed failed"
-  exit 1
-}
+start_work gpuaudit-fleet
 
 mapfile -t PORTS < <("${SUPPORT[@]}" free-ports $((NODES + 4)))
 VM_PORT=${PORTS[0]} PROM_PORT=${PORTS[1]} VMALERT_PORT=${PORTS[2]} NOTIFIER_PORT=${PORTS[3]}
@@ -223,19 +177,8 @@ sys.exit("; ".join(problems) or None)
 EOF
 
 # ------------------------------------------------------------------ dashboards against VictoriaMetrics
-ELAPSED=$(( $(date +%s) - TEST_START + 1 ))
-dashboard_results="$("${SUPPORT[@]}" dashboards "$VM" "$TEST_START" \
-  --var "cluster=$CLUSTER" --var "instance=$NODE1" --var "uuid=GPU-sim-0001-0000" --var "job_id=7001" \
-  --var "__range=${ELAPSED}s" --var "__range_s=$ELAPSED" --var "__range_ms=${ELAPSED}000" \
-  --var "__rate_interval=10s" --var "__interval=1s" --var "__interval_ms=1000" "$ROOT/dashboards" 2>&1)"
-while IFS= read -r line; do
-  case "$line" in
-    PASS*) passed=$((passed + 1)); echo "$line (VictoriaMetrics)" ;;
-    FAIL*) failed=$((failed + 1)); echo "$line (VictoriaMetrics)" ;;
-    *) echo "$line" ;;
-  esac
-done <<<"$dashboard_results"
-grep -q '^PASS' <<<"$dashboard_results" || fail "dashboard queries ran against VictoriaMetrics" "$dashboard_results"
+check_dashboards "$VM" " (VictoriaMetrics)" \
+  --var "cluster=$CLUSTER" --var "instance=$NODE1" --var "uuid=GPU-sim-0001-0000" --var "job_id=7001"
 
 # ------------------------------------------------------------------ what the fleet costs
 node_series="$("${SUPPORT[@]}" query-value "$VM" "count({__name__=~\"gpuaudit_.+\", instance=\"$NODE1\"})")"

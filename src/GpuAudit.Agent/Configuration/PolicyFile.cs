@@ -1,6 +1,4 @@
 using System.Collections;
-using GpuAudit.Core;
-using GpuAudit.Core.Policy;
 
 namespace GpuAudit.Agent.Configuration;
 

@@ -10,14 +10,8 @@ namespace GpuAudit.Agent.Exporters;
 /// </summary>
 internal sealed class GpuSeries
 {
-    private static readonly string[] PipeNames =
-    [
-        "graphics", "sm", "sm_occupancy", "integer", "tensor", "tensor_dfma", "tensor_hmma",
-        "tensor_imma", "dram_bandwidth", "fp64", "fp32", "fp16",
-    ];
-
     private readonly GpuAuditMetrics _m;
-    private readonly Gauge.Child?[] _pipes = new Gauge.Child?[PipeNames.Length];
+    private readonly Gauge.Child?[] _pipes = new Gauge.Child?[GpmMetricInfo.PipeCount];
     private readonly Gauge.Child?[] _links = new Gauge.Child?[4];
     private readonly Counter.Child[] _classSeconds;
     private readonly Gauge.Child _info;
@@ -139,13 +133,13 @@ internal sealed class GpuSeries
 
     private void PublishGpm(GpmMetrics? gpm)
     {
-        for (var i = 0; i < PipeNames.Length; i++)
+        for (var i = 0; i < GpmMetricInfo.PipeCount; i++)
         {
             var value = gpm?[(GpmMetric)i];
             ref var child = ref _pipes[i];
             if (value is { } v)
             {
-                child ??= _m.GpuPipe.WithLabels(Device.Uuid, PipeNames[i]);
+                child ??= _m.GpuPipe.WithLabels(Device.Uuid, GpmMetricInfo.PipeName((GpmMetric)i));
                 child.Set(v / 100.0);
             }
             else if (child is not null)

@@ -78,8 +78,9 @@ public sealed class MetricsEndpoint : IAsyncDisposable
     /// <summary>
     /// Starts serving. <paramref name="rejected"/> is told the reason of every refused connection
     /// or request (connection_limit, client_connection_limit, unauthorized, rate_limited).
+    /// <paramref name="time"/> paces the checks for a renewed TLS certificate.
     /// </summary>
-    public static async Task<MetricsEndpoint> StartAsync(string listen, ExpositionCache cache, WebConfig? web, MetricsServerLimits limits, Action<string> rejected, Action<string> warn)
+    public static async Task<MetricsEndpoint> StartAsync(string listen, ExpositionCache cache, WebConfig? web, MetricsServerLimits limits, Action<string> rejected, Action<string> warn, TimeProvider time)
     {
         var (host, port) = ParseListen(listen);
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
@@ -87,7 +88,7 @@ public sealed class MetricsEndpoint : IAsyncDisposable
         // 40 ms keep-alive stalls of the old server came from Nagle meeting the peer's delayed ACK.
         builder.WebHost.UseKestrelCore().UseKestrelHttpsConfiguration().UseSockets(o => o.NoDelay = true);
         var limiter = new ConnectionLimiter(limits, rejected);
-        var certificate = web?.Tls is { } tls ? new ServerCertificate(tls, web.Path, warn) : null;
+        var certificate = web?.Tls is { } tls ? new ServerCertificate(tls, web.Path, warn, time) : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

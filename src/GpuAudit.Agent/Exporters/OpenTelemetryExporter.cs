@@ -200,7 +200,7 @@ public sealed class OpenTelemetryExporter : IAnalysisSink, IDisposable
             {
                 if (GpmMetricInfo.IsPercent(metric) && gpm[metric] is { } v)
                 {
-                    list.Add(new Measurement<double>(v / 100.0, [.. GpuTags(gpu), new("pipe", GpmMetricInfo.TraceName(metric))]));
+                    list.Add(new Measurement<double>(v / 100.0, [.. GpuTags(gpu), new("pipe", GpmMetricInfo.PipeName(metric))]));
                 }
             }
         }

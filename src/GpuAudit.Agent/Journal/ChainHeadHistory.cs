@@ -1,6 +1,4 @@
-using System.Globalization;
 using GpuAudit.Agent.Reporting;
-using GpuAudit.Core;
 
 namespace GpuAudit.Agent.Journal;
 
@@ -17,9 +15,9 @@ public static class ChainHeadHistory
     public static async Task<IReadOnlyList<HeadSample>> FetchAsync(HttpClient http, Uri baseUrl, string journalId, double from, double to, CancellationToken cancellationToken)
     {
         var step = Math.Max(1, Math.Ceiling((to - from) / MaxPoints));
-        var selector = $"{{journal_id=\"{journalId.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal)}\"}}";
-        var seqs = await QueryAsync(http, baseUrl, "gpuaudit_journal_chain_head_seq" + selector, from, to, step, cancellationToken);
-        var hashes = await QueryAsync(http, baseUrl, "gpuaudit_journal_chain_head_hash" + selector, from, to, step, cancellationToken);
+        var selector = PrometheusQuery.Matcher("journal_id", journalId);
+        var seqs = await PrometheusQuery.RangeAsync(http, baseUrl, "gpuaudit_journal_chain_head_seq" + selector, from, to, step, cancellationToken);
+        var hashes = await PrometheusQuery.RangeAsync(http, baseUrl, "gpuaudit_journal_chain_head_hash" + selector, from, to, step, cancellationToken);
         var part0 = Points(hashes.Where(s => s.Label("part") == "0"));
         var part1 = Points(hashes.Where(s => s.Label("part") == "1"));
         var samples = new List<HeadSample>();
@@ -47,35 +45,4 @@ public static class ChainHeadHistory
 
         return points;
     }
-
-    private static async Task<IReadOnlyList<PrometheusSeries>> QueryAsync(HttpClient http, Uri baseUrl, string query, double from, double to, double step, CancellationToken cancellationToken)
-    {
-        var url = new Uri(baseUrl, "api/v1/query_range?query=" + Uri.EscapeDataString(query) +
-            $"&start={Number(from)}&end={Number(to)}&step={Number(step)}");
-        string body;
-        try
-        {
-            using var response = await http.GetAsync(url, cancellationToken);
-            body = await response.Content.ReadAsStringAsync(cancellationToken);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new UserInputException($"Prometheus at {baseUrl} cannot be reached ({e.Message}); check the URL", e) { Input = UserInput.Prometheus };
-        }
-        catch (TaskCanceledException e) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new UserInputException($"Prometheus at {baseUrl} did not answer in time; check the URL", e) { Input = UserInput.Prometheus };
-        }
-
-        try
-        {
-            return PrometheusSeries.ParseMatrix(body);
-        }
-        catch (Exception e) when (e is PrometheusQueryException or System.Text.Json.JsonException or InvalidOperationException or KeyNotFoundException)
-        {
-            throw new UserInputException($"Prometheus at {baseUrl} did not answer the query {query} ({e.Message}); check the URL", e) { Input = UserInput.Prometheus };
-        }
-    }
-
-    private static string Number(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
 }

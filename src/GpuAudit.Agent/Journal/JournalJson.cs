@@ -1,9 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using GpuAudit.Core;
 using GpuAudit.Core.Json;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Summaries;
 
 namespace GpuAudit.Agent.Journal;
 

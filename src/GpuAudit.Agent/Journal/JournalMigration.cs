@@ -1,7 +1,3 @@
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Reporting;
-using GpuAudit.Core.Summaries;
 using Microsoft.Data.Sqlite;
 
 namespace GpuAudit.Agent.Journal;
@@ -48,23 +44,7 @@ internal static class JournalMigration
                 while (reader.Read())
                 {
                     rowids.Add(reader.GetInt64(0));
-                    var violation = new Violation
-                    {
-                        Id = reader.GetString(1),
-                        Rule = JournalJson.ParseRule(reader.GetString(2)),
-                        Node = Text(reader, 3),
-                        Gpu = reader.GetInt32(4),
-                        Uuid = reader.GetString(5),
-                        Pid = reader.IsDBNull(6) ? null : reader.GetInt32(6),
-                        Job = Text(reader, 7),
-                        User = Text(reader, 8),
-                        Executable = Text(reader, 9),
-                        Start = reader.GetDouble(10),
-                        End = reader.IsDBNull(11) ? null : reader.GetDouble(11),
-                        Evidence = JournalJson.ParseEvidence(reader.GetString(12)).Evidence,
-                        AllowedBy = Text(reader, 13) is { } allowance ? JournalJson.ParseAllowance(allowance) : null,
-                    };
-                    violations.Add(violation);
+                    violations.Add(JournalReader.ReadViolation(reader, first: 1));
                 }
             }
 
@@ -82,9 +62,9 @@ internal static class JournalMigration
             var batch = new MinuteBatch(
                 Read(connection, "node, uuid, gpu, minute", "v1_gpu_minutes", first, to, (r, t) => new GpuMinute(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetDouble(3), t)),
                 Read(connection, "node, uuid, pid, minute, job, user, comm, executable", "v1_process_minutes", first, to,
-                    (r, t) => new ProcessMinute(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetDouble(3), Text(r, 4), Text(r, 5), Text(r, 6), Text(r, 7), t)),
+                    (r, t) => new ProcessMinute(r.GetString(0), r.GetString(1), r.GetInt32(2), r.GetDouble(3), JournalReader.Text(r, 4), JournalReader.Text(r, 5), JournalReader.Text(r, 6), JournalReader.Text(r, 7), t)),
                 Read(connection, "node, job, uuid, gpu, minute, user", "v1_job_minutes", first, to,
-                    (r, t) => new JobMinute(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetDouble(4), Text(r, 5), t)));
+                    (r, t) => new JobMinute(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetDouble(4), JournalReader.Text(r, 5), t)));
             writer.Write([], [batch], t =>
             {
                 foreach (var table in Tables[1..])
@@ -125,6 +105,4 @@ internal static class JournalMigration
 
         return rows;
     }
-
-    private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

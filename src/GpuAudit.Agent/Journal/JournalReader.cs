@@ -1,9 +1,4 @@
 using System.Globalization;
-using GpuAudit.Core;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Reporting;
-using GpuAudit.Core.Summaries;
 using Microsoft.Data.Sqlite;
 
 namespace GpuAudit.Agent.Journal;
@@ -110,19 +105,15 @@ public sealed class JournalReader : IDisposable
     /// </summary>
     public IReadOnlyList<JobMinute> JobMinutes(string job, double from, double to)
     {
-        using var command = Command(
+        return Rows(
             $"SELECT g.node, g.uuid, g.gpu, j.minute, max(j.user), {SummedTotals("j")} FROM job_minutes j JOIN gpus g ON g.seq = j.gpu_ref " +
             $"WHERE j.job = $job AND {Overlaps("j", "minute")} GROUP BY j.gpu_ref, j.minute ORDER BY g.node, g.uuid, j.minute",
+            reader =>
+            {
+                var minute = reader.GetInt64(3);
+                return new JobMinute(Text(reader, 0) ?? "", job, reader.GetString(1), reader.GetInt32(2), minute, Text(reader, 4), ReadTotals(reader, 5, minute));
+            },
             ("$job", job), ("$from", from), ("$to", to));
-        using var reader = command.ExecuteReader();
-        var rows = new List<JobMinute>();
-        while (reader.Read())
-        {
-            var minute = reader.GetInt64(3);
-            rows.Add(new JobMinute(Text(reader, 0) ?? "", job, reader.GetString(1), reader.GetInt32(2), minute, Text(reader, 4), ReadTotals(reader, 5, minute)));
-        }
-
-        return rows;
     }
 
     /// <summary>GPU-seconds diverted from the job in the minutes overlapping [from, to] (Core's DivertedTime, as the agent computed it).</summary>
@@ -137,19 +128,11 @@ public sealed class JournalReader : IDisposable
     /// <summary>Each GPU's totals for the job over [from, to].</summary>
     public IReadOnlyList<ReportGpu> Gpus(string job, double from, double to)
     {
-        using var command = Command(
+        return Rows(
             $"SELECT g.node, g.uuid, g.gpu, {SummedTotals("j")} FROM job_minutes j JOIN gpus g ON g.seq = j.gpu_ref " +
             $"WHERE j.job = $job AND {Overlaps("j", "minute")} GROUP BY j.gpu_ref ORDER BY g.node, g.uuid",
+            ReadGpu,
             ("$job", job), ("$from", from), ("$to", to));
-        using var reader = command.ExecuteReader();
-        var rows = new List<ReportGpu>();
-        while (reader.Read())
-        {
-            var totals = ReadTotals(reader, 3, 0);
-            rows.Add(new ReportGpu(Text(reader, 0) ?? "", reader.GetString(1), reader.GetInt32(2), totals.ClassSeconds, totals.EnergyJoules, totals.MeanUtilization));
-        }
-
-        return rows;
     }
 
     /// <summary>
@@ -160,57 +143,41 @@ public sealed class JournalReader : IDisposable
     public IReadOnlyList<ReportProcess> Processes(string? job, double from, double to)
     {
         var totals = JournalSchema.Totals;
-        using var command = Command(
+        return Rows(
             $"SELECT g.node, g.uuid, p.pid, max(p.comm), max(p.executable), max(p.user), max(p.job), {SummedTotals("r")} " +
             $"FROM processes p JOIN gpus g ON g.seq = p.gpu_ref " +
             $"JOIN (SELECT process_ref, period, {totals} FROM process_periods UNION ALL SELECT process_ref, period, {totals} FROM process_pending) r ON r.process_ref = p.seq " +
             $"WHERE {(job is null ? "" : "p.job = $job AND ")}{Overlaps("r", "period")} GROUP BY g.node, g.uuid, p.pid ORDER BY g.node, g.uuid, p.pid",
+            reader =>
+            {
+                var sums = ReadTotals(reader, 7, 0);
+                return new ReportProcess(Text(reader, 0) ?? "", reader.GetString(1), reader.GetInt32(2), Text(reader, 3), Text(reader, 4), Text(reader, 5), sums.ClassSeconds, sums.MeanUtilization) { Job = Text(reader, 6) };
+            },
             ("$job", job), ("$from", from), ("$to", to));
-        using var reader = command.ExecuteReader();
-        var rows = new List<ReportProcess>();
-        while (reader.Read())
-        {
-            var sums = ReadTotals(reader, 7, 0);
-            rows.Add(new ReportProcess(Text(reader, 0) ?? "", reader.GetString(1), reader.GetInt32(2), Text(reader, 3), Text(reader, 4), Text(reader, 5), sums.ClassSeconds, sums.MeanUtilization) { Job = Text(reader, 6) });
-        }
-
-        return rows;
     }
 
     /// <summary>Every GPU's totals over [from, to], whatever job (or none) it ran: for a report of every job.</summary>
     public IReadOnlyList<ReportGpu> AllGpus(double from, double to)
     {
-        using var command = Command(
+        return Rows(
             $"SELECT g.node, g.uuid, g.gpu, {SummedTotals("m")} FROM gpu_minutes m JOIN gpus g ON g.seq = m.gpu_ref " +
             $"WHERE {Overlaps("m", "minute")} GROUP BY m.gpu_ref ORDER BY g.node, g.uuid",
+            ReadGpu,
             ("$from", from), ("$to", to));
-        using var reader = command.ExecuteReader();
-        var rows = new List<ReportGpu>();
-        while (reader.Read())
-        {
-            var totals = ReadTotals(reader, 3, 0);
-            rows.Add(new ReportGpu(Text(reader, 0) ?? "", reader.GetString(1), reader.GetInt32(2), totals.ClassSeconds, totals.EnergyJoules, totals.MeanUtilization));
-        }
-
-        return rows;
     }
 
     /// <summary>Every GPU's minutes overlapping [from, to] (merged as <see cref="JobMinutes"/> merges them), by node, GPU and minute.</summary>
     public IReadOnlyList<GpuMinute> GpuMinutes(double from, double to)
     {
-        using var command = Command(
+        return Rows(
             $"SELECT g.node, g.uuid, g.gpu, m.minute, {SummedTotals("m")} FROM gpu_minutes m JOIN gpus g ON g.seq = m.gpu_ref " +
             $"WHERE {Overlaps("m", "minute")} GROUP BY m.gpu_ref, m.minute ORDER BY g.node, g.uuid, m.minute",
+            reader =>
+            {
+                var minute = reader.GetInt64(3);
+                return new GpuMinute(Text(reader, 0) ?? "", reader.GetString(1), reader.GetInt32(2), minute, ReadTotals(reader, 4, minute));
+            },
             ("$from", from), ("$to", to));
-        using var reader = command.ExecuteReader();
-        var rows = new List<GpuMinute>();
-        while (reader.Read())
-        {
-            var minute = reader.GetInt64(3);
-            rows.Add(new GpuMinute(Text(reader, 0) ?? "", reader.GetString(1), reader.GetInt32(2), minute, ReadTotals(reader, 4, minute)));
-        }
-
-        return rows;
     }
 
     /// <summary>First and last moment the journal saw anything in [from, to] (GPU minutes and violations).</summary>
@@ -317,45 +284,54 @@ public sealed class JournalReader : IDisposable
             reader.GetInt64(after) / 1000.0, weight > 0 ? weighted / (double)weight / 1e6 : null, weight / 1000.0);
     }
 
-    private static Violation ReadViolation(SqliteDataReader reader)
+    /// <summary>
+    /// A violation from the columns id, rule, node, gpu, uuid, pid, job, user, executable, start_t,
+    /// end_t, evidence, allowance starting at <paramref name="first"/> (schema 1 and 2 alike).
+    /// </summary>
+    internal static Violation ReadViolation(SqliteDataReader reader, int first = 0)
     {
-        var (evidence, context) = JournalJson.ParseEvidence(reader.GetString(11));
+        var (evidence, context) = JournalJson.ParseEvidence(reader.GetString(first + 11));
         return new()
         {
-            Id = reader.GetString(0),
-            Rule = JournalJson.ParseRule(reader.GetString(1)),
-            Node = Text(reader, 2),
-            Gpu = reader.GetInt32(3),
-            Uuid = reader.GetString(4),
-            Pid = reader.IsDBNull(5) ? null : reader.GetInt32(5),
-            Job = Text(reader, 6),
-            User = Text(reader, 7),
-            Executable = Text(reader, 8),
-            Start = reader.GetDouble(9),
-            End = reader.IsDBNull(10) ? null : reader.GetDouble(10),
+            Id = reader.GetString(first),
+            Rule = JournalJson.ParseRule(reader.GetString(first + 1)),
+            Node = Text(reader, first + 2),
+            Gpu = reader.GetInt32(first + 3),
+            Uuid = reader.GetString(first + 4),
+            Pid = reader.IsDBNull(first + 5) ? null : reader.GetInt32(first + 5),
+            Job = Text(reader, first + 6),
+            User = Text(reader, first + 7),
+            Executable = Text(reader, first + 8),
+            Start = reader.GetDouble(first + 9),
+            End = reader.IsDBNull(first + 10) ? null : reader.GetDouble(first + 10),
             Evidence = evidence,
             Context = context,
-            AllowedBy = Text(reader, 12) is { } allowance ? JournalJson.ParseAllowance(allowance) : null,
+            AllowedBy = Text(reader, first + 12) is { } allowance ? JournalJson.ParseAllowance(allowance) : null,
         };
     }
 
-    private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
+    private static ReportGpu ReadGpu(SqliteDataReader reader)
     {
-        var command = _connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
+        var totals = ReadTotals(reader, 3, 0);
+        return new ReportGpu(Text(reader, 0) ?? "", reader.GetString(1), reader.GetInt32(2), totals.ClassSeconds, totals.EnergyJoules, totals.MeanUtilization);
+    }
+
+    internal static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+    /// <summary>The rows <paramref name="read"/> makes of each result row of <paramref name="sql"/>.</summary>
+    private List<T> Rows<T>(string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
+    {
+        using var command = Command(sql, parameters);
+        using var reader = command.ExecuteReader();
+        var rows = new List<T>();
+        while (reader.Read())
         {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            rows.Add(read(reader));
         }
 
-        return command;
+        return rows;
     }
+
+    private SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters) =>
+        JournalWriter.Command(_connection, sql, null, parameters);
 }
-
-/// <summary>When a journal saw a job: first and last moment, and a user it named.</summary>
-public sealed record JobSighting(double First, double Last, string? User);
-
-/// <summary>One run of the agent on this journal: when it opened it (wall clock), on which node, with which version, and why (a moved-aside journal).</summary>
-public sealed record JournalRun(long Seq, string JournalId, double Time, string? Node, string? Version, string? Note);

@@ -1,5 +1,3 @@
-using GpuAudit.Core.Classification;
-
 namespace GpuAudit.Agent.Journal;
 
 /// <summary>

@@ -550,9 +550,13 @@ internal sealed class JournalWriter : IDisposable
         return command;
     }
 
-    private SqliteCommand Command(string sql, SqliteTransaction transaction, params (string Name, object? Value)[] parameters)
+    private SqliteCommand Command(string sql, SqliteTransaction transaction, params (string Name, object? Value)[] parameters) =>
+        Command(_connection, sql, transaction, parameters);
+
+    /// <summary>A command of <paramref name="sql"/> on <paramref name="connection"/>, its parameters bound (null as SQL NULL).</summary>
+    internal static SqliteCommand Command(SqliteConnection connection, string sql, SqliteTransaction? transaction, params (string Name, object? Value)[] parameters)
     {
-        var command = _connection.CreateCommand();
+        var command = connection.CreateCommand();
         command.CommandText = sql;
         command.Transaction = transaction;
         foreach (var (name, value) in parameters)
@@ -565,27 +569,13 @@ internal sealed class JournalWriter : IDisposable
 
     internal static int Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
+        using var command = Command(connection, sql, transaction, parameters);
         return command.ExecuteNonQuery();
     }
 
     internal static object? Scalar(SqliteConnection connection, string sql, SqliteTransaction? transaction = null, params (string Name, object? Value)[] parameters)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value ?? DBNull.Value);
-        }
-
+        using var command = Command(connection, sql, transaction, parameters);
         return command.ExecuteScalar();
     }
 

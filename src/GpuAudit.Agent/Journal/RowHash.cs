@@ -27,33 +27,9 @@ internal sealed class RowHash
         Integer(seq);
     }
 
-    public void Integer(long? value)
-    {
-        if (value is not { } v)
-        {
-            Null();
-            return;
-        }
+    public void Integer(long? value) => Fixed(ColumnType.Integer, value);
 
-        var span = _buffer.GetSpan(9);
-        span[0] = (byte)ColumnType.Integer;
-        BinaryPrimitives.WriteInt64LittleEndian(span[1..], v);
-        _buffer.Advance(9);
-    }
-
-    public void Real(double? value)
-    {
-        if (value is not { } v)
-        {
-            Null();
-            return;
-        }
-
-        var span = _buffer.GetSpan(9);
-        span[0] = (byte)ColumnType.Real;
-        BinaryPrimitives.WriteDoubleLittleEndian(span[1..], v);
-        _buffer.Advance(9);
-    }
+    public void Real(double? value) => Fixed(ColumnType.Real, value is { } v ? BitConverter.DoubleToInt64Bits(v) : null);
 
     public void Text(string? value)
     {
@@ -82,5 +58,20 @@ internal sealed class RowHash
     {
         _buffer.GetSpan(1)[0] = 0;
         _buffer.Advance(1);
+    }
+
+    /// <summary>A type tag and 8 bytes little-endian (the integer, or the IEEE bits of a double); a lone null tag for null.</summary>
+    private void Fixed(ColumnType type, long? value)
+    {
+        if (value is not { } bits)
+        {
+            Null();
+            return;
+        }
+
+        var span = _buffer.GetSpan(9);
+        span[0] = (byte)type;
+        BinaryPrimitives.WriteInt64LittleEndian(span[1..], bits);
+        _buffer.Advance(9);
     }
 }

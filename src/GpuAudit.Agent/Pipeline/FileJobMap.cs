@@ -1,6 +1,4 @@
 using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Samples;
 using GpuAudit.Linux;
 
 namespace GpuAudit.Agent.Pipeline;

@@ -1,7 +1,5 @@
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Kernels;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Samples;
 using GpuAudit.Linux;
 
 namespace GpuAudit.Agent.Pipeline;

@@ -1,6 +1,4 @@
 using GpuAudit.Agent.Journal;
-using GpuAudit.Core;
-using GpuAudit.Core.Reporting;
 
 namespace GpuAudit.Agent.Reporting;
 

@@ -1,11 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using GpuAudit.Core;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Reporting;
 
 namespace GpuAudit.Agent.Reporting;
 
@@ -32,14 +27,14 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
             throw new UserInputException($"the start ({ReportText.Time(start)}) is not before the end ({ReportText.Time(end)}); swap them or widen the window") { Input = UserInput.ReportWindow };
         }
 
-        var jobInfo = $"gpuaudit_gpu_job_info{{job_id=\"{Escape(job)}\"}}";
+        var jobInfo = "gpuaudit_gpu_job_info" + PrometheusQuery.Matcher("job_id", job);
         // First pass, coarse: in which steps did the job exist at all? present_over_time over
         // each whole step sees samples between evaluation points (a bare selector would only see
         // the last 5 minutes before each point), and the points are aligned to end on `end`, so
         // a job scraped seconds ago is found.
         var coarseStep = StepFor(start, end);
         var alignedStart = end - (Math.Ceiling((end - start) / coarseStep) * coarseStep);
-        var coarse = await QueryAsync($"present_over_time({jobInfo}[{Number(coarseStep)}s])", alignedStart, end, coarseStep, cancellationToken);
+        var coarse = await QueryAsync($"present_over_time({jobInfo}[{PrometheusQuery.Number(coarseStep)}s])", alignedStart, end, coarseStep, cancellationToken);
         var seenAt = coarse.SelectMany(s => s.Points.Select(p => p.Time)).ToList();
         if (seenAt.Count == 0)
         {
@@ -66,7 +61,7 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
 
         // cluster: where several clusters share one long-term store, node names can repeat.
         var onGpu = $" and on(cluster, instance, uuid) {jobInfo}";
-        var processInfo = $"gpuaudit_process_info{{job_id=\"{Escape(job)}\"}}";
+        var processInfo = "gpuaudit_process_info" + PrometheusQuery.Matcher("job_id", job);
         var onProcess = $" and on(cluster, instance, uuid, pid) {processInfo}";
         var classSeconds = await QueryAsync("gpuaudit_gpu_class_seconds_total" + onGpu, windowFrom, windowTo, step, cancellationToken);
         var energy = await QueryAsync("gpuaudit_gpu_energy_joules_total" + onGpu, windowFrom, windowTo, step, cancellationToken);
@@ -75,8 +70,8 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
         var processes = await QueryAsync(processInfo, windowFrom, windowTo, step, cancellationToken);
         var processClasses = await QueryAsync("(gpuaudit_process_class == 1)" + onProcess, windowFrom, windowTo, step, cancellationToken);
         var processSm = await QueryAsync("gpuaudit_process_sm_utilization_ratio" + onProcess, windowFrom, windowTo, step, cancellationToken);
-        var violations = await QueryAsync($"timestamp(gpuaudit_violation_active{{job_id=\"{Escape(job)}\"}})", windowFrom, windowTo, step, cancellationToken);
-        var diverted = await QueryAsync($"gpuaudit_gpu_diverted_seconds_total{{job_id=\"{Escape(job)}\"}}", windowFrom, windowTo, step, cancellationToken);
+        var violations = await QueryAsync("timestamp(gpuaudit_violation_active" + PrometheusQuery.Matcher("job_id", job) + ")", windowFrom, windowTo, step, cancellationToken);
+        var diverted = await QueryAsync("gpuaudit_gpu_diverted_seconds_total" + PrometheusQuery.Matcher("job_id", job), windowFrom, windowTo, step, cancellationToken);
 
         var gpus = presence.Select(s => (Node: s.Label("instance"), Uuid: s.Label("uuid"))).Distinct().OrderBy(g => g.Node, StringComparer.Ordinal).ThenBy(g => g.Uuid, StringComparer.Ordinal).ToList();
         return new JobReport
@@ -116,34 +111,8 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
     private static double DivertedIncrease(PrometheusSeries series, double windowFrom, double step) =>
         series.Increase() + (series.Points.Count > 0 && series.Points[0].Time >= windowFrom + step ? series.Points[0].Value : 0);
 
-    private async Task<IReadOnlyList<PrometheusSeries>> QueryAsync(string query, double start, double end, double step, CancellationToken cancellationToken)
-    {
-        var url = new Uri(baseUrl, "api/v1/query_range?query=" + Uri.EscapeDataString(query)
-            + "&start=" + Number(start) + "&end=" + Number(end) + "&step=" + Number(step));
-        string body;
-        try
-        {
-            using var response = await http.GetAsync(url, cancellationToken);
-            body = await response.Content.ReadAsStringAsync(cancellationToken);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new UserInputException($"cannot reach Prometheus at {baseUrl} ({e.Message}); check the URL", e) { Input = UserInput.Prometheus };
-        }
-
-        try
-        {
-            return PrometheusSeries.ParseMatrix(body);
-        }
-        catch (PrometheusQueryException e)
-        {
-            throw new UserInputException($"Prometheus at {baseUrl} refused {query}: {e.Message}; check that the URL points at Prometheus itself", e) { Input = UserInput.Prometheus };
-        }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new UserInputException($"{baseUrl} did not answer like the Prometheus HTTP API ({e.Message}); check the URL", e) { Input = UserInput.Prometheus };
-        }
-    }
+    private Task<IReadOnlyList<PrometheusSeries>> QueryAsync(string query, double start, double end, double step, CancellationToken cancellationToken) =>
+        PrometheusQuery.RangeAsync(http, baseUrl, query, start, end, step, cancellationToken);
 
     private static GpuTimeline Timeline((string Node, string Uuid) gpu, IReadOnlyList<PrometheusSeries> classes, IReadOnlyList<PrometheusSeries> utilization, double step)
     {
@@ -166,7 +135,7 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
         var first = series.Points.Min(p => p.Value);
         var last = series.Points.Max(p => p.Value);
         var pid = int.TryParse(series.Label("pid"), NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) ? p : (int?)null;
-        var key = string.Join('|', series.Label("instance"), series.Label("rule"), series.Label("uuid"), series.Label("pid"), job, Number(first));
+        var key = string.Join('|', series.Label("instance"), series.Label("rule"), series.Label("uuid"), series.Label("pid"), job, PrometheusQuery.Number(first));
         return new Violation
         {
             Id = "prom-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)).AsSpan(0, 6)),
@@ -208,9 +177,4 @@ public sealed class PrometheusReportSource(HttpClient http, Uri baseUrl, TimePro
     private static string? Blank(string value) => value.Length == 0 ? null : value;
 
     private static double StepFor(double from, double to) => Math.Max(1, Math.Ceiling((to - from) / TargetPoints));
-
-    private static string Number(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
-
-    /// <summary>Escapes a value for a PromQL double-quoted string.</summary>
-    private static string Escape(string value) => value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal);
 }

@@ -1,5 +1,3 @@
-using GpuAudit.Core;
-using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 
 namespace GpuAudit.Agent.Simulation;
@@ -58,7 +56,7 @@ public sealed class SimulatedFleetSource : ISampleSource
         }
     }
 
-    public string Host => "simulated";
+    public string Node => "simulated";
 
     public IReadOnlyList<GpuDevice> Devices { get; }
 

@@ -1,4 +1,3 @@
-using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 
 namespace GpuAudit.Agent.Simulation;

@@ -56,7 +56,7 @@ internal static class ClassifyCommand
             sinks.AddIfNotNull(summary);
             sinks.AddIfNotNull(evaluator);
             await text.FlushAsync(cancellationToken);
-            await TracePipeline.RunAsync(path, sinks, cancellationToken: cancellationToken);
+            await TracePipeline.RunAsync(path, sinks, TimeProvider.System, cancellationToken: cancellationToken);
             if (summary is not null)
             {
                 await text.WriteAsync(summary.Render(name));

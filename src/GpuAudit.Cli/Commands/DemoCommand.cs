@@ -59,11 +59,8 @@ internal static class DemoCommand
                 SessionOptions.JobMap(jobMap),
                 TimeProvider.System);
             await Console.Out.WriteLineAsync($"gpuaudit demo: replaying {traces.Count} real H100 traces as the GPUs of one node ({string.Join(", ", DemoTraces.Names)}); Ctrl-C to stop.");
-            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            if (seconds > 0 && !isFast)
-            {
-                stop.CancelAfter(TimeSpan.FromSeconds(seconds));
-            }
+            using var expiry = new CancellationTokenSource(seconds > 0 && !isFast ? TimeSpan.FromSeconds(seconds) : Timeout.InfiniteTimeSpan, TimeProvider.System);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct, expiry.Token);
 
             await session.RunAsync(stop.Token);
             var dump = Path.Combine(workDir, "metrics.prom");

@@ -53,7 +53,7 @@ internal static class DoctorCommand
     {
         try
         {
-            using var probe = CudaLedgerProbe.Open();
+            using var probe = CudaLedgerProbe.Open(TimeProvider.System);
             report.Ok("BPF program loads (libbpf, uprobes, ring buffer, attach cookies)");
         }
         catch (KernelLedgerUnavailableException e)

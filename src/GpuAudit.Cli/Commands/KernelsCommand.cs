@@ -57,7 +57,7 @@ internal static class KernelsCommand
                 + (seconds is { } s ? $" for {s.ToString(CultureInfo.InvariantCulture)} s" : " until Ctrl-C") + (pid is null ? string.Empty : " or until it exits"));
             var inMemory = new Dictionary<int, IReadOnlyList<string>>();
             var scanner = new GpuCodeScanner(procRoot, NameScan);
-            await WaitAsync(ledger, proc, pid, seconds, () => ScanNames(scanner, ledger.Snapshot, inMemory, cancellationToken), cancellationToken);
+            await WaitAsync(ledger, proc, pid, seconds, () => ScanNames(scanner, ledger.Snapshot, inMemory, cancellationToken), TimeProvider.System, cancellationToken);
             await ledger.RefreshAsync();
             var snapshot = ledger.Snapshot;
             var processes = snapshot.Processes.Values.Where(k => pid is null || k.Pid == pid).ToList();
@@ -80,13 +80,14 @@ internal static class KernelsCommand
         return 0;
     }
 
-    private static async Task WaitAsync(KernelLedgerService ledger, ProcFileSystem proc, int? pid, double? seconds, Action scanNames, CancellationToken cancellationToken)
+    private static async Task WaitAsync(KernelLedgerService ledger, ProcFileSystem proc, int? pid, double? seconds, Action scanNames, TimeProvider time, CancellationToken cancellationToken)
     {
-        var deadline = seconds is { } s ? DateTime.UtcNow.AddSeconds(s) : DateTime.MaxValue;
-        var lastWatch = DateTime.MinValue;
+        var started = time.GetTimestamp();
+        var limit = seconds is { } s ? TimeSpan.FromSeconds(s) : TimeSpan.MaxValue;
+        long? lastWatch = null;
         try
         {
-            while (DateTime.UtcNow < deadline)
+            while (time.GetElapsedTime(started) < limit)
             {
                 if (pid is { } p)
                 {
@@ -96,16 +97,16 @@ internal static class KernelsCommand
                     }
 
                     // A process may load libcuda late (dlopen at its first CUDA call): keep looking.
-                    if (DateTime.UtcNow - lastWatch >= TimeSpan.FromSeconds(1))
+                    if (lastWatch is not { } watched || time.GetElapsedTime(watched) >= TimeSpan.FromSeconds(1))
                     {
                         ledger.Watch(p);
-                        lastWatch = DateTime.UtcNow;
+                        lastWatch = time.GetTimestamp();
                     }
                 }
 
                 scanNames();
-                var left = deadline - DateTime.UtcNow;
-                await Task.Delay(left < TimeSpan.FromMilliseconds(100) ? left : TimeSpan.FromMilliseconds(100), cancellationToken);
+                var left = limit - time.GetElapsedTime(started);
+                await Task.Delay(left < TimeSpan.FromMilliseconds(100) ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : TimeSpan.FromMilliseconds(100), time, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -132,7 +132,7 @@ internal static class ReportCommand
             return null;
         }
 
-        return ReportTime.TryParse(text, DateTimeOffset.UtcNow, out var value)
+        return ReportTime.TryParse(text, TimeProvider.System.GetUtcNow(), out var value)
             ? value
             : throw new UserInputException($"{option} \"{text}\" is not a time; use {ReportTime.Formats}");
     }

@@ -29,33 +29,35 @@ internal sealed class AuditSession : IDisposable
     private readonly MinuteSummarySink _summaries;
     private readonly KernelJournalSink? _kernels;
     private readonly bool _temporaryJournal;
+    private readonly TimeProvider _time;
     private MetricsEndpoint? _endpoint;
 
     public AuditSession(ISampleSource source, SessionOptions options, IProcessInsightProvider insights, IGpuJobMap jobMap, TimeProvider time)
     {
         _source = source;
         _options = options;
+        _time = time;
         // Read before anything starts: a bad file is one line and exit 2, not a half-started agent.
         _webConfig = options.WebConfigPath is { } web ? WebConfigFile.Load(web) : null;
         var metrics = _metrics = new GpuAuditMetrics(_registry);
-        var pipeline = new AuditPipeline(source.Devices, insights, jobMap, new PolicyEngine(PolicyFile.Load(options.PolicyPath), source.Host));
+        var pipeline = new AuditPipeline(source.Devices, insights, jobMap, new PolicyEngine(PolicyFile.Load(options.PolicyPath), source.Node));
         JournalDirectory = options.JournalDirectory ?? Path.Combine(Path.GetTempPath(), $"gpuaudit-journal-{Environment.ProcessId}");
         _temporaryJournal = options.JournalDirectory is null;
-        Journal = AuditJournal.Open(JournalDirectory, new JournalOptions { Node = source.Host, Metrics = new JournalMetrics(_registry), Warn = Warn, Time = time });
-        _summaries = new MinuteSummarySink(Journal, source.Host, options.JournalRetention);
+        Journal = AuditJournal.Open(JournalDirectory, new JournalOptions { Node = source.Node, Metrics = new JournalMetrics(_registry), Warn = Warn, Time = time });
+        _summaries = new MinuteSummarySink(Journal, source.Node, options.JournalRetention);
 
         // The runner calls the journal sink before the others and skips them when it fails:
         // a violation is in the journal before any exporter shows it.
         var sinks = new List<IAnalysisSink>
         {
-            new ViolationJournalSink(Journal, source.Host),
+            new ViolationJournalSink(Journal, source.Node),
             _summaries,
             new ViolationMetrics(metrics),
             new PrometheusExporter(metrics, source.Devices, options.PollInterval, time, options.Exporter),
         };
         if (options.KernelLedger is not null || options.KernelLedgerOff is not null)
         {
-            _kernels = new KernelJournalSink(Journal, source.Host);
+            _kernels = new KernelJournalSink(Journal, source.Node);
             sinks.Add(_kernels);
             sinks.Add(new KernelLedgerHealth(metrics, options.KernelLedger));
         }
@@ -75,11 +77,11 @@ internal sealed class AuditSession : IDisposable
         // /metrics is served (a --fast replay to a dump renders nothing per tick).
         if (options.Listen is not null)
         {
-            _exposition = new ExpositionCache(_registry);
+            _exposition = new ExpositionCache(_registry, time);
             sinks.Add(new ExpositionSink(_exposition));
         }
 
-        _runner = new AuditRunner(source, pipeline, sinks, Warn);
+        _runner = new AuditRunner(source, pipeline, sinks, time, Warn);
     }
 
     public AuditRunner Runner => _runner;
@@ -100,7 +102,7 @@ internal sealed class AuditSession : IDisposable
     {
         if (_options.Listen is { } listen && _exposition is not null)
         {
-            _endpoint = await MetricsEndpoint.StartAsync(listen, _exposition, _webConfig, MetricsServerLimits.Default, reason => _metrics.HttpRejected.WithLabels(reason).Inc(), Warn);
+            _endpoint = await MetricsEndpoint.StartAsync(listen, _exposition, _webConfig, MetricsServerLimits.Default, reason => _metrics.HttpRejected.WithLabels(reason).Inc(), Warn, _time);
             await Console.Error.WriteLineAsync($"gpuaudit: serving metrics on {_endpoint.Url}");
         }
 

@@ -47,8 +47,6 @@ public sealed class VerdictJson(Stream output, string file) : IAnalysisSink, IDi
         _writer.WriteNumber("confidence", Math.Round(v.Confidence, 2));
         _writer.WriteStrings("evidence", v.Evidence);
         _writer.WriteEndObject();
-        _writer.Flush();
-        _writer.Reset();
-        output.WriteByte((byte)'\n');
+        _writer.EndLine(output);
     }
 }

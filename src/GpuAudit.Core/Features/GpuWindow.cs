@@ -310,21 +310,14 @@ public sealed class GpuWindow
         {
             var slot = Index(i);
             var row = _signals.AsSpan(slot * Signal.Count, Signal.Count);
-            var v = denominator < 0 ? row[numerator] : row[denominator] > 0 ? row[numerator] / row[denominator] : double.NaN;
+            var v = Signal.Value(row, numerator, denominator);
             if (_gpm[slot] && _busy[slot] && !double.IsNaN(v))
             {
                 values[n++] = v;
             }
         }
 
-        if (n == 0)
-        {
-            return double.NaN;
-        }
-
-        var sorted = values[..n];
-        sorted.Sort();
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
+        return Signal.MedianInPlace(values[..n]);
     }
 
     private static void Add(ref double sum, ref int n, double value, int sign)

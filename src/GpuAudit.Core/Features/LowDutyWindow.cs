@@ -198,21 +198,14 @@ public sealed class LowDutyWindow
         for (var i = first; i < _count; i++)
         {
             var row = _signals.AsSpan(Index(i) * Signal.Count, Signal.Count);
-            var v = denominator < 0 ? row[numerator] : row[denominator] > 0 ? row[numerator] / row[denominator] : double.NaN;
+            var v = Signal.Value(row, numerator, denominator);
             if (!double.IsNaN(v))
             {
                 values[n++] = v;
             }
         }
 
-        if (n == 0)
-        {
-            return double.NaN;
-        }
-
-        var sorted = values[..n];
-        sorted.Sort();
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
+        return Signal.MedianInPlace(values[..n]);
     }
 
     private static double Ratio(double value, double sm) => sm > 0 ? value / sm : double.NaN;

@@ -56,4 +56,21 @@ internal static class Signal
         row[Pcie] = double.IsNaN(tx) && double.IsNaN(rx) ? double.NaN : (double.IsNaN(tx) ? 0 : tx) + (double.IsNaN(rx) ? 0 : rx);
         return !(row[Sm] <= 0 && sample.UtilGpuPct >= 50);
     }
+
+    /// <summary>A row's signal <paramref name="numerator"/> per <paramref name="denominator"/> (NaN when that is 0), or the raw signal when <paramref name="denominator"/> is -1.</summary>
+    public static double Value(ReadOnlySpan<double> row, int numerator, int denominator) =>
+        denominator < 0 ? row[numerator] : row[denominator] > 0 ? row[numerator] / row[denominator] : double.NaN;
+
+    /// <summary>The median of <paramref name="values"/>, which it sorts in place; NaN when there are none.</summary>
+    public static double MedianInPlace(Span<double> values)
+    {
+        var n = values.Length;
+        if (n == 0)
+        {
+            return double.NaN;
+        }
+
+        values.Sort();
+        return n % 2 == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2;
+    }
 }

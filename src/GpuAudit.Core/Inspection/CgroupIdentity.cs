@@ -18,7 +18,7 @@ namespace GpuAudit.Core.Inspection;
 /// cgroup namespace.
 /// </para>
 /// </summary>
-public sealed partial record CgroupIdentity(string? SlurmJobId, string? PodUid, string? ContainerId)
+public sealed record CgroupIdentity(string? SlurmJobId, string? PodUid, string? ContainerId)
 {
     public static CgroupIdentity None { get; } = new(null, null, null);
 
@@ -46,17 +46,17 @@ public sealed partial record CgroupIdentity(string? SlurmJobId, string? PodUid, 
 
             if (job is null && path.Contains("slurm", StringComparison.OrdinalIgnoreCase))
             {
-                if (TrustedSlurmJob().Match(path) is { Success: true } j)
+                if (TrustedSlurmJob.Match(path) is { Success: true } j)
                 {
                     job = j.Groups["id"].Value;
                 }
-                else if (claim is null && AnySlurmJob().Match(path) is { Success: true } c)
+                else if (claim is null && AnySlurmJob.Match(path) is { Success: true } c)
                 {
                     claim = c.Groups["id"].Value;
                 }
             }
 
-            if (pod is null && path.Contains("kubepods", StringComparison.Ordinal) && PodUidPattern().Match(path) is { Success: true } p)
+            if (pod is null && path.Contains("kubepods", StringComparison.Ordinal) && PodUidPattern.Match(path) is { Success: true } p)
             {
                 var uid = p.Groups["uid"].Value.Replace('_', '-');
                 if (path.StartsWith("/kubepods", StringComparison.Ordinal))
@@ -69,7 +69,7 @@ public sealed partial record CgroupIdentity(string? SlurmJobId, string? PodUid, 
                 }
             }
 
-            if (container is null && ContainerIdPattern().Match(path) is { Success: true } ctr)
+            if (container is null && ContainerIdPattern.Match(path) is { Success: true } ctr)
             {
                 container = ctr.Groups["id"].Value;
             }
@@ -90,18 +90,18 @@ public sealed partial record CgroupIdentity(string? SlurmJobId, string? PodUid, 
         : ClaimedJobId is not null ? new JobRef(ClaimedJobId, JobSources.CgroupClaim)
         : null;
 
+    // The paths are hostile text (a process names the cgroups it creates in its delegated
+    // subtree): NonBacktracking keeps every match linear in the path's length.
+    private const RegexOptions Linear = RegexOptions.NonBacktracking | RegexOptions.CultureInvariant;
+
     // Slurm cgroup v1 (/slurm/uid_U/job_J, /slurm_NODE/... with several slurmd per host) and v2
     // (slurmstepd.scope in the system slice, or at the root without systemd): only slurmd/slurmstepd,
     // running as root, create these.
-    [GeneratedRegex(@"^/(?:slurm(?:_[^/]{1,64})?/uid_\d{1,10}|(?:system\.slice/)?slurmstepd\.scope)/job_(?<id>\d{1,20})(?:/|$)")]
-    private static partial Regex TrustedSlurmJob();
+    private static readonly Regex TrustedSlurmJob = new(@"^/(?:slurm(?:_[^/]{1,64})?/uid_\d{1,10}|(?:system\.slice/)?slurmstepd\.scope)/job_(?<id>\d{1,20})(?:/|$)", Linear);
 
-    [GeneratedRegex(@"/job_(?<id>\d{1,20})(?:/|$)")]
-    private static partial Regex AnySlurmJob();
+    private static readonly Regex AnySlurmJob = new(@"/job_(?<id>\d{1,20})(?:/|$)", Linear);
 
-    [GeneratedRegex(@"pod(?<uid>[0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})")]
-    private static partial Regex PodUidPattern();
+    private static readonly Regex PodUidPattern = new(@"pod(?<uid>[0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})", Linear);
 
-    [GeneratedRegex(@"(?:^|[/\-])(?<id>[0-9a-f]{64})(?:\.scope)?(?:/|$)")]
-    private static partial Regex ContainerIdPattern();
+    private static readonly Regex ContainerIdPattern = new(@"(?:^|[/\-])(?<id>[0-9a-f]{64})(?:\.scope)?(?:/|$)", Linear);
 }

@@ -16,19 +16,8 @@ public sealed record MemoryRegion(ulong Start, ulong End, string Permissions, ul
     public bool Special => Path is "[vvar]" or "[vsyscall]" or "[vvar_vclock]";
 
     /// <summary>Parses /proc/PID/maps text; malformed lines are skipped.</summary>
-    public static IReadOnlyList<MemoryRegion> ParseMaps(string text)
-    {
-        var regions = new List<MemoryRegion>();
-        foreach (var line in text.AsSpan().EnumerateLines())
-        {
-            if (TryParseLine(line) is { } region)
-            {
-                regions.Add(region);
-            }
-        }
-
-        return regions;
-    }
+    public static IReadOnlyList<MemoryRegion> ParseMaps(string text) =>
+        ProcfsText.ParseLines(text, TryParseLine);
 
     public static MemoryRegion? TryParseLine(ReadOnlySpan<char> line)
     {

@@ -8,19 +8,8 @@ namespace GpuAudit.Core.Inspection;
 public sealed record TcpSocket(IPEndPoint Local, IPEndPoint Remote, TcpSocketState State, ulong Inode, int Uid)
 {
     /// <summary>Parses the table text; the header line and malformed rows are skipped.</summary>
-    public static IReadOnlyList<TcpSocket> ParseTable(string text)
-    {
-        var sockets = new List<TcpSocket>();
-        foreach (var line in text.AsSpan().EnumerateLines())
-        {
-            if (TryParseRow(line) is { } socket)
-            {
-                sockets.Add(socket);
-            }
-        }
-
-        return sockets;
-    }
+    public static IReadOnlyList<TcpSocket> ParseTable(string text) =>
+        ProcfsText.ParseLines(text, TryParseRow);
 
     // "  1: 0100007F:0D05 0100007F:A2C4 01 00000000:00000000 00:00000000 00000000  1000 0 12345 ..."
     public static TcpSocket? TryParseRow(ReadOnlySpan<char> line)

@@ -1,13 +1,15 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using GpuAudit.Core.Inspection;
 
 namespace GpuAudit.Core.Json;
 
 /// <summary>
 /// What every hand-written JSON output (reports, inspections, verdicts, traces, journal columns)
 /// shares on top of <see cref="Utf8JsonWriter"/>, which keeps them all NativeAOT-safe: null for a
-/// missing value (never zero), string arrays, the options for text people read, rendering to a string.
+/// missing value (never zero), string and object arrays, redacted text, JSON Lines records, the
+/// options for text people read, rendering to a string.
 /// </summary>
 public static class JsonWriting
 {
@@ -87,8 +89,48 @@ public static class JsonWriting
         }
     }
 
+    /// <summary>Text a watched process controls, through <see cref="SecretRedactor"/> on its way out; null stays null.</summary>
+    public static void WriteRedactedOrNull(this Utf8JsonWriter json, string name, string? value) =>
+        json.WriteStringOrNull(name, SecretRedactor.RedactOrNull(value));
+
     /// <summary>A property holding an array of strings, or a bare array when <paramref name="name"/> is null.</summary>
     public static void WriteStrings(this Utf8JsonWriter json, string? name, IEnumerable<string> values)
+    {
+        StartArray(json, name);
+        foreach (var value in values)
+        {
+            json.WriteStringValue(value);
+        }
+
+        json.WriteEndArray();
+    }
+
+    /// <summary>
+    /// A property holding an array with one object per item, <paramref name="writeFields"/> writing
+    /// each object's properties between its braces; a bare array when <paramref name="name"/> is null.
+    /// </summary>
+    public static void WriteObjects<T>(this Utf8JsonWriter json, string? name, IEnumerable<T> items, Action<Utf8JsonWriter, T> writeFields)
+    {
+        StartArray(json, name);
+        foreach (var item in items)
+        {
+            json.WriteStartObject();
+            writeFields(json, item);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    /// <summary>Ends one JSON Lines record: the record's bytes, a newline, and the writer reset for the next record.</summary>
+    public static void EndLine(this Utf8JsonWriter json, Stream output)
+    {
+        json.Flush();
+        output.WriteByte((byte)'\n');
+        json.Reset();
+    }
+
+    private static void StartArray(Utf8JsonWriter json, string? name)
     {
         if (name is null)
         {
@@ -98,12 +140,5 @@ public static class JsonWriting
         {
             json.WriteStartArray(name);
         }
-
-        foreach (var value in values)
-        {
-            json.WriteStringValue(value);
-        }
-
-        json.WriteEndArray();
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using GpuAudit.Core.Samples;
 
 namespace GpuAudit.Core.Pipeline;
@@ -16,13 +15,16 @@ public sealed class AuditRunner
     private readonly AuditPipeline _pipeline;
     private readonly IAnalysisSink[] _sinks;
     private readonly int _journalSinks;
+    private readonly TimeProvider _time;
     private readonly Action<string>? _warn;
     private TickAnalysis? _latest;
 
-    public AuditRunner(ISampleSource source, AuditPipeline pipeline, IReadOnlyList<IAnalysisSink> sinks, Action<string>? warn = null)
+    /// <param name="time">Times each tick's analysis (the duration handed to the sinks).</param>
+    public AuditRunner(ISampleSource source, AuditPipeline pipeline, IReadOnlyList<IAnalysisSink> sinks, TimeProvider time, Action<string>? warn = null)
     {
         _source = source;
         _pipeline = pipeline;
+        _time = time;
         _warn = warn;
 
         // Journal sinks first (in their given order), then the rest (in theirs).
@@ -78,10 +80,10 @@ public sealed class AuditRunner
                 return;
             }
 
-            var started = Stopwatch.GetTimestamp();
+            var started = _time.GetTimestamp();
             var analysis = _pipeline.Process(tick);
             Volatile.Write(ref _latest, analysis);
-            Deliver(analysis, Stopwatch.GetElapsedTime(started));
+            Deliver(analysis, _time.GetElapsedTime(started));
             Ticks++;
         }
     }

@@ -58,7 +58,7 @@ public sealed class TraceReplaySource : ISampleSource
         }
 
         Devices = devices;
-        Host = _files[0].Header.Host ?? "replay";
+        Node = _files[0].Header.Node ?? "replay";
         _interval = _files[0].Header.IntervalS is > 0 and var i ? i : 1.0;
         var starts = _files.Select(f => f.FirstSampleTime).Where(t => !double.IsNaN(t)).ToList();
         var firstTraceTime = starts.Count > 0 ? starts.Min() : 0;
@@ -70,7 +70,7 @@ public sealed class TraceReplaySource : ISampleSource
         }
     }
 
-    public string Host { get; }
+    public string Node { get; }
 
     public IReadOnlyList<GpuDevice> Devices { get; }
 

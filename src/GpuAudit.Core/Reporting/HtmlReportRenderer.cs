@@ -25,12 +25,7 @@ public static class HtmlReportRenderer
 
     public static string ClassColor(WorkloadClass value) => Colors[(int)value];
 
-    public static string Render(JobReport report)
-    {
-        using var output = new StringWriter(CultureInfo.InvariantCulture);
-        Write(report, output);
-        return output.ToString();
-    }
+    public static string Render(JobReport report) => ToText(report, Write);
 
     /// <summary>Writes the page to <paramref name="output"/> as it goes (violations are streamed, not held).</summary>
     public static void Write(JobReport report, TextWriter output)

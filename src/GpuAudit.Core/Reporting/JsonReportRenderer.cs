@@ -41,60 +41,11 @@ public static class JsonReportRenderer
             json.WriteNumber("energy_joules", Math.Round(report.EnergyJoules, 3));
             json.WriteNumber("diverted_gpu_minutes", Math.Round(report.DivertedGpuMinutes, 3));
 
-            json.WriteStartArray("gpus");
-            foreach (var gpu in report.Gpus)
-            {
-                json.WriteStartObject();
-                json.WriteString("node", gpu.Node);
-                json.WriteString("uuid", gpu.Uuid);
-                json.WriteNumberOrNull("index", gpu.Index);
-                WriteClassSeconds(json, "seconds", gpu.ClassSeconds);
-                json.WriteNumber("energy_joules", Math.Round(gpu.EnergyJoules, 3));
-                json.WriteNumberOrNull("mean_utilization", gpu.MeanUtilization is { } u ? Math.Round(u, 4) : null);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
-            json.WriteStartArray("processes");
-            foreach (var p in report.Processes)
-            {
-                json.WriteStartObject();
-                json.WriteString("node", p.Node);
-                json.WriteString("uuid", p.Uuid);
-                json.WriteNumber("pid", p.Pid);
-                json.WriteStringOrNull("comm", p.Comm);
-                json.WriteStringOrNull("executable", p.Executable);
-                json.WriteStringOrNull("user", p.User);
-                if (report.AllJobs)
-                {
-                    json.WriteStringOrNull("job", p.Job);
-                }
-
-                json.WriteStringOrNull("class", p.ClassSeconds.Dominant?.Label());
-                WriteClassSeconds(json, "seconds", p.ClassSeconds);
-                json.WriteNumberOrNull("mean_sm_utilization", p.MeanSmUtilization is { } u ? Math.Round(u, 4) : null);
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
+            json.WriteObjects("gpus", report.Gpus, WriteGpu);
+            json.WriteObjects("processes", report.Processes, (writer, p) => WriteProcess(writer, p, report.AllJobs));
             if (report.Kernels.Count > 0)
             {
-                json.WriteStartArray("kernels");
-                foreach (var k in report.Kernels)
-                {
-                    json.WriteStartObject();
-                    json.WriteString("node", k.Node);
-                    json.WriteNumber("pid", k.Pid);
-                    json.WriteStringOrNull("comm", k.Comm);
-                    json.WriteString("kernel", k.Kernel);
-                    json.WriteNumber("launches", k.Launches);
-                    json.WriteNumber("first_seen", k.FirstSeen);
-                    json.WriteNumber("last_seen", k.LastSeen);
-                    json.WriteStringOrNull("image_hash_constants", k.HashConstants);
-                    json.WriteEndObject();
-                }
-
-                json.WriteEndArray();
+                json.WriteObjects("kernels", report.Kernels, WriteKernel);
             }
 
             json.WriteStartArray("violations");
@@ -108,32 +59,64 @@ public static class JsonReportRenderer
             }
 
             json.WriteEndArray();
-            json.WriteStartArray("timelines");
-            foreach (var timeline in report.Timelines)
-            {
-                json.WriteStartObject();
-                json.WriteString("node", timeline.Node);
-                json.WriteString("uuid", timeline.Uuid);
-                json.WriteStartArray("points");
-                foreach (var point in timeline.Points)
-                {
-                    json.WriteStartObject();
-                    json.WriteNumber("t", point.Time);
-                    json.WriteNumber("seconds", point.Seconds);
-                    json.WriteString("class", point.Class.Label());
-                    json.WriteNumberOrNull("utilization", point.Utilization is { } u ? Math.Round(u, 4) : null);
-                    json.WriteEndObject();
-                }
-
-                json.WriteEndArray();
-                json.WriteEndObject();
-            }
-
-            json.WriteEndArray();
+            json.WriteObjects("timelines", report.Timelines, WriteTimeline);
             json.WriteEndObject();
         }
 
         output.WriteByte((byte)'\n');
+    }
+
+    private static void WriteGpu(Utf8JsonWriter json, ReportGpu gpu)
+    {
+        json.WriteString("node", gpu.Node);
+        json.WriteString("uuid", gpu.Uuid);
+        json.WriteNumberOrNull("index", gpu.Index);
+        WriteClassSeconds(json, "seconds", gpu.ClassSeconds);
+        json.WriteNumber("energy_joules", Math.Round(gpu.EnergyJoules, 3));
+        json.WriteNumberOrNull("mean_utilization", gpu.MeanUtilization is { } u ? Math.Round(u, 4) : null);
+    }
+
+    private static void WriteProcess(Utf8JsonWriter json, ReportProcess p, bool allJobs)
+    {
+        json.WriteString("node", p.Node);
+        json.WriteString("uuid", p.Uuid);
+        json.WriteNumber("pid", p.Pid);
+        json.WriteStringOrNull("comm", p.Comm);
+        json.WriteStringOrNull("executable", p.Executable);
+        json.WriteStringOrNull("user", p.User);
+        if (allJobs)
+        {
+            json.WriteStringOrNull("job", p.Job);
+        }
+
+        json.WriteStringOrNull("class", p.ClassSeconds.Dominant?.Label());
+        WriteClassSeconds(json, "seconds", p.ClassSeconds);
+        json.WriteNumberOrNull("mean_sm_utilization", p.MeanSmUtilization is { } u ? Math.Round(u, 4) : null);
+    }
+
+    private static void WriteKernel(Utf8JsonWriter json, KernelLaunchRow k)
+    {
+        json.WriteString("node", k.Node);
+        json.WriteNumber("pid", k.Pid);
+        json.WriteStringOrNull("comm", k.Comm);
+        json.WriteString("kernel", k.Kernel);
+        json.WriteNumber("launches", k.Launches);
+        json.WriteNumber("first_seen", k.FirstSeen);
+        json.WriteNumber("last_seen", k.LastSeen);
+        json.WriteStringOrNull("image_hash_constants", k.HashConstants);
+    }
+
+    private static void WriteTimeline(Utf8JsonWriter json, GpuTimeline timeline)
+    {
+        json.WriteString("node", timeline.Node);
+        json.WriteString("uuid", timeline.Uuid);
+        json.WriteObjects("points", timeline.Points, static (writer, point) =>
+        {
+            writer.WriteNumber("t", point.Time);
+            writer.WriteNumber("seconds", point.Seconds);
+            writer.WriteString("class", point.Class.Label());
+            writer.WriteNumberOrNull("utilization", point.Utilization is { } u ? Math.Round(u, 4) : null);
+        });
     }
 
     private static void WriteViolation(Utf8JsonWriter json, Violation v)

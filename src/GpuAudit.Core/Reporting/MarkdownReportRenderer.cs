@@ -9,12 +9,7 @@ namespace GpuAudit.Core.Reporting;
 /// <summary>The report as GitHub-flavoured Markdown, for tickets and chat.</summary>
 public static class MarkdownReportRenderer
 {
-    public static string Render(JobReport report)
-    {
-        using var output = new StringWriter(CultureInfo.InvariantCulture);
-        Write(report, output);
-        return output.ToString();
-    }
+    public static string Render(JobReport report) => ToText(report, Write);
 
     /// <summary>Writes the report to <paramref name="output"/> as it goes (violations are streamed, not held).</summary>
     public static void Write(JobReport report, TextWriter output)

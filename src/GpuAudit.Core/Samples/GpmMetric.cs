@@ -38,6 +38,14 @@ public static class GpmMetricInfo
         "nvlink_total_rx_per_sec", "nvlink_total_tx_per_sec",
     ];
 
+    // The `pipe` label of the exported pipe utilization, Prometheus and OTLP alike (docs/metrics.md):
+    // one per percent metric, in enum order.
+    private static readonly string[] PipeNames =
+    [
+        "graphics", "sm", "sm_occupancy", "integer", "tensor", "tensor_dfma", "tensor_hmma",
+        "tensor_imma", "dram_bandwidth", "fp64", "fp32", "fp16",
+    ];
+
     // NVML_GPM_METRIC_* ids from nvml.h (see docs/nvml.md).
     private static readonly uint[] NvmlIds = [1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 20, 21, 60, 61];
 
@@ -45,6 +53,12 @@ public static class GpmMetricInfo
 
     /// <summary>The field name in trace format v1 (`gpm` object).</summary>
     public static string TraceName(GpmMetric metric) => TraceNames[(int)metric];
+
+    /// <summary>How many metrics are percent utilizations (the first ones in enum order), each with a <see cref="PipeName"/>.</summary>
+    public static int PipeCount => PipeNames.Length;
+
+    /// <summary>The exporters' <c>pipe</c> label of a percent metric (<see cref="IsPercent"/>).</summary>
+    public static string PipeName(GpmMetric metric) => PipeNames[(int)metric];
 
     /// <summary>The NVML_GPM_METRIC_* id.</summary>
     public static uint NvmlId(GpmMetric metric) => NvmlIds[(int)metric];

@@ -6,8 +6,8 @@ namespace GpuAudit.Core.Samples;
 /// </summary>
 public interface ISampleSource : IDisposable
 {
-    /// <summary>Host name to report (the recording host for replays).</summary>
-    string Host { get; }
+    /// <summary>The node's name to report (the recording node for replays).</summary>
+    string Node { get; }
 
     /// <summary>
     /// GPUs this source reports on, fixed in number and index for the source's life; an entry's

@@ -8,7 +8,8 @@ public sealed record TraceHeader
 
     public int Version { get; init; } = CurrentVersion;
 
-    public string? Host { get; init; }
+    /// <summary>The node that recorded the trace (the format's <c>host</c> field).</summary>
+    public string? Node { get; init; }
 
     public string? Workload { get; init; }
 

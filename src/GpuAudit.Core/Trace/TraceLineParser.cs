@@ -79,7 +79,7 @@ internal static class TraceLineParser
         return new TraceHeader
         {
             Version = version.Value,
-            Host = host,
+            Node = host,
             Workload = workload,
             Description = description,
             IntervalS = interval,

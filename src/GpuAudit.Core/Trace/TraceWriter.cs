@@ -12,14 +12,13 @@ namespace GpuAudit.Core.Trace;
 /// </summary>
 public sealed class TraceWriter : IDisposable
 {
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = false, Indented = false };
     private readonly Stream _stream;
     private readonly Utf8JsonWriter _json;
 
     public TraceWriter(Stream stream)
     {
         _stream = stream;
-        _json = new Utf8JsonWriter(stream, WriterOptions);
+        _json = new Utf8JsonWriter(stream);
     }
 
     public void WriteHeader(TraceHeader header)
@@ -28,40 +27,11 @@ public sealed class TraceWriter : IDisposable
         _json.WriteString("kind", "header");
         _json.WriteString("format", TraceHeader.FormatName);
         _json.WriteNumber("version", header.Version);
-        _json.WriteStringOrNull("host", header.Host);
+        _json.WriteStringOrNull("host", header.Node);
         _json.WriteStringOrNull("workload", header.Workload);
         _json.WriteStringOrNull("description", header.Description);
         WriteTruth(header.Truth);
-        _json.WriteStartArray("gpus");
-        foreach (var gpu in header.Gpus)
-        {
-            _json.WriteStartObject();
-            _json.WriteNumber("index", gpu.Index);
-            _json.WriteString("uuid", gpu.Uuid);
-            _json.WriteString("name", gpu.Name);
-            _json.WriteString("driver", gpu.Driver);
-            _json.WriteNumberOrNull("mem_total_bytes", gpu.MemTotalBytes);
-            _json.WriteBoolean("gpm_supported", gpu.GpmSupported);
-            _json.WriteStringOrNull("pci_bus_id", gpu.PciBusId);
-            if (gpu.MigEnabled is { } mig)
-            {
-                _json.WriteBoolean("mig_enabled", mig);
-            }
-
-            if (gpu.Mig is { } instance)
-            {
-                _json.WriteStartObject("mig");
-                _json.WriteString("parent_uuid", instance.ParentUuid);
-                _json.WriteNumber("parent_index", instance.ParentIndex);
-                _json.WriteNumber("gpu_instance_id", instance.GpuInstanceId);
-                _json.WriteNumber("compute_instance_id", instance.ComputeInstanceId);
-                _json.WriteEndObject();
-            }
-
-            _json.WriteEndObject();
-        }
-
-        _json.WriteEndArray();
+        _json.WriteObjects("gpus", header.Gpus, WriteGpu);
         _json.WriteNumberOrNull("interval_s", header.IntervalS);
         _json.WriteEndObject();
         EndLine();
@@ -132,18 +102,13 @@ public sealed class TraceWriter : IDisposable
         }
 
         _json.WriteNumberOrNull("gpm_interval_s", sample.GpmIntervalS);
-        _json.WriteStartArray("procs");
-        foreach (var p in sample.Procs)
+        _json.WriteObjects("procs", sample.Procs, static (json, p) =>
         {
-            _json.WriteStartObject();
-            _json.WriteNumber("pid", p.Pid);
-            _json.WriteNumberOrNull("used_mem_bytes", p.UsedMemBytes);
-            _json.WriteNumberOrNull("sm_pct", p.SmPct);
-            _json.WriteNumberOrNull("mem_pct", p.MemPct);
-            _json.WriteEndObject();
-        }
-
-        _json.WriteEndArray();
+            json.WriteNumber("pid", p.Pid);
+            json.WriteNumberOrNull("used_mem_bytes", p.UsedMemBytes);
+            json.WriteNumberOrNull("sm_pct", p.SmPct);
+            json.WriteNumberOrNull("mem_pct", p.MemPct);
+        });
         _json.WriteEndObject();
         EndLine();
     }
@@ -152,6 +117,31 @@ public sealed class TraceWriter : IDisposable
     {
         _json.Dispose();
         _stream.Dispose();
+    }
+
+    private static void WriteGpu(Utf8JsonWriter json, GpuDevice gpu)
+    {
+        json.WriteNumber("index", gpu.Index);
+        json.WriteString("uuid", gpu.Uuid);
+        json.WriteString("name", gpu.Name);
+        json.WriteString("driver", gpu.Driver);
+        json.WriteNumberOrNull("mem_total_bytes", gpu.MemTotalBytes);
+        json.WriteBoolean("gpm_supported", gpu.GpmSupported);
+        json.WriteStringOrNull("pci_bus_id", gpu.PciBusId);
+        if (gpu.MigEnabled is { } mig)
+        {
+            json.WriteBoolean("mig_enabled", mig);
+        }
+
+        if (gpu.Mig is { } instance)
+        {
+            json.WriteStartObject("mig");
+            json.WriteString("parent_uuid", instance.ParentUuid);
+            json.WriteNumber("parent_index", instance.ParentIndex);
+            json.WriteNumber("gpu_instance_id", instance.GpuInstanceId);
+            json.WriteNumber("compute_instance_id", instance.ComputeInstanceId);
+            json.WriteEndObject();
+        }
     }
 
     private void WriteMemoryScan(MemoryScanSummary scan)
@@ -191,9 +181,7 @@ public sealed class TraceWriter : IDisposable
 
     private void EndLine()
     {
-        _json.Flush();
-        _stream.WriteByte((byte)'\n');
+        _json.EndLine(_stream);
         _stream.Flush();
-        _json.Reset();
     }
 }

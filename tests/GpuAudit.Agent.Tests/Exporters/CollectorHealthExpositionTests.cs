@@ -1,10 +1,5 @@
 using System.Text;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
-using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Exporters;
@@ -65,11 +60,11 @@ public class CollectorHealthExpositionTests
         var metrics = new GpuAuditMetrics(Metrics.NewCustomRegistry());
         var exporter = new PrometheusExporter(metrics, [placeholder], TimeSpan.FromSeconds(1), new FakeTimeProvider());
         exporter.OnTick(new TickAnalysis(1, [new GpuView(placeholder, null, new CollectorStatus(0, false, "GPU_IS_LOST"), null, null, [])], [], PolicyResult.None), TimeSpan.Zero);
-        Assert.Contains("gpuaudit_collector_up{uuid=\"unavailable-gpu-0\"} 0", await Render(metrics.Registry), StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_collector_up{uuid=\"unavailable-gpu-0\"} 0", await AgentFixtures.ExpositionAsync(metrics.Registry), StringComparison.Ordinal);
 
         exporter.OnTick(new TickAnalysis(2, [new GpuView(Device, new GpuSample { Time = 2, Gpu = 0 }, new CollectorStatus(0, true), null, null, [])], [], PolicyResult.None), TimeSpan.Zero);
 
-        var text = await Render(metrics.Registry);
+        var text = await AgentFixtures.ExpositionAsync(metrics.Registry);
         Assert.DoesNotContain("unavailable-gpu-0", text, StringComparison.Ordinal);
         Assert.Contains("gpuaudit_collector_up{uuid=\"GPU-x\"} 1", text, StringComparison.Ordinal);
         Assert.Contains("gpuaudit_gpu_info{uuid=\"GPU-x\",index=\"0\",name=\"H100\"", text, StringComparison.Ordinal);
@@ -82,18 +77,11 @@ public class CollectorHealthExpositionTests
         var metrics = new GpuAuditMetrics(Metrics.NewCustomRegistry());
         _ = new PrometheusExporter(metrics, [instance], TimeSpan.FromSeconds(1), new FakeTimeProvider());
 
-        Assert.Contains("gpuaudit_mig_instance_info{uuid=\"MIG-aaaa\",parent_uuid=\"GPU-parent\",gpu_instance_id=\"1\",compute_instance_id=\"0\"} 1", await Render(metrics.Registry), StringComparison.Ordinal);
-    }
-
-    private static async Task<string> Render(CollectorRegistry registry)
-    {
-        using var buffer = new MemoryStream();
-        await registry.CollectAndExportAsTextAsync(buffer);
-        return Encoding.UTF8.GetString(buffer.ToArray());
+        Assert.Contains("gpuaudit_mig_instance_info{uuid=\"MIG-aaaa\",parent_uuid=\"GPU-parent\",gpu_instance_id=\"1\",compute_instance_id=\"0\"} 1", await AgentFixtures.ExpositionAsync(metrics.Registry), StringComparison.Ordinal);
     }
 
     private void Tick(double time, GpuDevice device, GpuSample? sample, CollectorStatus status, Verdict? verdict) =>
         _exporter.OnTick(new TickAnalysis(time, [new GpuView(device, sample, status, verdict, null, [])], [], PolicyResult.None), TimeSpan.Zero);
 
-    private Task<string> Render() => Render(_metrics.Registry);
+    private Task<string> Render() => AgentFixtures.ExpositionAsync(_metrics.Registry);
 }

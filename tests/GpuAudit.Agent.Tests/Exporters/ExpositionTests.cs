@@ -1,13 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
 using GpuAudit.Core.Replay;
-using GpuAudit.Core.Samples;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Exporters;
@@ -53,7 +47,7 @@ public class ExpositionTests
         clock.Advance(TimeSpan.FromSeconds(1));
         exporter.OnTick(new TickAnalysis(2, [new GpuView(device, null, new CollectorStatus(0, false, "GPU is lost"), null, null, [])], [], PolicyResult.None), TimeSpan.Zero);
 
-        var text = await Render(metrics.Registry);
+        var text = await AgentFixtures.ExpositionAsync(metrics.Registry);
 
         Assert.Contains("gpuaudit_collector_up{uuid=\"GPU-x\"} 0", text, StringComparison.Ordinal);
         Assert.Contains("gpuaudit_collector_last_success_timestamp_seconds{uuid=\"GPU-x\"} 1800000000\n", text, StringComparison.Ordinal);
@@ -71,7 +65,8 @@ public class ExpositionTests
         Assert.DoesNotContain(",job=", text, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [ToolFact("promtool")]
+    [Trait("Category", "Integration")]
     public async Task The_exposition_passes_promtool_check_metrics()
     {
         var text = await Expose(["mixed", "train_transformer", "hash_sha256"], until: 15);
@@ -96,21 +91,14 @@ public class ExpositionTests
         var metrics = new GpuAuditMetrics(Metrics.NewCustomRegistry());
         using var source = new TraceReplaySource([.. traces.Select(RepoPaths.Trace)], new ReplayOptions { Fast = true, UntilSeconds = until }, TimeProvider.System);
         var exporter = new PrometheusExporter(metrics, source.Devices, TimeSpan.FromSeconds(1), new FakeTimeProvider(Wall), options);
-        var runner = new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), jobs ?? NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Host)), [new FixedDurationSink(exporter)]);
+        var runner = new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), jobs ?? NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Node)), [new FixedDurationSink(exporter)], TimeProvider.System);
         await runner.RunAsync(CancellationToken.None);
-        return await Render(metrics.Registry);
-    }
-
-    private static async Task<string> Render(CollectorRegistry registry)
-    {
-        using var buffer = new MemoryStream();
-        await registry.CollectAndExportAsTextAsync(buffer);
-        return Encoding.UTF8.GetString(buffer.ToArray());
+        return await AgentFixtures.ExpositionAsync(metrics.Registry);
     }
 
     private static async Task<(int Code, string Output)> RunPromtool(string exposition)
     {
-        var promtool = new[] { "/usr/bin/promtool", "/usr/local/bin/promtool" }.FirstOrDefault(File.Exists)
+        var promtool = ToolRequirement.Find("promtool")
             ?? throw new InvalidOperationException("promtool not found: install the Debian package 'prometheus' (the README's test command does)");
         using var process = Process.Start(new ProcessStartInfo(promtool, "check metrics")
         {
@@ -120,8 +108,9 @@ public class ExpositionTests
         })!;
         await process.StandardInput.WriteAsync(exposition);
         process.StandardInput.Close();
-        var output = await process.StandardOutput.ReadToEndAsync() + await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var output = await process.StandardOutput.ReadToEndAsync(deadline.Token) + await process.StandardError.ReadToEndAsync(deadline.Token);
+        await process.WaitForExitAsync(deadline.Token);
         return (process.ExitCode, output);
     }
 

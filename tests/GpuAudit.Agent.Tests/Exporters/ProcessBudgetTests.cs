@@ -1,11 +1,6 @@
 using System.Text.RegularExpressions;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Simulation;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Exporters;
@@ -49,11 +44,9 @@ public partial class ProcessBudgetTests
         using var source = new SimulatedFleetSource(pool, new FleetShape(8, 32) { Fast = true, MaxTicks = 20 }, TimeProvider.System);
         var metrics = new GpuAuditMetrics(Metrics.NewCustomRegistry());
         var exporter = new PrometheusExporter(metrics, source.Devices, TimeSpan.FromSeconds(1), new FakeTimeProvider(), new PrometheusExporterOptions { MaxProcessSeries = 256 });
-        await new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Host)), [exporter]).RunAsync(CancellationToken.None);
+        await new AuditRunner(source, new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, source.Node)), [exporter], TimeProvider.System).RunAsync(CancellationToken.None);
 
-        using var buffer = new MemoryStream();
-        await metrics.Registry.CollectAndExportAsTextAsync(buffer);
-        var text = System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+        var text = await AgentFixtures.ExpositionAsync(metrics.Registry);
 
         // 256 processes, room for 51: 205 withheld, counted once each with their 5 series.
         Assert.True(ProcessSeries(text).Count <= 256, $"{ProcessSeries(text).Count} process series");

@@ -1,9 +1,3 @@
-using GpuAudit.Agent.Journal;
-using GpuAudit.Core;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Reporting;
-using GpuAudit.Core.Summaries;
 using Microsoft.Data.Sqlite;
 
 namespace GpuAudit.Agent.Tests.Journal;
@@ -149,18 +143,10 @@ public sealed class AuditJournalTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static Violation Violation(string id, double start) => new()
+    private static Violation Violation(string id, double start) => AgentFixtures.HashViolation(id, start, "node-a") with
     {
-        Id = id,
-        Rule = PolicyRule.HashCompute,
-        Node = "node-a",
-        Gpu = 0,
-        Uuid = "GPU-x",
-        Pid = 776,
-        Job = "4242",
         User = "alice",
         Executable = "/usr/bin/python3.12",
-        Start = start,
         Evidence = ["pid 776 classified hash (confidence 0.93)", "integer pipe \"96%\""],
     };
 

@@ -1,8 +1,4 @@
 using System.Text;
-using GpuAudit.Agent.Journal;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Summaries;
 using Microsoft.Data.Sqlite;
 using Prometheus;
 
@@ -24,7 +20,7 @@ public sealed class JournalChainTests : IDisposable
         }
 
         var result = Verify();
-        var exposition = await Expose(registry);
+        var exposition = await AgentFixtures.ExpositionAsync(registry);
 
         Assert.True(result.Intact, string.Join("\n", result.Problems));
         Assert.True(result.Rows > 5);
@@ -138,25 +134,7 @@ public sealed class JournalChainTests : IDisposable
         return new HeadSample(time, head.Seq, part0, part1);
     }
 
-    private static async Task<string> Expose(CollectorRegistry registry)
-    {
-        using var stream = new MemoryStream();
-        await registry.CollectAndExportAsTextAsync(stream);
-        return Encoding.UTF8.GetString(stream.ToArray());
-    }
-
-    private static Violation Violation(string id) => new()
-    {
-        Id = id,
-        Rule = PolicyRule.HashCompute,
-        Node = "n",
-        Gpu = 0,
-        Uuid = "GPU-x",
-        Pid = 776,
-        Job = "4242",
-        Start = 10,
-        Evidence = ["pid 776 classified hash"],
-    };
+    private static Violation Violation(string id) => AgentFixtures.HashViolation(id, node: "n");
 
     private static JobMinute JobRow(double minute) =>
         new("n", "4242", "GPU-x", 0, minute, "alice", new MinuteTotals(minute, minute + 60, Core.Reporting.ClassSeconds.Of((Core.Classification.WorkloadClass.Training, 60)), 100, 0.5, 60));

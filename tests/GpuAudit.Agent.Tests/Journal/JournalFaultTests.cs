@@ -1,10 +1,4 @@
 using System.Text;
-using GpuAudit.Agent.Journal;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Summaries;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Journal;
@@ -41,7 +35,7 @@ public sealed class JournalFaultTests : IDisposable
         }
 
         var aside = Assert.Single(Directory.GetFiles(_dir.Path, AuditJournal.FileName + ".corrupt-*"));
-        Assert.Contains("gpuaudit_journal_corrupt_total 1\n", await Expose(registry), StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_journal_corrupt_total 1\n", await AgentFixtures.ExpositionAsync(registry), StringComparison.Ordinal);
         Assert.Contains(warnings, w => w.Contains("is corrupt", StringComparison.Ordinal) && w.Contains(aside, StringComparison.Ordinal));
         using var reader = JournalReader.Open(_dir.Path);
         Assert.Equal(["after"], reader.AllViolations().Select(v => v.Id));
@@ -70,7 +64,7 @@ public sealed class JournalFaultTests : IDisposable
 
         journal.Record(summarizer.Flush());
         Assert.True(journal.PendingRows > 0);
-        var full = await Expose(registry);
+        var full = await AgentFixtures.ExpositionAsync(registry);
         Assert.True(double.Parse(System.Text.RegularExpressions.Regex.Match(full, "^gpuaudit_journal_write_errors_total (\\S+)$", System.Text.RegularExpressions.RegexOptions.Multiline).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, full);
         Assert.Contains($"gpuaudit_journal_pending_rows {journal.PendingRows}\n", full, StringComparison.Ordinal);
 
@@ -79,7 +73,7 @@ public sealed class JournalFaultTests : IDisposable
         journal.Record(MinuteBatch.Empty);
 
         Assert.Equal(0, journal.PendingRows);
-        Assert.Contains("gpuaudit_journal_pending_rows 0\n", await Expose(registry), StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_journal_pending_rows 0\n", await AgentFixtures.ExpositionAsync(registry), StringComparison.Ordinal);
         using var reader = JournalReader.Open(disk.Path);
         Assert.Equal(["held"], reader.AllViolations().Select(r => r.Id));
         Assert.NotEmpty(reader.JobMinutes("4242", 0, double.MaxValue));
@@ -121,7 +115,7 @@ public sealed class JournalFaultTests : IDisposable
         journal.Record(new MinuteBatch([new GpuMinute("n", "GPU-x", 0, 60, totals), new GpuMinute("n", "GPU-y", 1, 60, totals), new GpuMinute("n", "GPU-z", 2, 60, totals)], [], []));
 
         Assert.Equal(1, journal.PendingRows);
-        Assert.Contains("gpuaudit_journal_dropped_rows_total{kind=\"summary\"} 3\n", await Expose(registry), StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_journal_dropped_rows_total{kind=\"summary\"} 3\n", await AgentFixtures.ExpositionAsync(registry), StringComparison.Ordinal);
         disk.Free();
         journal.Record(new PolicyResult([], [v with { End = 9 }], []));
         using var reader = JournalReader.Open(disk.Path);
@@ -129,11 +123,4 @@ public sealed class JournalFaultTests : IDisposable
     }
 
     public void Dispose() => _dir.Dispose();
-
-    private static async Task<string> Expose(CollectorRegistry registry)
-    {
-        using var stream = new MemoryStream();
-        await registry.CollectAndExportAsTextAsync(stream);
-        return Encoding.UTF8.GetString(stream.ToArray());
-    }
 }

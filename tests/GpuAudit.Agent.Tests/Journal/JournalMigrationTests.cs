@@ -1,6 +1,3 @@
-using GpuAudit.Agent.Journal;
-using GpuAudit.Core;
-using GpuAudit.Core.Classification;
 using Microsoft.Data.Sqlite;
 
 namespace GpuAudit.Agent.Tests.Journal;

@@ -1,10 +1,3 @@
-using GpuAudit.Agent.Journal;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Summaries;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
-
 namespace GpuAudit.Agent.Tests.Journal;
 
 /// <summary>Runs a recorded trace through policy, summarizer and journal the way the agent does.</summary>

@@ -1,8 +1,3 @@
-using GpuAudit.Agent.Journal;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Reporting;
-using GpuAudit.Core.Summaries;
 using Microsoft.Data.Sqlite;
 
 namespace GpuAudit.Agent.Tests.Journal;

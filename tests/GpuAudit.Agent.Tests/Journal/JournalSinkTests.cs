@@ -1,11 +1,4 @@
-using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Reporting;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Agent.Tests.Journal;
 

@@ -1,7 +1,3 @@
-using GpuAudit.Agent.Journal;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Summaries;
-
 namespace GpuAudit.Agent.Tests.Journal;
 
 /// <summary>Reads a journal's rows the way `report` does (a second, read-only connection), materialised for assertions.</summary>

@@ -1,9 +1,5 @@
 using GpuAudit.Agent.Pipeline;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Samples;
 using GpuAudit.Linux;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Agent.Tests.Pipeline;
 
@@ -14,7 +10,6 @@ namespace GpuAudit.Agent.Tests.Pipeline;
 public sealed class LiveInsightProviderTests : IDisposable
 {
     private const int Pid = 4242;
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     private readonly FakeProcTree _tree = new();
     private readonly CancellationTokenSource _stop = new();
@@ -33,7 +28,7 @@ public sealed class LiveInsightProviderTests : IDisposable
         Assert.Contains(first.Findings, f => f.Kind == FindingKind.MinerExecutable);
         Assert.Same(first, provider.GetInsight(Pid, identity));
 
-        var inspected = await WaitForAsync(() => provider.GetInsight(Pid, identity) is { Uid: not null } now ? now : null);
+        var inspected = await Poll.UntilAsync(() => provider.GetInsight(Pid, identity) is { Uid: not null } now ? now : null, "insight");
         Assert.Equal(1000, inspected.Uid);
         Assert.Contains(inspected.Findings, f => f.Kind == FindingKind.MinerCommandLine);
     }
@@ -44,7 +39,7 @@ public sealed class LiveInsightProviderTests : IDisposable
         _tree.Process(Pid, "xmrig", startTicks: 3000).File(Pid, "cmdline", "xmrig\0-o\0stratum+tcp://pool.example:3333\0");
         var (provider, inspections) = Start();
         var miner = new ProcessRecord { Pid = Pid, StartTicks = 3000, Comm = "xmrig" };
-        var minerInsight = await WaitForAsync(() => provider.GetInsight(Pid, miner) is { Uid: not null } now ? now : null);
+        var minerInsight = await Poll.UntilAsync(() => provider.GetInsight(Pid, miner) is { Uid: not null } now ? now : null, "insight");
         Assert.Contains(minerInsight.Findings, f => f.Kind == FindingKind.MinerExecutable);
 
         // The miner exits; the kernel gives its pid to a trainer.
@@ -55,7 +50,7 @@ public sealed class LiveInsightProviderTests : IDisposable
         var before = provider.GetInsight(Pid, trainer)!;
         Assert.Same(trainer, before.Identity);
         Assert.Empty(before.Findings);
-        var trainerInsight = await WaitForAsync(() => provider.GetInsight(Pid, trainer) is { Uid: not null } now ? now : null);
+        var trainerInsight = await Poll.UntilAsync(() => provider.GetInsight(Pid, trainer) is { Uid: not null } now ? now : null, "insight");
 
         Assert.Equal("trainer", trainerInsight.Comm);
         Assert.Equal(9000, trainerInsight.Identity.StartTicks);
@@ -72,13 +67,13 @@ public sealed class LiveInsightProviderTests : IDisposable
         _ = inspections.RunAsync(_stop.Token);
         var provider = new LiveInsightProvider(inspections, null, clock, TimeSpan.FromSeconds(30));
         var identity = new ProcessRecord { Pid = Pid, StartTicks = 3000 };
-        var first = await WaitForAsync(() => provider.GetInsight(Pid, identity) is { Uid: not null } now ? now : null);
+        var first = await Poll.UntilAsync(() => provider.GetInsight(Pid, identity) is { Uid: not null } now ? now : null, "insight");
 
         clock.Advance(TimeSpan.FromSeconds(29));
         Assert.Same(first, provider.GetInsight(Pid, identity));
         clock.Advance(TimeSpan.FromSeconds(1));
         Assert.Same(first, provider.GetInsight(Pid, identity));
-        var second = await WaitForAsync(() => provider.GetInsight(Pid, identity) is { } now && !ReferenceEquals(now, first) ? now : null);
+        var second = await Poll.UntilAsync(() => provider.GetInsight(Pid, identity) is { } now && !ReferenceEquals(now, first) ? now : null, "insight");
 
         Assert.Equal("trainer", second.Comm);
     }
@@ -109,22 +104,5 @@ public sealed class LiveInsightProviderTests : IDisposable
         var inspections = new BackgroundInspector(new ProcessInspector(_tree.Root));
         _ = inspections.RunAsync(_stop.Token);
         return (new LiveInsightProvider(inspections, null, TimeProvider.System, TimeSpan.FromMinutes(5)), inspections);
-    }
-
-    private static async Task<T> WaitForAsync<T>(Func<T?> probe)
-        where T : class
-    {
-        var until = DateTime.UtcNow + Deadline;
-        while (DateTime.UtcNow < until)
-        {
-            if (probe() is { } value)
-            {
-                return value;
-            }
-
-            await Task.Delay(20);
-        }
-
-        throw new TimeoutException("no insight within " + Deadline);
     }
 }

@@ -1,18 +1,19 @@
-using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Reporting;
 using GpuAudit.Agent.Tests.Journal;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Reporting;
 using GpuAudit.Core.Summaries;
+using GpuAudit.Tests;
 
 namespace GpuAudit.Agent.Tests.Reporting;
 
 /// <summary>The HTML report of the mixed trace, rendered by a real browser (Debian package chromium).</summary>
+[Trait("Category", "Integration")]
 public sealed class HtmlReportChromiumTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
 
-    [Fact]
+    [ToolFact(HeadlessChromium.Package)]
     public void Report_loads_in_headless_Chromium_without_errors_and_shows_the_timeline()
     {
         string page;

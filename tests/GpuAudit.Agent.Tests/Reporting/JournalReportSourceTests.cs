@@ -1,12 +1,5 @@
-using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Reporting;
 using GpuAudit.Agent.Tests.Journal;
-using GpuAudit.Core;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Reporting;
-using GpuAudit.Core.Summaries;
 
 namespace GpuAudit.Agent.Tests.Reporting;
 
@@ -14,15 +7,12 @@ public sealed class JournalReportSourceTests : IDisposable
 {
     private static readonly JobRef Job = new("4242", "gpu-map", "alice");
     private readonly TempDirectory _dir = new();
+    private readonly List<IDisposable> _open = [];
 
     [Fact]
     public void Mixed_trace_report_shows_the_hash_violation_on_pid_776_with_evidence()
     {
-        using var journal = AuditJournal.Open(_dir.Path);
-        JournalReplay.Run(journal, "mixed", Job);
-
-        using var reader = JournalReader.Open(_dir.Path);
-        var report = new JournalReportSource(reader).Build("4242");
+        var report = Replay("mixed").Build("4242");
 
         var violation = Assert.Single(report.Violations);
         Assert.Equal((PolicyRule.HashCompute, 776), (violation.Rule, violation.Pid!.Value));
@@ -41,11 +31,7 @@ public sealed class JournalReportSourceTests : IDisposable
     [Fact]
     public void Transformer_training_report_is_clean()
     {
-        using var journal = AuditJournal.Open(_dir.Path);
-        JournalReplay.Run(journal, "train_transformer", Job);
-
-        using var reader = JournalReader.Open(_dir.Path);
-        var report = new JournalReportSource(reader).Build("4242");
+        var report = Replay("train_transformer").Build("4242");
 
         Assert.Equal("clean", report.Headline);
         Assert.True(report.GpuSeconds[WorkloadClass.Training] > 0);
@@ -55,11 +41,7 @@ public sealed class JournalReportSourceTests : IDisposable
     public void An_allowance_shows_as_an_allowed_finding_with_its_reason()
     {
         var policy = PolicyParser.Parse("policy.json", """{ "allowances": [ { "job": "4242", "rules": ["hash_compute"], "reason": "dedup job hashes shards" } ] }""", new Dictionary<string, string>());
-        using var journal = AuditJournal.Open(_dir.Path);
-        JournalReplay.Run(journal, "mixed", Job, policy);
-
-        using var reader = JournalReader.Open(_dir.Path);
-        var report = new JournalReportSource(reader).Build("4242");
+        var report = Replay("mixed", policy).Build("4242");
 
         Assert.Equal("clean", report.Headline);
         Assert.Equal("dedup job hashes shards", Assert.Single(report.AllowedFindings).AllowedBy!.Reason);
@@ -69,13 +51,29 @@ public sealed class JournalReportSourceTests : IDisposable
     [Fact]
     public void An_unknown_job_is_a_clear_error_not_a_clean_report()
     {
-        using var journal = AuditJournal.Open(_dir.Path);
-        JournalReplay.Run(journal, "mixed", Job);
-
-        using var reader = JournalReader.Open(_dir.Path);
-        var error = Assert.Throws<UserInputException>(() => new JournalReportSource(reader).Build("9999"));
+        var source = Replay("mixed");
+        var error = Assert.Throws<UserInputException>(() => source.Build("9999"));
         Assert.Contains("no record of job 9999", error.Message, StringComparison.Ordinal);
     }
 
-    public void Dispose() => _dir.Dispose();
+    public void Dispose()
+    {
+        foreach (var open in Enumerable.Reverse(_open))
+        {
+            open.Dispose();
+        }
+
+        _dir.Dispose();
+    }
+
+    /// <summary>The report source over a journal that replayed <paramref name="recording"/> (GPU 0 given to job 4242); the journal stays open, as the agent's would.</summary>
+    private JournalReportSource Replay(string recording, AuditPolicy? policy = null)
+    {
+        var journal = AuditJournal.Open(_dir.Path);
+        _open.Add(journal);
+        JournalReplay.Run(journal, recording, Job, policy);
+        var reader = JournalReader.Open(_dir.Path);
+        _open.Add(reader);
+        return new JournalReportSource(reader);
+    }
 }

@@ -2,10 +2,6 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using GpuAudit.Agent.Reporting;
-using GpuAudit.Core;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Policy;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Agent.Tests.Reporting;
 

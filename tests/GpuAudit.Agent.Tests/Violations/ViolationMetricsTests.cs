@@ -1,13 +1,7 @@
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Agent.Journal;
 using GpuAudit.Agent.Tests.Journal;
 using GpuAudit.Agent.Violations;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
 using GpuAudit.Core.Replay;
-using GpuAudit.Core.Samples;
-using GpuAudit.Tests;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Violations;
@@ -25,14 +19,14 @@ public sealed class ViolationMetricsTests : IDisposable
 
         metrics.Publish(new PolicyResult([open, Violation("allowed") with { Pid = 9, AllowedBy = new Allowance([], "4242", null, null, null, "ok", 1) }], [], [open]));
 
-        var exposition = await Expose(registry);
+        var exposition = await AgentFixtures.ExpositionAsync(registry);
         Assert.Contains("gpuaudit_violations_total{rule=\"hash_compute\",severity=\"critical\"} 1", exposition, StringComparison.Ordinal);
         Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-x\",pid=\"776\",job_id=\"4242\"} 1", exposition, StringComparison.Ordinal);
         Assert.DoesNotContain("pid=\"9\"", exposition, StringComparison.Ordinal);
 
         metrics.Publish(new PolicyResult([], [open with { End = 50 }], []));
 
-        Assert.DoesNotContain("gpuaudit_violation_active{", await Expose(registry), StringComparison.Ordinal);
+        Assert.DoesNotContain("gpuaudit_violation_active{", await AgentFixtures.ExpositionAsync(registry), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -45,15 +39,15 @@ public sealed class ViolationMetricsTests : IDisposable
             new(100, [new GpuView(device, null, new CollectorStatus(0, true), null, job, [])], [], new PolicyResult([], [], []) { Diverted = diverted });
 
         metrics.OnTick(Tick(new JobRef("4242", "gpu-map")), TimeSpan.Zero);
-        Assert.Contains("gpuaudit_gpu_diverted_seconds_total{uuid=\"GPU-x\",job_id=\"4242\"} 0", await Expose(registry), StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_gpu_diverted_seconds_total{uuid=\"GPU-x\",job_id=\"4242\"} 0", await AgentFixtures.ExpositionAsync(registry), StringComparison.Ordinal);
 
         metrics.OnTick(Tick(new JobRef("4242", "gpu-map"), new DivertedSeconds(0, "GPU-x", "4242", 9.5)), TimeSpan.Zero);
         metrics.OnTick(Tick(new JobRef("4242", "gpu-map"), new DivertedSeconds(0, "GPU-x", "4242", 1)), TimeSpan.Zero);
-        Assert.Contains("gpuaudit_gpu_diverted_seconds_total{uuid=\"GPU-x\",job_id=\"4242\"} 10.5", await Expose(registry), StringComparison.Ordinal);
+        Assert.Contains("gpuaudit_gpu_diverted_seconds_total{uuid=\"GPU-x\",job_id=\"4242\"} 10.5", await AgentFixtures.ExpositionAsync(registry), StringComparison.Ordinal);
 
         // The GPU goes to another job: the old job's series goes, the new one starts at 0.
         metrics.OnTick(Tick(new JobRef("77", "gpu-map")), TimeSpan.Zero);
-        var exposition = await Expose(registry);
+        var exposition = await AgentFixtures.ExpositionAsync(registry);
         Assert.DoesNotContain("job_id=\"4242\"", exposition, StringComparison.Ordinal);
         Assert.Contains("gpuaudit_gpu_diverted_seconds_total{uuid=\"GPU-x\",job_id=\"77\"} 0", exposition, StringComparison.Ordinal);
     }
@@ -67,18 +61,18 @@ public sealed class ViolationMetricsTests : IDisposable
         var journal = AuditJournal.Open(_dir.Path);
         var warnings = new List<string>();
         using var source = new TraceReplaySource([RepoPaths.Trace("mixed")], new ReplayOptions { Fast = true }, TimeProvider.System);
-        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), new Job4242(), new PolicyEngine(AuditPolicy.Default, source.Host));
+        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), new Job4242(), new PolicyEngine(AuditPolicy.Default, source.Node));
 
         // Listed before the journal sink on purpose: the runner still calls the journal first.
-        var sinks = new IAnalysisSink[] { new ViolationMetrics(new GpuAuditMetrics(registry)), new ViolationJournalSink(journal, source.Host) };
+        var sinks = new IAnalysisSink[] { new ViolationMetrics(new GpuAuditMetrics(registry)), new ViolationJournalSink(journal, source.Node) };
         if (!journalWorks)
         {
             journal.Dispose();
         }
 
-        await new AuditRunner(source, pipeline, sinks, warnings.Add).RunAsync(CancellationToken.None);
+        await new AuditRunner(source, pipeline, sinks, TimeProvider.System, warnings.Add).RunAsync(CancellationToken.None);
 
-        var exposition = await Expose(registry);
+        var exposition = await AgentFixtures.ExpositionAsync(registry);
         if (journalWorks)
         {
             Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pid=\"776\",job_id=\"4242\"} 1", exposition, StringComparison.Ordinal);
@@ -95,24 +89,7 @@ public sealed class ViolationMetricsTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static async Task<string> Expose(CollectorRegistry registry)
-    {
-        using var stream = new MemoryStream();
-        await registry.CollectAndExportAsTextAsync(stream);
-        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
-    }
-
-    private static Violation Violation(string id) => new()
-    {
-        Id = id,
-        Rule = PolicyRule.HashCompute,
-        Gpu = 0,
-        Uuid = "GPU-x",
-        Pid = 776,
-        Job = "4242",
-        Start = 10,
-        Evidence = ["pid 776 classified hash"],
-    };
+    private static Violation Violation(string id) => AgentFixtures.HashViolation(id);
 
     private sealed class Job4242 : IGpuJobMap
     {

@@ -1,5 +1,4 @@
 using GpuAudit.Core.Features;
-using GpuAudit.Core.Samples;
 using static GpuAudit.Core.Tests.Classification.SyntheticSamples;
 
 namespace GpuAudit.Core.Tests.Classification;
@@ -8,20 +7,21 @@ public class FeatureTests
 {
     private static GpuWindow NewWindow() => new(windowSeconds: 10, capacity: 64, busySmPct: 2, busyUtilPct: 5, ridge: 0.05);
 
+    private static void Feed(GpuWindow window, IEnumerable<GpuSample> samples)
+    {
+        foreach (var s in samples)
+        {
+            window.Add(s);
+        }
+    }
+
     [Fact]
     public void Pipe_shares_are_per_unit_of_activity_so_duty_cycle_does_not_change_them()
     {
         var full = NewWindow();
         var tenth = NewWindow();
-        foreach (var s in Run(Mix.Sha256, 8))
-        {
-            full.Add(s);
-        }
-
-        foreach (var s in Run(Mix.Sha256, 8, duty: 0.1))
-        {
-            tenth.Add(s);
-        }
+        Feed(full, Run(Mix.Sha256, 8));
+        Feed(tenth, Run(Mix.Sha256, 8, duty: 0.1));
 
         var a = full.DeviceFeatures();
         var b = tenth.DeviceFeatures();
@@ -36,10 +36,7 @@ public class FeatureTests
     public void Reading_with_a_missing_core_metric_is_left_out_of_the_pipe_mix()
     {
         var w = NewWindow();
-        foreach (var s in Run(Mix.Sha256, 3))
-        {
-            w.Add(s);
-        }
+        Feed(w, Run(Mix.Sha256, 3));
 
         // What NVML returns for two GPM samples taken too close: zeros and a NaN.
         var bogus = Mix.Idle.ToGpm();
@@ -57,15 +54,8 @@ public class FeatureTests
     public void Readings_older_than_the_window_fall_out_of_the_sums()
     {
         var w = NewWindow();
-        foreach (var s in Run(Mix.Sha256, 5))
-        {
-            w.Add(s);
-        }
-
-        foreach (var s in Run(Mix.Idle, 12, start: 5))
-        {
-            w.Add(s);
-        }
+        Feed(w, Run(Mix.Sha256, 5));
+        Feed(w, Run(Mix.Idle, 12, start: 5));
 
         var f = w.DeviceFeatures();
         Assert.Equal(10, f.Readings);

@@ -1,5 +1,3 @@
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Samples;
 using static GpuAudit.Core.Tests.Classification.SyntheticSamples;
 
 namespace GpuAudit.Core.Tests.Classification;

@@ -1,7 +1,4 @@
 using GpuAudit.Core.Features;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Core.Tests.Classification;
 

@@ -1,9 +1,5 @@
 using System.Text.RegularExpressions;
-using GpuAudit.Core.Classification;
 using GpuAudit.Core.Classification.Evaluation;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Core.Tests.Classification;
 

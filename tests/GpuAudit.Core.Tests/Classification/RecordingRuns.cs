@@ -1,8 +1,5 @@
-using GpuAudit.Core.Classification;
 using GpuAudit.Core.Classification.Evaluation;
-using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Replay;
-using GpuAudit.Core.Trace;
 
 namespace GpuAudit.Core.Tests.Classification;
 
@@ -64,7 +61,7 @@ internal static class RecordingRuns
     }
 
     // Fast replay never waits: the run completes synchronously.
-    private static void Run(string path, IAnalysisSink sink) => TracePipeline.RunAsync(path, [sink]).GetAwaiter().GetResult();
+    private static void Run(string path, IAnalysisSink sink) => TracePipeline.RunAsync(path, [sink], TimeProvider.System).GetAwaiter().GetResult();
 
     private sealed class Collector : IAnalysisSink
     {

@@ -1,5 +1,3 @@
-using GpuAudit.Core.Samples;
-
 namespace GpuAudit.Core.Tests.Classification;
 
 /// <summary>

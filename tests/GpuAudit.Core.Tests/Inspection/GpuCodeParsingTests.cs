@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using GpuAudit.Core.Inspection;
 using GpuAudit.Tests.Inspection;
 
 namespace GpuAudit.Core.Tests.Inspection;

@@ -1,8 +1,3 @@
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
-
 namespace GpuAudit.Core.Tests.Inspection;
 
 public class ProcessAnalyzerTests

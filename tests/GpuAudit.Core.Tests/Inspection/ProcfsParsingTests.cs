@@ -1,5 +1,4 @@
 using System.Net;
-using GpuAudit.Core.Inspection;
 
 namespace GpuAudit.Core.Tests.Inspection;
 

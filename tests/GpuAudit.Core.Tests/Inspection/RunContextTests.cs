@@ -1,8 +1,4 @@
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
 using GpuAudit.Core.Tests.Policy;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Core.Tests.Inspection;
 

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using CsCheck;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Core.Tests.Inspection;
 
@@ -243,15 +241,7 @@ public class SecretRedactorTests
         // the scans take well under a second. The generous bound only catches a return to
         // super-linear behaviour (a hang), not a slowdown: speed is measured in the benchmarks.
         const int size = 1 << 20;
-        var text = shape switch
-        {
-            "url" => new string('x', size / 2) + "://" + new string('y', size / 2),
-            "keyvalue" => string.Concat(Enumerable.Repeat("key=", size / 4)),
-            "prefix" => string.Concat(Enumerable.Repeat("sk-", size / 3)),
-            "quotes" => string.Concat(Enumerable.Repeat("'a ", size / 3)),
-            "options" => string.Concat(Enumerable.Repeat("--password ", size / 11)),
-            _ => string.Concat(Enumerable.Repeat("-----BEGIN ", size / 11)),
-        };
+        var text = RedactorWorstCases.Of(shape, size);
 
         var watch = Stopwatch.StartNew();
         _ = SecretRedactor.Redact(["tool", text]);

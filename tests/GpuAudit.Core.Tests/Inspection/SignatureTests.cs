@@ -1,5 +1,3 @@
-using GpuAudit.Core.Inspection;
-
 namespace GpuAudit.Core.Tests.Inspection;
 
 public class SignatureTests

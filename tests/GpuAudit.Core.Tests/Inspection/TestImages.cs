@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using GpuAudit.Core.Inspection;
 using K4os.Compression.LZ4;
 
 namespace GpuAudit.Tests.Inspection;

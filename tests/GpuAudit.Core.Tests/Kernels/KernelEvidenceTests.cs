@@ -1,4 +1,3 @@
-using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Kernels;
 
 namespace GpuAudit.Core.Tests.Kernels;

@@ -1,8 +1,3 @@
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
-
 namespace GpuAudit.Core.Tests.Pipeline;
 
 public sealed class AuditPipelineTests

@@ -1,7 +1,3 @@
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
-
 namespace GpuAudit.Core.Tests.Pipeline;
 
 public sealed class AuditRunnerTests
@@ -49,14 +45,14 @@ public sealed class AuditRunnerTests
     {
         using var source = new TickList(Enumerable.Range(1, ticks).Select(t => new Tick(t, [new GpuSample { Time = t, Gpu = 0 }], [], [new CollectorStatus(0, true)])));
         var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "n"));
-        await new AuditRunner(source, pipeline, sinks, warn).RunAsync(CancellationToken.None);
+        await new AuditRunner(source, pipeline, sinks, TimeProvider.System, warn).RunAsync(CancellationToken.None);
     }
 
     private sealed class TickList(IEnumerable<Tick> ticks) : ISampleSource
     {
         private readonly Queue<Tick> _ticks = new(ticks);
 
-        public string Host => "n";
+        public string Node => "n";
 
         public IReadOnlyList<GpuDevice> Devices { get; } = [Device];
 

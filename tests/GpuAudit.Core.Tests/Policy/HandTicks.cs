@@ -1,9 +1,3 @@
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
-
 namespace GpuAudit.Core.Tests.Policy;
 
 /// <summary>Ticks of one GPU built by hand, for rule-by-rule policy tests.</summary>

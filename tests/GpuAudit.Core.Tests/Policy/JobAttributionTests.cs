@@ -1,6 +1,3 @@
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-
 namespace GpuAudit.Core.Tests.Policy;
 
 public sealed class JobAttributionTests

@@ -1,6 +1,3 @@
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
 using static GpuAudit.Core.Tests.Policy.HandTicks;
 
 namespace GpuAudit.Core.Tests.Policy;

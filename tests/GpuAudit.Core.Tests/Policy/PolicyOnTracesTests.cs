@@ -1,8 +1,3 @@
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
-
 namespace GpuAudit.Core.Tests.Policy;
 
 /// <summary>The policy on the real H100 recordings, with verdicts from the traces' ground truth.</summary>

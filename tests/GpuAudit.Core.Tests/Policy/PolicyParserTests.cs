@@ -1,6 +1,3 @@
-using GpuAudit.Core.Policy;
-using GpuAudit.Tests;
-
 namespace GpuAudit.Core.Tests.Policy;
 
 public sealed class PolicyParserTests

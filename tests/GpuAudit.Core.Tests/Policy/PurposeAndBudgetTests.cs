@@ -1,8 +1,3 @@
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
 using static GpuAudit.Core.Tests.Policy.HandTicks;
 
 namespace GpuAudit.Core.Tests.Policy;

@@ -1,6 +1,3 @@
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
-
 namespace GpuAudit.Core.Tests.RedTeam;
 
 /// <summary>One poll of one GPU in a derived trace, with the processes first seen at it.</summary>

@@ -1,11 +1,3 @@
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
-
 namespace GpuAudit.Core.Tests.RedTeam;
 
 /// <summary>One GPU of a red-team node: its derived trace and the job the scheduler's map gives it.</summary>

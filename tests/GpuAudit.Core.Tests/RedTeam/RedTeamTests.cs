@@ -1,6 +1,3 @@
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
 using static GpuAudit.Core.Tests.RedTeam.RedTeamRun;
 
 namespace GpuAudit.Core.Tests.RedTeam;

@@ -1,9 +1,4 @@
-using GpuAudit.Core;
 using GpuAudit.Core.Replay;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
-using Microsoft.Extensions.Time.Testing;
 
 namespace GpuAudit.Core.Tests.Replay;
 

@@ -1,7 +1,3 @@
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Reporting;
-
 namespace GpuAudit.Core.Tests.Reporting;
 
 /// <summary>A two-node job with one violation and one allowed finding, for the golden files.</summary>

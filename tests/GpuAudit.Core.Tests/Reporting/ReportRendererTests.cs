@@ -1,7 +1,3 @@
-using GpuAudit.Tests;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Reporting;
-
 namespace GpuAudit.Core.Tests.Reporting;
 
 public sealed class ReportRendererTests

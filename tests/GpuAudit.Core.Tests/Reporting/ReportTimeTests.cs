@@ -1,5 +1,3 @@
-using GpuAudit.Core.Reporting;
-
 namespace GpuAudit.Core.Tests.Reporting;
 
 public sealed class ReportTimeTests

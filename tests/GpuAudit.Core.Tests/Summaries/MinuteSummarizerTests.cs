@@ -1,10 +1,3 @@
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Summaries;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
-
 namespace GpuAudit.Core.Tests.Summaries;
 
 public sealed class MinuteSummarizerTests

@@ -1,7 +1,4 @@
 using System.Text;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Core.Tests.Trace;
 

@@ -1,7 +1,3 @@
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
-using GpuAudit.Tests;
-
 namespace GpuAudit.Core.Tests.Trace;
 
 public class TraceWriterTests
@@ -38,7 +34,7 @@ public class TraceWriterTests
     [Fact]
     public void Live_only_fields_survive_the_round_trip()
     {
-        var header = new TraceHeader { Host = "node1", Gpus = [new GpuDevice(0, "GPU-a", "H100", "580", 80, true, "00000000:1B:00.0", false)] };
+        var header = new TraceHeader { Node = "node1", Gpus = [new GpuDevice(0, "GPU-a", "H100", "580", 80, true, "00000000:1B:00.0", false)] };
         var gpm = new GpmMetrics();
         gpm.Set(GpmMetric.IntegerUtil, 73.25);
         gpm.Set(GpmMetric.Fp32Util, double.NaN);

@@ -26,7 +26,7 @@ internal static class NvrtcCompiler
     private static byte[] Build(string source, string name, string architecture, bool cubin)
     {
         Check(NvrtcNative.CreateProgram(out var program, source, name + ".cu", 0, 0, 0), "nvrtcCreateProgram");
-        var options = new[] { "--gpu-architecture=" + architecture, "--std=c++14" }.Select(Marshal.StringToCoTaskMemUTF8).ToArray();
+        var options = new[] { "--gpu-architecture=" + architecture, "--std=c++14", "--include-path=" + KernelDirectory }.Select(Marshal.StringToCoTaskMemUTF8).ToArray();
         try
         {
             if (NvrtcNative.CompileProgram(program, options.Length, options) != 0)

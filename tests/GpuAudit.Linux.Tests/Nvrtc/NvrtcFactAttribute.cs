@@ -1,5 +1,3 @@
-using GpuAudit.Tests;
-
 namespace GpuAudit.Linux.Tests.Nvrtc;
 
 /// <summary>

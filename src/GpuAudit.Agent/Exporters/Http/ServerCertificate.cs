@@ -15,17 +15,19 @@ internal sealed class ServerCertificate
     private readonly TlsSettings _settings;
     private readonly string _configPath;
     private readonly Action<string> _warn;
+    private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private X509Certificate2 _current;
     private (DateTime Cert, DateTime Key) _stamps;
     private long _nextCheck;
     private string? _lastWarning;
 
-    public ServerCertificate(TlsSettings settings, string configPath, Action<string> warn)
+    public ServerCertificate(TlsSettings settings, string configPath, Action<string> warn, TimeProvider time)
     {
         _settings = settings;
         _configPath = configPath;
         _warn = warn;
+        _time = time;
         _stamps = Stamps();
         _current = Load(settings, configPath);
     }
@@ -34,14 +36,14 @@ internal sealed class ServerCertificate
     {
         get
         {
-            if (_settings.Files is null || Environment.TickCount64 < Volatile.Read(ref _nextCheck))
+            if (_settings.Files is null || _time.GetTimestamp() < Volatile.Read(ref _nextCheck))
             {
                 return _current;
             }
 
             lock (_gate)
             {
-                _nextCheck = Environment.TickCount64 + 1000;
+                _nextCheck = _time.GetTimestamp() + _time.TimestampFrequency;
                 var stamps = Stamps();
                 if (stamps == _stamps)
                 {

@@ -1,7 +1,6 @@
 using System.IO.Compression;
 using System.Text;
 using GpuAudit.Agent.Exporters.Http;
-using Microsoft.Extensions.Time.Testing;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Exporters.Http;
@@ -14,10 +13,7 @@ public class ExpositionCacheTests
     [Fact]
     public void Every_scraper_gets_the_same_bytes_until_the_next_poll_renders()
     {
-        var (registry, gauge) = Registry();
-        var cache = new ExpositionCache(registry);
-        gauge.Set(1);
-        cache.Render();
+        var (cache, gauge) = Rendered(1);
 
         var first = cache.Get(TextOnly, gzip: false).Bytes;
         gauge.Set(2); // mid-tick change: not visible until the tick's render
@@ -33,10 +29,7 @@ public class ExpositionCacheTests
     [Fact]
     public void Gzip_is_made_once_per_poll_and_holds_the_same_exposition()
     {
-        var (registry, gauge) = Registry();
-        var cache = new ExpositionCache(registry);
-        gauge.Set(42);
-        cache.Render();
+        var (cache, _) = Rendered(42);
 
         var plain = cache.Get(TextOnly, gzip: false).Bytes;
         var gzipped = cache.Get(TextOnly, gzip: true).Bytes;
@@ -48,10 +41,7 @@ public class ExpositionCacheTests
     [Fact]
     public void OpenMetrics_is_rendered_from_the_poll_after_a_scraper_asked_for_it()
     {
-        var (registry, gauge) = Registry();
-        var cache = new ExpositionCache(registry);
-        gauge.Set(3);
-        cache.Render();
+        var (cache, _) = Rendered(3);
 
         // The first Prometheus scrape also accepts the text format, which is ready: no render on the scrape.
         Assert.Equal(ExpositionFormat.PrometheusText, cache.Get(PrometheusAccept, gzip: false).Format);
@@ -96,6 +86,16 @@ public class ExpositionCacheTests
 
         Assert.Equal(ExpositionFormat.OpenMetricsText, format);
         Assert.Same(bytes, cache.Get([ExpositionFormat.OpenMetricsText], gzip: false).Bytes);
+    }
+
+    /// <summary>A cache over a registry whose test_value is <paramref name="value"/>, rendered by one poll.</summary>
+    private static (ExpositionCache Cache, Gauge Gauge) Rendered(double value)
+    {
+        var (registry, gauge) = Registry();
+        var cache = new ExpositionCache(registry);
+        gauge.Set(value);
+        cache.Render();
+        return (cache, gauge);
     }
 
     private static (CollectorRegistry Registry, Gauge Gauge) Registry()

@@ -6,7 +6,6 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using GpuAudit.Agent.Exporters;
 using GpuAudit.Agent.Exporters.Http;
-using GpuAudit.Tests;
 using Prometheus;
 
 namespace GpuAudit.Agent.Tests.Exporters.Http;
@@ -249,7 +248,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         _cache = new ExpositionCache(_registry);
         _cache.Render();
         _port = FreePort();
-        _endpoint = await MetricsEndpoint.StartAsync($"127.0.0.1:{_port}", _cache, web, limits ?? MetricsServerLimits.Default, r => { lock (_rejected) { _rejected.Add(r); } }, _ => { });
+        _endpoint = await MetricsEndpoint.StartAsync($"127.0.0.1:{_port}", _cache, web, limits ?? MetricsServerLimits.Default, r => { lock (_rejected) { _rejected.Add(r); } }, _ => { }, TimeProvider.System);
     }
 
     private WebConfig WebConfig(string yaml) => WebConfigFile.Parse(Path.Combine(_dir, "web.yml"), yaml);

@@ -1,7 +1,5 @@
 using System.Security.Authentication;
 using GpuAudit.Agent.Exporters.Http;
-using GpuAudit.Core;
-using GpuAudit.Tests;
 
 namespace GpuAudit.Agent.Tests.Exporters.Http;
 

@@ -8,11 +8,3 @@ public interface IPodResourcesSource
 
     Task<IReadOnlyList<PodDevices>> ListAsync(CancellationToken cancellationToken);
 }
-
-/// <summary>Pods of this node with their UIDs (and, from the API server, their declared purpose).</summary>
-public interface IPodMetadataSource
-{
-    string Describe { get; }
-
-    Task<IReadOnlyList<PodMetadata>> ListAsync(CancellationToken cancellationToken);
-}
