@@ -180,7 +180,7 @@ public sealed class AuditPipeline
                         usage,
                         insight?.Identity ?? _identities.GetValueOrDefault(usage.Pid),
                         insight,
-                        Attribution(gpu, _jobMap.ProcessJob(insight?.Job), allocated),
+                        JobAttribution.Resolve(_jobMap.ProcessJob(insight?.Job), allocated),
                         gpu.Verdicts is { } verdicts ? FindVerdict(verdicts.Processes, usage.Pid, i) : null);
                 }
             }
@@ -190,25 +190,6 @@ public sealed class AuditPipeline
         }
 
         return new TickAnalysis(time, views, processes, PolicyResult.None);
-    }
-
-    /// <summary>
-    /// The process's job attribution. A process that names no job of its own (almost all of them)
-    /// gets the GPU's allocation: that attribution is made once per allocation, not per process per tick.
-    /// </summary>
-    private static JobAttribution Attribution(GpuState gpu, JobRef? processJob, JobRef? allocated)
-    {
-        if (processJob is not null)
-        {
-            return JobAttribution.Resolve(processJob, allocated);
-        }
-
-        if (gpu.AllocationAttribution is not { } cached || !ReferenceEquals(cached.Allocated, allocated))
-        {
-            gpu.AllocationAttribution = cached = JobAttribution.Resolve(null, allocated);
-        }
-
-        return cached;
     }
 
     /// <summary>
@@ -268,8 +249,5 @@ public sealed class AuditPipeline
         public GpuVerdicts? Verdicts { get; set; }
 
         public GpuVerdicts? NewVerdicts { get; set; }
-
-        /// <summary>The attribution of a process that names no job, for the allocation it was made for.</summary>
-        public JobAttribution? AllocationAttribution { get; set; }
     }
 }
