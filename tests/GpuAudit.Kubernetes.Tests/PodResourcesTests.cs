@@ -136,7 +136,9 @@ public sealed class PodResourcesTests : IAsyncLifetime
         _kubelet.Respond = _ => Task.FromResult(FakeKubelet.Pods(("research", "trainer-0", "nvidia.com/gpu", [Gpu0])));
         var time = new FakeTimeProvider();
         using var client = new PodResourcesClient(_kubelet.Socket, TimeSpan.FromSeconds(1));
-        using var map = new KubernetesPodMap(client, [], time, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(1), _warnings.Add);
+        // The read's timeout runs on the fake clock too: an hour of it, so the 10 s steps that start
+        // a refresh never time out the one in flight (a slow machine answers within a step or two).
+        using var map = new KubernetesPodMap(client, [], time, TimeSpan.FromSeconds(10), TimeSpan.FromHours(1), _warnings.Add);
         using var stop = new CancellationTokenSource();
 
         var loop = Task.Run(() => map.RunAsync(stop.Token));

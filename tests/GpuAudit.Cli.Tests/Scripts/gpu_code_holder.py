@@ -16,9 +16,8 @@ def nvrtc(path, arch):
     program = ctypes.c_void_p()
     source = open(path, "rb").read()
     assert lib.nvrtcCreateProgram(ctypes.byref(program), source, os.path.basename(path).encode(), 0, None, None) == 0
-    # The kernels share headers (sha256_k.h) beside them.
-    include = b"--include-path=" + os.path.dirname(os.path.abspath(path)).encode()
-    options = (ctypes.c_char_p * 2)(b"--gpu-architecture=" + arch.encode(), include)
+    # The source is handed over in memory: its directory (shared headers) is an include path.
+    options = (ctypes.c_char_p * 2)(b"--gpu-architecture=" + arch.encode(), b"--include-path=" + os.path.dirname(os.path.abspath(path)).encode())
     if lib.nvrtcCompileProgram(program, 2, options) != 0:
         size = ctypes.c_size_t()
         lib.nvrtcGetProgramLogSize(program, ctypes.byref(size))
