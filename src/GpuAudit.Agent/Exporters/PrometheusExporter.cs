@@ -2,6 +2,7 @@ using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
+using System.Runtime.InteropServices;
 using Prometheus;
 
 namespace GpuAudit.Agent.Exporters;
@@ -20,7 +21,19 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     private readonly Dictionary<(string Uuid, int Pid), ProcessSeries> _processes = [];
     private readonly Dictionary<string, (JobRef Job, Gauge.Child Series)> _jobInfo = new(StringComparer.Ordinal);
     private readonly HashSet<(int Pid, FindingKind Kind, string Detail)> _countedFindings = [];
-    private readonly HashSet<(string Uuid, int Pid)> _withheld = [];
+    private readonly Dictionary<int, ProcessInsight> _countedInsights = [];
+
+    // Withheld by the cap (counted as dropped once), with the last poll each was withheld at.
+    private readonly Dictionary<(string Uuid, int Pid), long> _withheld = [];
+    private readonly List<(string Uuid, int Pid)> _gone = [];
+    private readonly HashSet<(string, int)> _exported = [];
+    private readonly HashSet<(string, int)> _violating = [];
+    private IReadOnlyList<Core.Policy.Violation>? _violatingFrom;
+    private Candidate[] _candidates = [];
+
+    // The processes (in the analysis's order) and their priority when _exported was chosen.
+    private Candidate[] _chosenFrom = [];
+    private int _chosenCount = -1;
     private readonly PrometheusExporterOptions _options;
     private readonly TimeProvider _time;
     private readonly double _pollInterval;
@@ -84,7 +97,9 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
             var key = (view.Uuid, view.Pid);
             if (exported is not null && !exported.Contains(key))
             {
-                if (_withheld.Add(key))
+                ref var withheldAt = ref CollectionsMarshal.GetValueRefOrAddDefault(_withheld, key, out var known);
+                withheldAt = _poll;
+                if (!known)
                 {
                     _m.ProcessSeriesDropped.Inc(_options.SeriesPerProcess);
                 }
@@ -102,28 +117,42 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
             series.Publish(view, view.Attribution.Job?.Id ?? string.Empty);
         }
 
-        List<(string, int)>? gone = null;
+        var gone = _gone;
+        gone.Clear();
         foreach (var (key, series) in _processes)
         {
             if (series.LastSeenPoll != _poll)
             {
                 series.Remove();
-                (gone ??= []).Add(key);
+                gone.Add(key);
             }
         }
 
-        if (gone is not null)
+        foreach (var key in gone)
         {
-            foreach (var key in gone)
+            _processes.Remove(key);
+        }
+
+        var left = gone.Count > 0;
+        gone.Clear();
+        foreach (var (key, withheldAt) in _withheld)
+        {
+            // Neither withheld nor exported at this poll: the process left.
+            if (withheldAt != _poll && !(_processes.TryGetValue(key, out var series) && series.LastSeenPoll == _poll))
             {
-                _processes.Remove(key);
+                gone.Add(key);
             }
         }
 
-        // Only when a process left (or some are withheld, whose leaving nothing else notices).
-        if (gone is not null || _withheld.Count > 0)
+        foreach (var key in gone)
         {
-            ForgetGoneProcesses(analysis.Processes);
+            _withheld.Remove(key);
+        }
+
+        // Only when a process left: the findings counted for pids that are gone.
+        if (left || gone.Count > 0)
+        {
+            ForgetGoneFindings(analysis.Processes);
         }
     }
 
@@ -136,42 +165,95 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     /// </summary>
     private HashSet<(string, int)>? ExportedProcesses(TickAnalysis analysis)
     {
-        if (_options.ProcessMetrics == ProcessMetricsMode.Off)
-        {
-            return [];
-        }
-
         var processes = analysis.Processes;
         var capacity = _options.MaxProcessSeries / _options.SeriesPerProcess;
-        if (processes.Count <= capacity)
+        if (_options.ProcessMetrics == ProcessMetricsMode.Off || processes.Count <= capacity)
         {
-            return null;
+            _chosenCount = -1;
+            _exported.Clear();
+            return _options.ProcessMetrics == ProcessMetricsMode.Off ? _exported : null;
         }
 
-        var violating = analysis.Policy.Active.Where(v => !v.IsAllowed && v.Pid is not null).Select(v => (v.Uuid, v.Pid!.Value)).ToHashSet();
-        return [.. processes
-            .OrderByDescending(v => violating.Contains((v.Uuid, v.Pid)) || v.Verdict?.Class == WorkloadClass.Hash || v.Insight is { Findings.Count: > 0 })
-            .ThenByDescending(v => _processes.ContainsKey((v.Uuid, v.Pid)))
-            .ThenByDescending(v => v.Usage.UsedMemBytes ?? 0)
-            .ThenBy(v => v.Uuid, StringComparer.Ordinal)
-            .ThenBy(v => v.Pid)
-            .Take(capacity)
-            .Select(v => (v.Uuid, v.Pid))];
+        var violating = Violating(analysis.Policy.Active);
+        if (_candidates.Length < processes.Count)
+        {
+            _candidates = new Candidate[processes.Count];
+            _chosenFrom = new Candidate[processes.Count];
+            _chosenCount = -1;
+        }
+
+        // The same processes with the same priority as when the budget was last chosen: the choice
+        // is the same (the exported ones outrank the rest), so it is kept without sorting again.
+        var same = processes.Count == _chosenCount;
+        for (var i = 0; i < processes.Count; i++)
+        {
+            var v = processes[i];
+            var priority = (violating.Count > 0 && violating.Contains((v.Uuid, v.Pid))) || v.Verdict?.Class == WorkloadClass.Hash || v.Insight is { Findings.Count: > 0 };
+            same = same && _chosenFrom[i].Pid == v.Pid && _chosenFrom[i].Priority == priority && _chosenFrom[i].Uuid == v.Uuid;
+            _candidates[i] = new Candidate(v.Uuid, v.Pid, priority, false, v.Usage.UsedMemBytes ?? 0);
+        }
+
+        if (same)
+        {
+            return _exported;
+        }
+
+        _exported.Clear();
+        var candidates = _candidates.AsSpan(0, processes.Count);
+        candidates.CopyTo(_chosenFrom);
+        _chosenCount = processes.Count;
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            candidates[i] = candidates[i] with { Exported = _processes.ContainsKey((candidates[i].Uuid, candidates[i].Pid)) };
+        }
+
+        candidates.Sort(default(CandidateOrder));
+        for (var i = 0; i < capacity; i++)
+        {
+            _exported.Add((candidates[i].Uuid, candidates[i].Pid));
+        }
+
+        candidates.Clear();
+        return _exported;
     }
 
-    /// <summary>Drops what is remembered about processes that left every GPU (withheld keys, counted findings).</summary>
-    private void ForgetGoneProcesses(IReadOnlyList<ProcessView> processes)
+    /// <summary>The (uuid, pid) of each open violation that is not allowed: rebuilt only when the policy's active list is a new one.</summary>
+    private HashSet<(string, int)> Violating(IReadOnlyList<Core.Policy.Violation> active)
     {
-        var present = new HashSet<(string, int)>(processes.Count);
+        if (!ReferenceEquals(active, _violatingFrom))
+        {
+            _violating.Clear();
+            for (var i = 0; i < active.Count; i++)
+            {
+                if (!active[i].IsAllowed && active[i].Pid is { } pid)
+                {
+                    _violating.Add((active[i].Uuid, pid));
+                }
+            }
+
+            _violatingFrom = active;
+        }
+
+        return _violating;
+    }
+
+    /// <summary>Drops the findings counted for processes that left every GPU.</summary>
+    private void ForgetGoneFindings(IReadOnlyList<ProcessView> processes)
+    {
         var pids = new HashSet<int>(processes.Count);
         foreach (var view in processes)
         {
-            present.Add((view.Uuid, view.Pid));
             pids.Add(view.Pid);
         }
 
-        _withheld.RemoveWhere(key => !present.Contains(key));
         _countedFindings.RemoveWhere(f => !pids.Contains(f.Pid));
+        foreach (var pid in _countedInsights.Keys)
+        {
+            if (!pids.Contains(pid))
+            {
+                _countedInsights.Remove(pid);
+            }
+        }
     }
 
     private void CountFindings(ProcessView view)
@@ -180,6 +262,15 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
         {
             return;
         }
+
+        // The same insight object as last poll has the same findings, all counted already.
+        ref var counted = ref CollectionsMarshal.GetValueRefOrAddDefault(_countedInsights, view.Pid, out _);
+        if (ReferenceEquals(counted, insight))
+        {
+            return;
+        }
+
+        counted = insight;
 
         foreach (var finding in insight.Findings)
         {
@@ -214,6 +305,38 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
                 child.Set(1);
                 _jobInfo[uuid] = (job, child);
             }
+        }
+    }
+
+    /// <summary>One process competing for the series budget.</summary>
+    private readonly record struct Candidate(string Uuid, int Pid, bool Priority, bool Exported, long Memory);
+
+    /// <summary>
+    /// The budget's order: processes with an open violation, hash-class processes and processes with
+    /// findings first, then those already exported (series do not flap), then the largest by GPU
+    /// memory; uuid and pid break ties. A struct comparer: sorting allocates nothing.
+    /// </summary>
+    private readonly struct CandidateOrder : IComparer<Candidate>
+    {
+        public int Compare(Candidate x, Candidate y)
+        {
+            if (x.Priority != y.Priority)
+            {
+                return x.Priority ? -1 : 1;
+            }
+
+            if (x.Exported != y.Exported)
+            {
+                return x.Exported ? -1 : 1;
+            }
+
+            if (x.Memory != y.Memory)
+            {
+                return y.Memory.CompareTo(x.Memory);
+            }
+
+            var uuid = string.CompareOrdinal(x.Uuid, y.Uuid);
+            return uuid != 0 ? uuid : x.Pid.CompareTo(y.Pid);
         }
     }
 }

@@ -29,6 +29,8 @@ public sealed class WorkloadClassifier
     private double _lastVerdict = double.NegativeInfinity;
     private double _hashSeconds;
     private int _gpu;
+    private string _residualNote = string.Empty;
+    private int _residualNoteMembers = -1;
 
     public WorkloadClassifier(ClassifierOptions? options = null)
     {
@@ -84,6 +86,7 @@ public sealed class WorkloadClassifier
         _window.ProcessPids(_pids);
 
         var residual = ResidualPids();
+        var residualNote = ResidualNote(residual.Count);
         var processes = new List<Verdict>(_pids.Count);
         var deviceIdentity = ProcessIdentity.Unknown;
         foreach (var pid in _pids)
@@ -98,7 +101,7 @@ public sealed class WorkloadClassifier
             {
                 var d = SignatureRules.Classify(features, identity, _options);
                 processes.Add(_window.IsResidual(pid)
-                    ? new Verdict(time, _gpu, pid, d.Class, d.Confidence, new PrefixedEvidence(ResidualNote(residual.Count), d.Evidence)) { Candidates = residual }
+                    ? new Verdict(time, _gpu, pid, d.Class, d.Confidence, new PrefixedEvidence(residualNote, d.Evidence)) { Candidates = residual }
                     : new Verdict(time, _gpu, pid, d.Class, d.Confidence, d.Evidence));
             }
         }
@@ -136,7 +139,19 @@ public sealed class WorkloadClassifier
         return residual;
     }
 
-    private static string ResidualNote(int members) => string.Create(CultureInfo.InvariantCulture,
+    /// <summary>The note on every residual process's evidence: formatted again only when the group's size changes (not per process per verdict).</summary>
+    private string ResidualNote(int members)
+    {
+        if (members != _residualNoteMembers)
+        {
+            _residualNote = FormatResidualNote(members);
+            _residualNoteMembers = members;
+        }
+
+        return _residualNote;
+    }
+
+    private static string FormatResidualNote(int members) => string.Create(CultureInfo.InvariantCulture,
         $"one of {members} processes with the least SM time, folded into one residual term of the split (the fit separates the {GpuWindow.MaxFitTerms - 1} busiest one by one): these numbers are the group's, not this process's own");
 
     /// <summary>
@@ -269,17 +284,7 @@ public sealed class WorkloadClassifier
             return new Verdict(time, _gpu, null, gpu.Class, gpu.Confidence, gpu.Evidence) { Candidates = unexplained };
         }
 
-        var evidence = new List<string>(processes.Count + gpu.Evidence.Count);
-        foreach (var p in processes)
-        {
-            if (p.Class is not WorkloadClass.Idle)
-            {
-                evidence.Add($"pid {p.Pid}: {p.Class.Label()} ({p.Confidence.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)})");
-            }
-        }
-
-        evidence.Add("whole GPU: " + gpu.Class.Label() + "; " + gpu.Evidence[0]);
-        return new Verdict(time, _gpu, null, WorkloadClass.Mixed, confidence, evidence) { Candidates = unexplained };
+        return new Verdict(time, _gpu, null, WorkloadClass.Mixed, confidence, new MixedEvidence(processes, gpu)) { Candidates = unexplained };
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ internal sealed class ProcessAttribution
     private readonly double _ridge;
     private readonly Dictionary<int, PidStats> _stats = [];
     private readonly Dictionary<int, double[]> _estimates = [];
-    private readonly List<int> _ranked = [];
+    private readonly List<RankedPid> _ranked = [];
     private readonly List<int> _gone = [];
     private readonly double[] _gram = new double[MaxTerms * MaxTerms];
     private readonly double[] _cross = new double[MaxTerms * Signal.Count];
@@ -43,17 +43,9 @@ internal sealed class ProcessAttribution
     private int _residualMembers;
     private int _readings;
 
-    // Most SM time first, then pid: the same choice on every replay. Made once (a lambda per fit allocates).
-    private readonly Comparison<int> _bySmTime;
-
     public ProcessAttribution(double ridge)
     {
         _ridge = ridge;
-        _bySmTime = (a, b) =>
-        {
-            var c = _stats[b].ShareSum.CompareTo(_stats[a].ShareSum);
-            return c != 0 ? c : a.CompareTo(b);
-        };
     }
 
     /// <summary>Processes folded into the residual term by the last fit (0 when every process has its own term).</summary>
@@ -63,7 +55,11 @@ internal sealed class ProcessAttribution
     public int Pids(List<int> into)
     {
         into.Clear();
-        into.AddRange(_ranked);
+        foreach (var ranked in _ranked)
+        {
+            into.Add(ranked.Pid);
+        }
+
         foreach (var (pid, stats) in _stats)
         {
             if (stats.Term == NoTerm)
@@ -277,21 +273,22 @@ internal sealed class ProcessAttribution
         {
             if (st.ShareSum > 1e-9)
             {
-                _ranked.Add(pid);
+                _ranked.Add(new RankedPid(st.ShareSum, pid));
             }
         }
 
-        _ranked.Sort(_bySmTime);
+        // The SM time is copied beside the pid: comparing looks nothing up, sorting allocates nothing.
+        CollectionsMarshal.AsSpan(_ranked).Sort(default(BySmTime));
 
         _residualMembers = _ranked.Count > MaxTerms ? _ranked.Count - Residual : 0;
         _terms = Math.Min(_ranked.Count, MaxTerms);
         for (var r = 0; r < _ranked.Count; r++)
         {
-            ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_stats, _ranked[r]);
+            ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_stats, _ranked[r].Pid);
             st.Term = _residualMembers > 0 && r >= Residual ? Residual : r;
             if (r < MaxTerms)
             {
-                _termPid[st.Term] = _ranked[r];
+                _termPid[st.Term] = _ranked[r].Pid;
             }
         }
 
@@ -433,5 +430,17 @@ internal sealed class ProcessAttribution
         public int Shared;
         public double FirstMem;
         public double LastMem;
+    }
+
+    private readonly record struct RankedPid(double ShareSum, int Pid);
+
+    /// <summary>Most SM time first, then pid: the same choice on every replay.</summary>
+    private readonly struct BySmTime : IComparer<RankedPid>
+    {
+        public int Compare(RankedPid x, RankedPid y)
+        {
+            var c = y.ShareSum.CompareTo(x.ShareSum);
+            return c != 0 ? c : x.Pid.CompareTo(y.Pid);
+        }
     }
 }

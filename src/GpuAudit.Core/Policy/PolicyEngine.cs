@@ -21,12 +21,6 @@ public sealed class PolicyEngine
     /// <summary>Longest gap between two ticks still counted as observed time (as the minute summaries count it).</summary>
     private const double MaxTickSeconds = 10;
 
-    private static readonly FindingKind[] MinerFindings =
-        [FindingKind.MinerExecutable, FindingKind.MinerCommandLine, FindingKind.MinerLibrary, FindingKind.MinerKernel, FindingKind.MinerKernelLaunched];
-
-    private static readonly FindingKind[] EgressFindings =
-        [FindingKind.Tunnel, FindingKind.NonAllowlistedEgress, FindingKind.PoolPortConnection];
-
     private readonly AuditPolicy _policy;
     private readonly string? _node;
     private readonly Dictionary<ViolationKey, ViolationTracker> _trackers = [];
@@ -36,6 +30,9 @@ public sealed class PolicyEngine
     private readonly Dictionary<string, (JobRef Job, double Time)> _recentJobs = [];
     private readonly Dictionary<string, (int Gpu, JobRef? Job, double Share)> _gpuJobs = [];
     private readonly List<Observation> _observations = [];
+    private readonly List<Violation> _opened = [];
+    private readonly List<Violation> _closed = [];
+    private IReadOnlyList<Violation> _active = [];
     private double _previousTime = double.NaN;
 
     public PolicyEngine(AuditPolicy policy, string? node = null)
@@ -78,8 +75,11 @@ public sealed class PolicyEngine
             tracker.Observe(observation);
         }
 
-        var opened = new List<Violation>();
-        var closed = new List<Violation>();
+        var opened = _opened;
+        var closed = _closed;
+        opened.Clear();
+        closed.Clear();
+        var changed = false;
         foreach (var (key, tracker) in _trackers)
         {
             var settings = _policy[key.Rule];
@@ -96,6 +96,7 @@ public sealed class PolicyEngine
                 {
                     // New pids (and runs) of a rotating workload join the open violation (same id, same start).
                     tracker.Open = open with { Pids = [.. tracker.Pids], Context = [.. tracker.Context] };
+                    changed = true;
                 }
             }
             else if (time - tracker.LastAlive >= settings.CloseAfterSeconds)
@@ -117,38 +118,54 @@ public sealed class PolicyEngine
         _budget.Prune();
         var diverted = CountDiverted(time, seconds, gpuJobs);
 
-        var active = _trackers.Values.Select(t => t.Open).OfType<Violation>()
-            .OrderBy(v => v.Start).ThenBy(v => v.Id, StringComparer.Ordinal).ToList();
-        return new PolicyResult(opened, closed, active) { Diverted = diverted };
+        if (changed || opened.Count > 0 || closed.Count > 0)
+        {
+            _active = ActiveViolations();
+        }
+
+        // Most ticks change nothing: the result then shares the empty lists and the previous active list.
+        return new PolicyResult(opened.Count == 0 ? [] : [.. opened], closed.Count == 0 ? [] : [.. closed], _active) { Diverted = diverted };
+    }
+
+    /// <summary>Every open violation, oldest first (ties by id): rebuilt only on a tick that changed one.</summary>
+    private List<Violation> ActiveViolations()
+    {
+        var active = new List<Violation>();
+        foreach (var tracker in _trackers.Values)
+        {
+            if (tracker.Open is { } open)
+            {
+                active.Add(open);
+            }
+        }
+
+        active.Sort(static (a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : string.CompareOrdinal(a.Id, b.Id));
+        return active;
     }
 
     private List<Observation> Observe(TickAnalysis tick, double seconds, Dictionary<string, (int Gpu, JobRef? Job, double Share)> gpuJobs)
     {
         var observations = _observations;
         observations.Clear();
-        foreach (var gpu in tick.Gpus)
+        var gpus = tick.Gpus;
+        for (var g = 0; g < gpus.Count; g++)
         {
+            var gpu = gpus[g];
             var uuid = gpu.Device.Uuid;
             var processes = gpu.Processes;
-            var before = observations.Count;
-            foreach (var process in processes)
+            var smTotal = SmTotal(gpu);
+            var processHash = false;
+            for (var i = 0; i < processes.Count; i++)
             {
-                ObserveProcess(gpu, process, observations);
+                processHash |= ObserveProcess(gpu, processes[i], smTotal, observations);
             }
 
             var job = gpu.AllocatedJob ?? RecentJob(uuid, CommonJob(processes), processes.Count, tick.Time);
-            var processHash = false;
-            for (var i = before; i < observations.Count; i++)
-            {
-                processHash |= observations[i].Rule == PolicyRule.HashCompute;
-            }
-
             ObserveGpuHash(gpu, processes, job, processHash, tick.Time, seconds, observations);
 
             if (gpu.AllocatedJob is { } allocated && IsIdle(gpu, processes.Count))
             {
-                observations.Add(GpuObservation(PolicyRule.IdleAllocation, gpu, allocated, [], 1,
-                    () => [$"GPU allocated to job {allocated.Id} ({allocated.Source}) but idle" + (gpu.Verdict is { } v ? $" (verdict idle, confidence {Format(v.Confidence)})" : " (0% utilization, no process)")]));
+                observations.Add(GpuObservation(PolicyRule.IdleAllocation, gpu, allocated, [], 1, new IdleAllocationEvidence(allocated, gpu.Verdict)));
             }
 
             var (purpose, from) = _policy.PurposeOf(job);
@@ -157,12 +174,7 @@ public sealed class PolicyEngine
             if (job is not null && purpose != JobPurpose.Any && share > 0 && gpu.Verdict is { } verdict)
             {
                 var classes = DivertedClasses(verdict, processes, purpose);
-                var diverted = GpuObservation(PolicyRule.DivertedCompute, gpu, job, BusyPids(processes), share, () =>
-                    [
-                        $"job {job.Id} is for {purpose.Label()} (from {from}); the GPU did {string.Join(", ", classes.Select(c => c.Label()))} with {Percent(share)} of its time, outside that purpose",
-                        VerdictLine("GPU", verdict),
-                        .. verdict.Evidence.Take(2),
-                    ]);
+                var diverted = GpuObservation(PolicyRule.DivertedCompute, gpu, job, BusyPids(processes), share, new DivertedEvidence(job, purpose, from, classes, share, verdict));
                 observations.Add(diverted with { Hash = classes.Contains(WorkloadClass.Hash) });
             }
         }
@@ -170,44 +182,53 @@ public sealed class PolicyEngine
         return observations;
     }
 
-    private static void ObserveProcess(GpuView gpu, ProcessView process, List<Observation> observations)
+    /// <summary>
+    /// A process's own evidence: its hash verdict, hash constants in its GPU code, miner and egress
+    /// findings, no job. One pass over its findings; nothing is allocated for a process with none of
+    /// these (almost all of them). Returns whether it gave <c>hash_compute</c> evidence.
+    /// </summary>
+    private static bool ObserveProcess(GpuView gpu, ProcessView process, int smTotal, List<Observation> observations)
     {
         var attribution = process.Attribution;
         var findings = process.Insight?.Findings ?? [];
-        var share = ShareOf(process, gpu);
-        var hashConstants = findings.Where(f => f.Kind is FindingKind.HashConstantInGpuCode or FindingKind.HashKernelLaunched).Select(FindingLine).ToList();
-        if (process.Verdict is { Class: WorkloadClass.Hash } verdict)
+        bool hashFinding = false, minerFinding = false, egressFinding = false;
+        for (var i = 0; i < findings.Count; i++)
         {
-            var unseparated = verdict.Candidates.Count > 0
-                ? $"the split could not separate pid {process.Pid} from pids {PidList(verdict.Candidates)}"
-                : null;
-            Add(observations, PolicyRule.HashCompute, gpu, process, attribution, share,
-                () => unseparated is null
-                    ? [VerdictLine($"pid {process.Pid}", verdict), .. verdict.Evidence, .. hashConstants]
-                    : [VerdictLine($"pid {process.Pid}", verdict), unseparated, .. verdict.Evidence, .. hashConstants], hash: true);
+            var kind = findings[i].Kind;
+            hashFinding |= ObservationEvidence.IsHashFinding(kind);
+            minerFinding |= ObservationEvidence.IsMinerFinding(kind);
+            egressFinding |= ObservationEvidence.IsEgressFinding(kind);
         }
-        else if (hashConstants.Count > 0)
+
+        var hash = hashFinding || process.Verdict is { Class: WorkloadClass.Hash };
+        if (!hash && !minerFinding && !egressFinding && attribution.IsAttributed)
+        {
+            return false;
+        }
+
+        var share = ShareOf(process, gpu, smTotal);
+        if (hash)
         {
             // Hash constants inside GPU code are hashing even when the counters look like training.
-            Add(observations, PolicyRule.HashCompute, gpu, process, attribution, share, () => hashConstants, hash: true);
+            Add(observations, PolicyRule.HashCompute, gpu, process, share, hash: true);
         }
 
-        var miner = findings.Where(f => MinerFindings.Contains(f.Kind)).Select(FindingLine).ToList();
-        if (miner.Count > 0)
+        if (minerFinding)
         {
-            Add(observations, PolicyRule.MinerIdentity, gpu, process, attribution, share, () => miner);
+            Add(observations, PolicyRule.MinerIdentity, gpu, process, share);
         }
 
-        var egress = findings.Where(f => EgressFindings.Contains(f.Kind)).Select(FindingLine).ToList();
-        if (egress.Count > 0)
+        if (egressFinding)
         {
-            Add(observations, PolicyRule.GpuJobEgress, gpu, process, attribution, share, () => egress);
+            Add(observations, PolicyRule.GpuJobEgress, gpu, process, share);
         }
 
         if (!attribution.IsAttributed)
         {
-            Add(observations, PolicyRule.UnattributedProcess, gpu, process, attribution, share, () => [attribution.Explain()]);
+            Add(observations, PolicyRule.UnattributedProcess, gpu, process, share);
         }
+
+        return hash;
     }
 
     /// <summary>
@@ -219,20 +240,11 @@ public sealed class PolicyEngine
         var uuid = gpu.Device.Uuid;
         var verdict = gpu.Verdict;
         var candidates = verdict?.Candidates ?? [];
-        var executable = CommonExecutable(processes, candidates);
-        var context = ContextOf(processes, candidates);
         var unexplained = verdict is { Class: WorkloadClass.Hash } || verdict is { Class: WorkloadClass.Mixed, Candidates.Count: > 0 };
         if (unexplained && !processHash)
         {
-            var gpuLevel = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, 1, () =>
-                [
-                    VerdictLine("GPU", verdict!),
-                    processes.Count == 0
-                        ? "no process on this GPU is visible to the agent"
-                        : $"no process's own verdict accounts for it; candidate pids (most SM time first): {PidList(candidates)}",
-                    .. verdict!.Evidence,
-                ], executable);
-            observations.Add(gpuLevel with { Hash = true, Context = context });
+            var gpuLevel = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, 1, new UnexplainedHashEvidence(verdict!, processes.Count), CommonExecutable(processes, candidates));
+            observations.Add(gpuLevel with { Hash = true, Context = ContextOf(processes, candidates) });
         }
 
         var settings = _policy[PolicyRule.HashCompute];
@@ -241,30 +253,26 @@ public sealed class PolicyEngine
         if (settings.Enabled && spent >= settings.BudgetSeconds && spent > 0)
         {
             var weight = increment > 0 ? Math.Min(1, increment / Math.Max(seconds, 1)) : 0;
-            var budget = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, weight, () =>
-                [
-                    string.Create(CultureInfo.InvariantCulture, $"evidence budget: {spent:0.0} GPU-seconds of hash-like work on this GPU{(job is null ? string.Empty : " for job " + job.Id)} in the last {settings.BudgetHorizonSeconds / 60:0.#} minutes (budget {settings.BudgetSeconds:0.#} s): work spread too thin (short bursts, changing pids) for any stretch of evidence to last"),
-                    .. verdict is null ? [] : (IEnumerable<string>)[VerdictLine("GPU", verdict), .. verdict.Evidence.Take(2)],
-                ], executable);
-            observations.Add(budget with { Fresh = increment > 0, Immediate = true, EvidenceSince = since, Hash = true, Context = context });
+            var budget = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, weight, new HashBudgetEvidence(spent, job?.Id, settings, verdict), CommonExecutable(processes, candidates));
+            observations.Add(budget with { Fresh = increment > 0, Immediate = true, EvidenceSince = since, Hash = true, Context = ContextOf(processes, candidates) });
         }
     }
 
     /// <summary>Records that a process's evidence for a rule holds this tick.</summary>
-    private static void Add(List<Observation> observations, PolicyRule rule, GpuView gpu, ProcessView process, JobAttribution attribution, double weight, Func<IReadOnlyList<string>> evidence, bool hash = false)
+    private static void Add(List<Observation> observations, PolicyRule rule, GpuView gpu, ProcessView process, double weight, bool hash = false)
     {
-        // The attribution line says which job the evidence was accounted to, and names a forged or
-        // disagreeing claim: the claim is evidence too.
-        Func<IReadOnlyList<string>> lines = rule != PolicyRule.UnattributedProcess && attribution.Source is not AttributionSource.None
-            ? () => [.. evidence(), attribution.Explain()]
-            : evidence;
+        var attribution = process.Attribution;
         var identity = process.Identity;
-        var observation = new Observation(rule, gpu.Device.Index, gpu.Device.Uuid, attribution.Job, attribution.User(process.Insight?.User),
-            identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [process.Pid], weight, lines);
-        observations.Add(observation with { Hash = hash, Own = true, Context = process.Insight?.Context ?? [] });
+        observations.Add(new Observation(rule, gpu.Device.Index, gpu.Device.Uuid, attribution.Job, attribution.User(process.Insight?.User),
+            identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [process.Pid], weight, new ProcessEvidence(rule, process))
+        {
+            Hash = hash,
+            Own = true,
+            Context = process.Insight?.Context ?? [],
+        });
     }
 
-    private static Observation GpuObservation(PolicyRule rule, GpuView gpu, JobRef? job, IReadOnlyList<int> pids, double weight, Func<IReadOnlyList<string>> evidence, string? executable = null) =>
+    private static Observation GpuObservation(PolicyRule rule, GpuView gpu, JobRef? job, IReadOnlyList<int> pids, double weight, ObservationEvidence evidence, string? executable = null) =>
         new(rule, gpu.Device.Index, gpu.Device.Uuid, job, job?.User, executable, null, pids, weight, evidence);
 
     /// <summary>Per GPU and job: this tick's diverted work, counted while a diverting violation covers it.</summary>
@@ -386,17 +394,26 @@ public sealed class PolicyEngine
     }
 
     /// <summary>A process's share of the GPU's SM time at this tick (1 when alone; split evenly without per-process shares).</summary>
-    private static double ShareOf(ProcessView process, GpuView gpu)
+    private static double ShareOf(ProcessView process, GpuView gpu, int smTotal)
+    {
+        var count = gpu.Sample?.Procs.Count ?? 0;
+        return smTotal > 0 ? (process.Usage.SmPct ?? 0) / (double)smTotal : count > 0 ? 1.0 / count : 1;
+    }
+
+    /// <summary>The SM percentages of the GPU's sampled processes added up (once per GPU, not once per process).</summary>
+    private static int SmTotal(GpuView gpu)
     {
         var total = 0;
-        var count = 0;
-        foreach (var p in gpu.Sample?.Procs ?? [])
+        if (gpu.Sample is { } sample)
         {
-            total += p.SmPct ?? 0;
-            count++;
+            var procs = sample.Procs;
+            for (var i = 0; i < procs.Count; i++)
+            {
+                total += procs[i].SmPct ?? 0;
+            }
         }
 
-        return total > 0 ? (process.Usage.SmPct ?? 0) / (double)total : count > 0 ? 1.0 / count : 1;
+        return total;
     }
 
     private static List<WorkloadClass> DivertedClasses(Verdict gpu, IReadOnlyList<ProcessView> processes, JobPurpose purpose)
@@ -406,7 +423,15 @@ public sealed class PolicyEngine
             return [gpu.Class];
         }
 
-        var classes = processes.Select(p => p.Verdict?.Class).OfType<WorkloadClass>().Where(c => purpose.Diverts(c)).Distinct().ToList();
+        var classes = new List<WorkloadClass>();
+        for (var i = 0; i < processes.Count; i++)
+        {
+            if (processes[i].Verdict is { } verdict && purpose.Diverts(verdict.Class) && !classes.Contains(verdict.Class))
+            {
+                classes.Add(verdict.Class);
+            }
+        }
+
         if (gpu.Candidates.Count > 0 && !classes.Contains(WorkloadClass.Hash))
         {
             classes.Add(WorkloadClass.Hash);
@@ -415,8 +440,19 @@ public sealed class PolicyEngine
         return classes;
     }
 
-    private static List<int> BusyPids(IReadOnlyList<ProcessView> processes) =>
-        [.. processes.Where(p => p.Verdict is { Class: not WorkloadClass.Idle }).Select(p => p.Pid)];
+    private static List<int> BusyPids(IReadOnlyList<ProcessView> processes)
+    {
+        var pids = new List<int>();
+        for (var i = 0; i < processes.Count; i++)
+        {
+            if (processes[i].Verdict is { Class: not WorkloadClass.Idle })
+            {
+                pids.Add(processes[i].Pid);
+            }
+        }
+
+        return pids;
+    }
 
     private Allowance? FindAllowance(Observation observation)
     {
@@ -465,7 +501,7 @@ public sealed class PolicyEngine
         var evidence = new List<string>(tracker.Evidence);
         if (tracker.Pids.Count > 1)
         {
-            evidence.Add("pids involved: " + PidList(tracker.Pids));
+            evidence.Add("pids involved: " + ObservationEvidence.PidList(tracker.Pids));
         }
 
         if (key.Rule == PolicyRule.DivertedCompute)
@@ -511,14 +547,4 @@ public sealed class PolicyEngine
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)).AsSpan(0, 8));
     }
 
-    private static string VerdictLine(string subject, Verdict verdict) =>
-        $"{subject} classified {verdict.Class.Label()} (confidence {Format(verdict.Confidence)})";
-
-    private static string FindingLine(ProcessFinding finding) => finding.Kind.Label() + ": " + finding.Detail;
-
-    private static string PidList(IReadOnlyList<int> pids) => pids.Count == 0 ? "none" : string.Join(", ", pids.Select(p => p.ToString(CultureInfo.InvariantCulture)));
-
-    private static string Percent(double share) => (share * 100).ToString("0", CultureInfo.InvariantCulture) + "%";
-
-    private static string Format(double value) => value.ToString("0.00", CultureInfo.InvariantCulture);
 }

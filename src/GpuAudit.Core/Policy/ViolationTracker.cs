@@ -97,16 +97,19 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
             Since = Math.Min(Since, o.EvidenceSince);
         }
 
-        foreach (var entry in o.Context)
+        var context = o.Context;
+        for (var i = 0; i < context.Count; i++)
         {
-            if (Context.Count < MaxContext && !Context.Contains(entry))
+            if (Context.Count < MaxContext && !Context.Contains(context[i]))
             {
-                Context.Add(entry);
+                Context.Add(context[i]);
             }
         }
 
-        foreach (var pid in o.Pids)
+        var pids = o.Pids;
+        for (var i = 0; i < pids.Count; i++)
         {
+            var pid = pids[i];
             var at = Pids.IndexOf(pid);
             if (o.Own && at >= _ownPids)
             {
@@ -125,7 +128,7 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
             return;
         }
 
-        foreach (var line in o.Evidence())
+        foreach (var line in o.Evidence.Lines())
         {
             if (Evidence.Count < MaxEvidenceLines && !Evidence.Contains(line))
             {
@@ -195,7 +198,7 @@ internal sealed record Observation(
     string? Comm,
     IReadOnlyList<int> Pids,
     double Weight,
-    Func<IReadOnlyList<string>> Evidence)
+    ObservationEvidence Evidence)
 {
     public bool Fresh { get; init; } = true;
 
