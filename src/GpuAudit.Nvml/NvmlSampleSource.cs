@@ -20,6 +20,14 @@ public sealed class NvmlSampleSource : ISampleSource
     public static readonly TimeSpan MinGpmSpacing = TimeSpan.FromSeconds(0.5);
 
     /// <summary>
+    /// A poll's timer fires a few milliseconds either side of its interval: at a 0.5 s interval a
+    /// strict <see cref="MinGpmSpacing"/> would drop every other GPM sample (its series flicker
+    /// in and out of the exposition). Spans down to 90% of it are sampled; the rates are computed
+    /// over the real span either way.
+    /// </summary>
+    private static readonly double GpmSpacingWithJitter = MinGpmSpacing.TotalSeconds * 0.9;
+
+    /// <summary>
     /// The most processes read from one GPU: a count above it (a hostile or broken answer) is not
     /// allocated for; that GPU's process list is reported missing with a warning instead.
     /// </summary>
@@ -632,7 +640,7 @@ public sealed class NvmlSampleSource : ISampleSource
         }
 
         var interval = now - collector.GpmPreviousTime;
-        if (interval < MinGpmSpacing.TotalSeconds)
+        if (interval < GpmSpacingWithJitter)
         {
             return (null, null);
         }

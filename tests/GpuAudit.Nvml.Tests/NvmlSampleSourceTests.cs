@@ -206,6 +206,23 @@ public class NvmlSampleSourceTests
     }
 
     [Fact]
+    public void At_a_half_second_interval_a_poll_a_few_milliseconds_early_still_reads_gpm()
+    {
+        var gpu = H100("GPU-aaaa");
+        gpu.GpmValues[GpmMetricInfo.NvmlId(GpmMetric.IntegerUtil)] = 80;
+        using var source = new NvmlSampleSource(new FakeNvml(gpu), _describer, _time, TimeSpan.FromMilliseconds(500));
+
+        _time.Advance(TimeSpan.FromMilliseconds(496));
+        var first = Assert.Single(source.Poll().Samples);
+        _time.Advance(TimeSpan.FromMilliseconds(497));
+        var second = Assert.Single(source.Poll().Samples);
+
+        Assert.Equal(80, first.Gpm![GpmMetric.IntegerUtil]);
+        Assert.Equal(0.496, first.GpmIntervalS!.Value, 6);
+        Assert.Equal(80, second.Gpm![GpmMetric.IntegerUtil]);
+    }
+
+    [Fact]
     public void Nan_and_per_metric_errors_are_missing_not_zero()
     {
         var gpu = H100("GPU-aaaa");
