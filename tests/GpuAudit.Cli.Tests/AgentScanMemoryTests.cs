@@ -21,7 +21,7 @@ public sealed class AgentScanMemoryTests : IDisposable
         var library = Path.Combine(dir, "libnvidia-ml.so.1");
         using (var gcc = BackgroundProcess.Start("gcc", dir, ["-shared", "-fPIC", "-O1", "-o", library, Path.Combine(AppContext.BaseDirectory, "NvmlStub", "libnvidia-ml-stub.c"), "-lm"]))
         {
-            await BackgroundProcess.WaitForAsync(() => Task.FromResult(gcc.HasExited ? "done" : null), TimeSpan.FromSeconds(60));
+            Assert.True(await BackgroundProcess.WaitForAsync(() => Task.FromResult(gcc.HasExited ? "done" : null), TimeSpan.FromSeconds(60)) is not null, "gcc did not finish within 60 s:\n" + gcc.Output);
         }
 
         using var holder = new InspectGpuCodeTests.HolderProcess(

@@ -49,7 +49,8 @@ public sealed class PrometheusReportTests : IDisposable
         var agentPort = BackgroundProcess.FreePort();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         using var server = StartPrometheus(agentPort, out var url);
-        await BackgroundProcess.WaitForAsync(async () => (await http.GetAsync(new Uri(url + "/-/ready"))).IsSuccessStatusCode ? "ready" : null, TimeSpan.FromSeconds(30));
+        var ready = await BackgroundProcess.WaitForAsync(async () => (await http.GetAsync(new Uri(url + "/-/ready"))).IsSuccessStatusCode ? "ready" : null, TimeSpan.FromSeconds(30));
+        Assert.True(ready is not null, "Prometheus was not ready within 30 s:\n" + server.Output);
 
         // 20 s of the mixed recording at recorded speed: the miner's violation opens, diverts the GPU,
         // and the replay ends on its own (flushing its journal) while Prometheus scrapes every second.

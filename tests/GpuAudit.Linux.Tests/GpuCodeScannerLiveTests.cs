@@ -114,10 +114,7 @@ public sealed class GpuCodeScannerLiveTests
         var loop = Task.Run(() => service.RunAsync(stop.Token));
 
         service.Request(Environment.ProcessId);
-        while (service.Latest(Environment.ProcessId) is null && !loop.IsCompleted)
-        {
-            await Task.Delay(10);
-        }
+        await Poll.UntilAsync(() => service.Latest(Environment.ProcessId) is not null || loop.IsCompleted, "scan of this process");
 
         Assert.Contains(service.Latest(Environment.ProcessId)!.Images, i => Same(i, cuda));
         await stop.CancelAsync();

@@ -104,8 +104,10 @@ public class TraceRecorderTests
     private static async Task<int> DriveAsync(FakeTimeProvider time, TickCapture source, Task<int> recording)
     {
         var advanced = 0;
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
         while (!recording.IsCompleted)
         {
+            Assert.True(DateTime.UtcNow < deadline, $"the recorder did not finish within 60 s ({advanced} intervals advanced)");
             if (source.Waits > advanced)
             {
                 advanced++;

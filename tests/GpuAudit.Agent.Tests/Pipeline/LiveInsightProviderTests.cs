@@ -84,10 +84,7 @@ public sealed class LiveInsightProviderTests : IDisposable
         var (provider, inspections) = Start();
 
         Assert.Null(provider.GetInsight(99999, null));
-        while (inspections.Completed == 0)
-        {
-            await Task.Delay(20);
-        }
+        await Poll.UntilAsync(() => inspections.Completed > 0, "completed inspection");
 
         Assert.Null(provider.GetInsight(99999, null));
     }
