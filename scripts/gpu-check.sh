@@ -14,7 +14,7 @@
 #   ./gpu-check.sh --dry-run [--out DIR]   the same run against the NVML stand-in (no GPU, no
 #       Python workloads: idle processes registered with the stand-in play them); CI runs this.
 # Environment: GPUAUDIT (command, default ./gpuaudit), WORKLOADS (default ./workloads),
-# SCENARIO_S (seconds per workload, default 30; 16 in a dry run), NVML_STUB_LIBRARY (dry run),
+# SCENARIO_S (seconds per workload, default 30; 20 in a dry run), NVML_STUB_LIBRARY (dry run),
 # GPU_CHECK_EXPECTED_FAILURES (check names, comma-separated: a known gap's FAIL is shown as
 # "FAIL (known)" and not counted; its PASS is counted as a failure, so the list is kept true).
 # Exit 0 when every check passed (skips allowed), 1 otherwise; the last line is "N passed, N failed".
@@ -39,7 +39,9 @@ WORKLOADS=${WORKLOADS:-$here/workloads}
 export WORKLOADS
 helpers=$here/gpu-check
 [ -d "$helpers" ] || helpers=$here
-scenario_s=${SCENARIO_S:-$([ $dry_run = 1 ] && echo 16 || echo 30)}
+# 20 s in a dry run: past the 15 s deadline (plus 3 s of start-up), so a late violation is
+# reported with its time rather than missed.
+scenario_s=${SCENARIO_S:-$([ $dry_run = 1 ] && echo 20 || echo 30)}
 deadline_s=15
 log=$out/gpu-check.log
 : > "$log"

@@ -9,8 +9,15 @@ namespace GpuAudit.Cli.Tests;
 /// plumbing.
 /// </summary>
 [Trait("Category", "Integration")]
+[Collection(GpuCheckDryRunTests.Alone)]
 public sealed class GpuCheckDryRunTests(NvmlStubLibrary stub) : IClassFixture<NvmlStubLibrary>, IDisposable
 {
+    /// <summary>
+    /// The script checks that violations open within a deadline: it runs after the parallel tests,
+    /// alone, so the other agents and compilers of this suite do not eat the seconds it measures.
+    /// </summary>
+    public const string Alone = "gpu check dry run, alone";
+
     private readonly string _out = Directory.CreateTempSubdirectory("gpuaudit-gpu-check-").FullName;
 
     [ToolFact("gcc", "python3", "curl")]
