@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using GpuAudit.Agent.Journal;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Policy;
@@ -23,8 +22,7 @@ public class JournalBenchmarks
     private const int Minutes = 720;
 
     private readonly List<MinuteBatch> _minutes = [];
-    private AuditJournal _journal = null!;
-    private string _directory = null!;
+    private TempJournal _journal = null!;
     private int _next;
 
     [GlobalSetup]
@@ -45,20 +43,15 @@ public class JournalBenchmarks
                 [.. full.Jobs.Select(r => r with { Minute = first + shift, Totals = Shift(r.Totals) })]));
         }
 
-        _directory = Directory.CreateTempSubdirectory("gpuaudit-bench-journal-").FullName;
-        _journal = AuditJournal.Open(_directory);
+        _journal = TempJournal.Open("gpuaudit-bench-journal-");
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _journal.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public void Cleanup() => _journal.Dispose();
 
     /// <summary>One minute of summaries of the 8x32 node into the journal: one transaction.</summary>
     [Benchmark(OperationsPerInvoke = PipelineBenchmarks.Gpus * PollsPerMinute)]
-    public void RecordMinute() => _journal.Record(_minutes[_next++ % Minutes]);
+    public void RecordMinute() => _journal.Journal.Record(_minutes[_next++ % Minutes]);
 
     private sealed class EveryGpuOneJob : IGpuJobMap
     {

@@ -1,4 +1,3 @@
-using GpuAudit.Core.Samples;
 using GpuAudit.Core.Trace;
 
 namespace GpuAudit.Benchmarks;
@@ -21,25 +20,7 @@ internal static class LongTrace
         var start = pool[0].Time;
         for (var i = 0; i < sampleCount; i++)
         {
-            writer.WriteSample(WithTime(pool[i % pool.Count], start + i));
+            writer.WriteSample(pool[i % pool.Count] with { Time = start + i, Gpu = 0 });
         }
     }
-
-    private static GpuSample WithTime(GpuSample s, double time) => new()
-    {
-        Time = time,
-        Gpu = 0,
-        UtilGpuPct = s.UtilGpuPct,
-        UtilMemPct = s.UtilMemPct,
-        MemUsedBytes = s.MemUsedBytes,
-        PowerMw = s.PowerMw,
-        SmClockMhz = s.SmClockMhz,
-        MemClockMhz = s.MemClockMhz,
-        TempC = s.TempC,
-        EnergyMj = s.EnergyMj,
-        Gpm = s.Gpm,
-        GpmIntervalS = s.GpmIntervalS,
-        Procs = s.Procs,
-        Truth = s.Truth,
-    };
 }

@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using GpuAudit.Agent.Journal;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
@@ -19,8 +18,7 @@ public class PolicyBenchmarks
     private readonly List<TickAnalysis> _ticks = [];
     private PolicyEngine _engine = null!;
     private MinuteSummarizer _summarizer = null!;
-    private AuditJournal _journal = null!;
-    private string _directory = null!;
+    private TempJournal _journal = null!;
     private int _next;
 
     [GlobalSetup]
@@ -43,16 +41,11 @@ public class PolicyBenchmarks
 
         _engine = new PolicyEngine(AuditPolicy.Default, "bench");
         _summarizer = new MinuteSummarizer("bench");
-        _directory = Directory.CreateTempSubdirectory("gpuaudit-bench-").FullName;
-        _journal = AuditJournal.Open(_directory);
+        _journal = TempJournal.Open("gpuaudit-bench-");
     }
 
     [GlobalCleanup]
-    public void Cleanup()
-    {
-        _journal.Dispose();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public void Cleanup() => _journal.Dispose();
 
     [Benchmark]
     public PolicyResult EvaluateTick() => _engine.Evaluate(NextTick());
@@ -64,7 +57,7 @@ public class PolicyBenchmarks
     public void JournalOneViolation()
     {
         var id = (_next++).ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
-        _journal.Record(new PolicyResult([new Violation { Id = id, Rule = PolicyRule.HashCompute, Gpu = 0, Uuid = "GPU-0", Pid = 1, Job = "4242", Start = 1, Evidence = ["bench"] }], [], []));
+        _journal.Journal.Record(new PolicyResult([new Violation { Id = id, Rule = PolicyRule.HashCompute, Gpu = 0, Uuid = "GPU-0", Pid = 1, Job = "4242", Start = 1, Evidence = ["bench"] }], [], []));
     }
 
     private TickAnalysis NextTick() => _ticks[_next++ % _ticks.Count] with { Time = 1_795_733_000.0 + _next };

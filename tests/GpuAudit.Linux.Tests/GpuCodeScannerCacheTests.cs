@@ -13,9 +13,9 @@ public sealed class GpuCodeScannerCacheTests : IDisposable
     private const ulong AnonymousAddress = 0x80000;
     private const int RegionBytes = 0x10000;
 
-    private readonly string root = Directory.CreateTempSubdirectory("procfs").FullName;
+    private readonly FakeMemoryProcfs procfs = new();
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    public void Dispose() => procfs.Dispose();
 
     [Fact]
     public void File_backed_regions_are_scanned_once_for_every_process_that_maps_them()
@@ -23,7 +23,7 @@ public sealed class GpuCodeScannerCacheTests : IDisposable
         var image = TestImages.Elf(CudaElfImage.MachineCuda, ["sha256d_gpu_hash_shared"], TestImages.Sha256Table());
         AddProcess(10, LibraryAddress, image);
         AddProcess(11, OtherLibraryAddress, image);
-        var scanner = new GpuCodeScanner(root, time: new FakeTimeProvider());
+        var scanner = new GpuCodeScanner(procfs.Root, time: new FakeTimeProvider());
 
         var first = scanner.Scan(10)!;
         var second = scanner.Scan(11)!;
@@ -41,27 +41,17 @@ public sealed class GpuCodeScannerCacheTests : IDisposable
     {
         AddProcess(12, LibraryAddress, TestImages.Elf(CudaElfImage.MachineCuda, ["in_library"], new byte[64]), anonymous: TestImages.Elf(CudaElfImage.MachineCuda, ["injected"], new byte[64]));
 
-        var scan = new GpuCodeScanner(root, time: new FakeTimeProvider()).Scan(12)!;
+        var scan = new GpuCodeScanner(procfs.Root, time: new FakeTimeProvider()).Scan(12)!;
 
         Assert.Equal(["injected", "in_library"], scan.Kernels);
     }
 
     // maps: one file-backed region of /opt/lib/libkernels.so (inode 77) and one anonymous region.
-    private void AddProcess(int pid, ulong libraryAddress, byte[] libraryImage, byte[]? anonymous = null)
-    {
-        var dir = Directory.CreateDirectory(Path.Combine(root, pid.ToString(System.Globalization.CultureInfo.InvariantCulture))).FullName;
-        File.WriteAllText(
-            Path.Combine(dir, "maps"),
+    private void AddProcess(int pid, ulong libraryAddress, byte[] libraryImage, byte[]? anonymous = null) =>
+        procfs.AddProcess(
+            pid,
             $"{libraryAddress:x}-{libraryAddress + RegionBytes:x} r-xp 00000000 08:01 77 /opt/lib/libkernels.so\n"
-            + $"{AnonymousAddress:x}-{AnonymousAddress + RegionBytes:x} rw-p 00000000 00:00 0 \n");
-        using var mem = File.Create(Path.Combine(dir, "mem"));
-        mem.SetLength((long)AnonymousAddress + RegionBytes);
-        mem.Position = (long)libraryAddress + 0x100;
-        mem.Write(libraryImage);
-        if (anonymous is not null)
-        {
-            mem.Position = (long)AnonymousAddress + 0x200;
-            mem.Write(anonymous);
-        }
-    }
+            + $"{AnonymousAddress:x}-{AnonymousAddress + RegionBytes:x} rw-p 00000000 00:00 0 \n",
+            (long)AnonymousAddress + RegionBytes,
+            anonymous is null ? [(libraryAddress + 0x100, libraryImage)] : [(libraryAddress + 0x100, libraryImage), (AnonymousAddress + 0x200, anonymous)]);
 }

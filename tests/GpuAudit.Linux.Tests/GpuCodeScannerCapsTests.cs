@@ -12,9 +12,9 @@ namespace GpuAudit.Linux.Tests;
 public sealed class GpuCodeScannerCapsTests : IDisposable
 {
     private const ulong RegionStart = 0x100000;
-    private readonly string root = Directory.CreateTempSubdirectory("procfs").FullName;
+    private readonly FakeMemoryProcfs procfs = new();
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    public void Dispose() => procfs.Dispose();
 
     [Fact]
     public void Identical_images_are_one_image_with_their_copies_counted()
@@ -22,7 +22,7 @@ public sealed class GpuCodeScannerCapsTests : IDisposable
         var cubin = TestImages.Elf(CudaElfImage.MachineCuda, ["scale_rows"], TestImages.Sha256Table());
         AddProcess(20, 4 << 20, Enumerable.Range(0, 2000).Select(i => ((ulong)i * 1024, cubin)));
 
-        var scan = new GpuCodeScanner(root, time: new FakeTimeProvider()).Scan(20)!;
+        var scan = new GpuCodeScanner(procfs.Root, time: new FakeTimeProvider()).Scan(20)!;
 
         var image = Assert.Single(scan.Images);
         Assert.Equal(2000, image.Copies);
@@ -35,7 +35,7 @@ public sealed class GpuCodeScannerCapsTests : IDisposable
         var plain = Enumerable.Range(0, 100).Select(i => TestImages.Elf(CudaElfImage.MachineCuda, ["gemm_" + i.ToString(CultureInfo.InvariantCulture)], new byte[64]));
         var hashing = Enumerable.Range(0, 30).Select(i => TestImages.Elf(CudaElfImage.MachineCuda, ["scale_" + i.ToString(CultureInfo.InvariantCulture)], TestImages.Sha256Table()));
         AddProcess(21, 1 << 20, plain.Concat(hashing).Select((image, i) => ((ulong)i * 1024, image)));
-        var scanner = new GpuCodeScanner(root, new GpuCodeScanOptions { MaxImagesPerRegion = 10 }, new FakeTimeProvider());
+        var scanner = new GpuCodeScanner(procfs.Root, new GpuCodeScanOptions { MaxImagesPerRegion = 10 }, new FakeTimeProvider());
 
         var scan = scanner.Scan(21)!;
 
@@ -57,7 +57,7 @@ public sealed class GpuCodeScannerCapsTests : IDisposable
         AddProcess(22, 8 << 20, [(0, claiming), (3 << 20, real)]);
         var options = new GpuCodeScanOptions { MaxImageBytes = 1 << 20 };
 
-        var scan = new GpuCodeScanner(root, options, new FakeTimeProvider()).Scan(22)!;
+        var scan = new GpuCodeScanner(procfs.Root, options, new FakeTimeProvider()).Scan(22)!;
 
         Assert.All(scan.Images, i => Assert.InRange(i.Length, 0, options.MaxImageBytes));
         Assert.Contains(scan.Images, i => i.Kernels.SequenceEqual(["scale_rows"]) && i.HashHits.Count == 1);
@@ -80,7 +80,7 @@ public sealed class GpuCodeScannerCapsTests : IDisposable
         var compressed = TestImages.Fatbin((2, TestImages.Elf(CudaElfImage.MachineCuda, ["mask_rows"], keccak), true));
         AddProcess(23, 2 << 20, [(0, decoy), (4096, real), (64 << 10, compressed)]);
 
-        var scan = new GpuCodeScanner(root, time: new FakeTimeProvider()).Scan(23)!;
+        var scan = new GpuCodeScanner(procfs.Root, time: new FakeTimeProvider()).Scan(23)!;
 
         var algorithms = scan.Images.SelectMany(i => i.HashHits).Select(h => h.Algorithm).ToHashSet();
         Assert.Contains(HashConstants.Sha256, algorithms); // found in the decoy's extent, searched whole
@@ -90,20 +90,14 @@ public sealed class GpuCodeScannerCapsTests : IDisposable
     [Fact]
     public void Working_set_that_cannot_hold_a_chunk_an_image_and_a_decoded_entry_is_refused()
     {
-        Assert.Throws<ArgumentException>(() => new GpuCodeScanner(root, new GpuCodeScanOptions { WorkingSetBytes = 16 << 20, MaxImageBytes = 16 << 20 }));
+        Assert.Throws<ArgumentException>(() => new GpuCodeScanner(procfs.Root, new GpuCodeScanOptions { WorkingSetBytes = 16 << 20, MaxImageBytes = 16 << 20 }));
     }
 
     // One anonymous region of regionBytes at RegionStart holding the given images at the given offsets.
-    private void AddProcess(int pid, long regionBytes, IEnumerable<(ulong Offset, byte[] Image)> images)
-    {
-        var dir = Directory.CreateDirectory(Path.Combine(root, pid.ToString(CultureInfo.InvariantCulture))).FullName;
-        File.WriteAllText(Path.Combine(dir, "maps"), $"{RegionStart:x}-{RegionStart + (ulong)regionBytes:x} rw-p 00000000 00:00 0 \n");
-        using var mem = File.Create(Path.Combine(dir, "mem"));
-        mem.SetLength((long)RegionStart + regionBytes);
-        foreach (var (offset, image) in images)
-        {
-            mem.Position = (long)(RegionStart + offset);
-            mem.Write(image);
-        }
-    }
+    private void AddProcess(int pid, long regionBytes, IEnumerable<(ulong Offset, byte[] Image)> images) =>
+        procfs.AddProcess(
+            pid,
+            $"{RegionStart:x}-{RegionStart + (ulong)regionBytes:x} rw-p 00000000 00:00 0 \n",
+            (long)RegionStart + regionBytes,
+            images.Select(i => (RegionStart + i.Offset, i.Image)));
 }

@@ -152,19 +152,9 @@ public sealed class AuditJournal : IDisposable
     public void RecordKernels(IReadOnlyList<KernelLaunchRow> rows)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (rows.Count == 0 || _writer is not { } writer)
+        if (rows.Count > 0 && _writer is { } writer)
         {
-            return;
-        }
-
-        try
-        {
-            writer.WriteKernels(rows);
-            Written();
-        }
-        catch (SqliteException e)
-        {
-            Failed(e);
+            TryWrite(() => writer.WriteKernels(rows));
         }
     }
 
@@ -177,18 +167,9 @@ public sealed class AuditJournal : IDisposable
     public int CloseLeftOpen(string? node)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_writer is { } writer && PendingRows == 0)
+        if (_writer is { } writer && PendingRows == 0 && TryWrite(() => writer.CloseLeftOpen(node), out var closed))
         {
-            try
-            {
-                var closed = writer.CloseLeftOpen(node);
-                Written();
-                return closed;
-            }
-            catch (SqliteException e)
-            {
-                Failed(e);
-            }
+            return closed;
         }
 
         _closeLeftOpenNode = node;
@@ -204,22 +185,7 @@ public sealed class AuditJournal : IDisposable
     public int Prune(double before)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_writer is not { } writer)
-        {
-            return 0;
-        }
-
-        try
-        {
-            var deleted = writer.Prune(before);
-            Written();
-            return deleted;
-        }
-        catch (SqliteException e)
-        {
-            Failed(e);
-            return 0;
-        }
+        return _writer is { } writer && TryWrite(() => writer.Prune(before), out var deleted) ? deleted : 0;
     }
 
     /// <summary>Writes what is pending (one last attempt), seals pending process periods into the chain and closes the file.</summary>
@@ -233,15 +199,7 @@ public sealed class AuditJournal : IDisposable
         Flush(force: true);
         if (_writer is { } writer && PendingRows == 0)
         {
-            try
-            {
-                writer.SealAllPending();
-                Written();
-            }
-            catch (SqliteException e)
-            {
-                Failed(e);
-            }
+            TryWrite(writer.SealAllPending);
         }
 
         if (PendingRows > 0)
@@ -324,6 +282,29 @@ public sealed class AuditJournal : IDisposable
             }
         }
     }
+
+    /// <summary>One write on the open writer: a success marks the journal healthy, a SQLite failure is counted and retried later.</summary>
+    private bool TryWrite<T>(Func<T> write, out T result)
+    {
+        try
+        {
+            result = write();
+            Written();
+            return true;
+        }
+        catch (SqliteException e)
+        {
+            Failed(e);
+            result = default!;
+            return false;
+        }
+    }
+
+    private void TryWrite(Action write) => TryWrite(() =>
+    {
+        write();
+        return true;
+    }, out _);
 
     private void Written()
     {

@@ -97,9 +97,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     {
         var certs = TestCertificates.Create(_dir);
         await StartAsync(WebConfig($"""
-            tls_server_config:
-              cert_file: {certs.ServerCertFile}
-              key_file: {certs.ServerKeyFile}
+            {ServedWith(certs)}
             basic_auth_users:
               {User}: {BCrypt.Net.BCrypt.HashPassword(Password, 4)}
             """));
@@ -125,9 +123,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     {
         var certs = TestCertificates.Create(_dir);
         await StartAsync(WebConfig($"""
-            tls_server_config:
-              cert_file: {certs.ServerCertFile}
-              key_file: {certs.ServerKeyFile}
+            {ServedWith(certs)}
               client_auth_type: RequireAndVerifyClientCert
               client_ca_file: {certs.CaFile}
             """));
@@ -252,6 +248,9 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
     }
 
     private WebConfig WebConfig(string yaml) => WebConfigFile.Parse(Path.Combine(_dir, "web.yml"), yaml);
+
+    /// <summary>The web config's <c>tls_server_config</c> with the server certificate and key of <paramref name="certs"/>; more keys of it may follow.</summary>
+    private static string ServedWith(TestCertificates certs) => $"tls_server_config:\n  cert_file: {certs.ServerCertFile}\n  key_file: {certs.ServerKeyFile}";
 
     private Uri Url(string scheme) => new($"{scheme}://127.0.0.1:{_port}/metrics");
 
