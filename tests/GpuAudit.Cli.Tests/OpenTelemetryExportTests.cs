@@ -12,19 +12,9 @@ public sealed class OpenTelemetryExportTests : IDisposable
     [Fact]
     public async Task Replay_exports_metrics_and_violation_logs_over_otlp_http_when_the_otel_variables_ask()
     {
-        var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
-        await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0\n");
         using var receiver = new OtlpReceiver();
 
-        var (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(
-            _dir,
-            new Dictionary<string, string>
-            {
-                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url,
-                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-                ["OTEL_METRIC_EXPORT_INTERVAL"] = "100",
-            },
-            "replay", RepoPaths.Trace("mixed"), "--fast", "--job-map", jobMap);
+        var (code, stderr) = await ReplayMixedInJob4242(new() { ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.Url });
 
         Assert.True(code == 0, stderr);
         Assert.All(receiver.Requests, r => Assert.Equal("application/x-protobuf", r.ContentType));
@@ -51,21 +41,14 @@ public sealed class OpenTelemetryExportTests : IDisposable
     [Fact]
     public async Task Signal_endpoints_alone_are_used_as_given()
     {
-        var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
-        await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0\n");
         using var receiver = new OtlpReceiver();
 
-        var (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(
-            _dir,
-            new Dictionary<string, string>
-            {
-                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = string.Empty,
-                ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] = receiver.Url + "/gpu/metrics",
-                ["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"] = receiver.Url + "/audit/logs",
-                ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
-                ["OTEL_METRIC_EXPORT_INTERVAL"] = "100",
-            },
-            "replay", RepoPaths.Trace("mixed"), "--fast", "--job-map", jobMap);
+        var (code, stderr) = await ReplayMixedInJob4242(new()
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = string.Empty,
+            ["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] = receiver.Url + "/gpu/metrics",
+            ["OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"] = receiver.Url + "/audit/logs",
+        });
 
         Assert.True(code == 0, stderr);
         Assert.Contains(receiver.Requests, r => r.Path == "/gpu/metrics");
@@ -84,6 +67,17 @@ public sealed class OpenTelemetryExportTests : IDisposable
         Assert.Equal(2, code);
         Assert.StartsWith("gpuaudit: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT=\"collector:4318\" is not an http(s) URL", stderr, StringComparison.Ordinal);
         Assert.Single(stderr.Trim().Split('\n'));
+    }
+
+    /// <summary>`replay --fast` of the mixed recording with GPU 0 in job 4242, exporting OTLP/HTTP every 100 ms where <paramref name="endpoints"/> say.</summary>
+    private async Task<(int Code, string Stderr)> ReplayMixedInJob4242(Dictionary<string, string> endpoints)
+    {
+        var jobMap = Directory.CreateDirectory(Path.Combine(_dir, "jobmap")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(jobMap, "0"), "4242 0\n");
+        endpoints["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf";
+        endpoints["OTEL_METRIC_EXPORT_INTERVAL"] = "100";
+        var (code, _, stderr) = await GpuAuditProcess.RunWithEnvironmentAsync(_dir, endpoints, "replay", RepoPaths.Trace("mixed"), "--fast", "--job-map", jobMap);
+        return (code, stderr);
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Globalization;
 
 namespace GpuAudit.Core.Classification;
@@ -9,33 +8,9 @@ namespace GpuAudit.Core.Classification;
 /// violation or report needs them. The process verdicts are the ones of the same decision (not
 /// changed after it); safe to read from any thread.
 /// </summary>
-internal sealed class MixedEvidence(IReadOnlyList<Verdict> processes, Decision gpu) : IReadOnlyList<string>
+internal sealed class MixedEvidence(IReadOnlyList<Verdict> processes, Decision gpu) : LazyEvidence
 {
-    private IReadOnlyList<string>? _lines;
-
-    public int Count => Lines.Count;
-
-    public string this[int index] => Lines[index];
-
-    public IEnumerator<string> GetEnumerator() => Lines.GetEnumerator();
-
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-    private IReadOnlyList<string> Lines
-    {
-        get
-        {
-            if (Volatile.Read(ref _lines) is { } lines)
-            {
-                return lines;
-            }
-
-            Interlocked.CompareExchange(ref _lines, Format(), null);
-            return _lines!;
-        }
-    }
-
-    private List<string> Format()
+    protected override IReadOnlyList<string> Format()
     {
         var evidence = new List<string>(processes.Count + 1);
         foreach (var p in processes)
