@@ -33,17 +33,7 @@ public class ClassifierBenchmarks
         {
             var s = source[i % source.Count];
             var shift = span * (i / source.Count);
-            _samples[i] = new GpuSample
-            {
-                Time = s.Time + shift,
-                Gpu = s.Gpu,
-                UtilGpuPct = s.UtilGpuPct,
-                UtilMemPct = s.UtilMemPct,
-                MemUsedBytes = s.MemUsedBytes,
-                PowerMw = s.PowerMw,
-                Gpm = s.Gpm,
-                Procs = s.Procs,
-            };
+            _samples[i] = s with { Time = s.Time + shift };
         }
     }
 
