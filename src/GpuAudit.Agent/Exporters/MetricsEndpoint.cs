@@ -233,17 +233,17 @@ public sealed class MetricsEndpoint : IAsyncDisposable
         }
     }
 
-    private Task ServeMetricsAsync(HttpRequest request, HttpResponse response, CancellationToken cancellationToken)
+    private async Task ServeMetricsAsync(HttpRequest request, HttpResponse response, CancellationToken cancellationToken)
     {
         var negotiated = ScrapeNegotiation.From(request.Headers.Accept, request.Headers.AcceptEncoding);
-        var (format, bytes) = _cache.Get(negotiated.Formats, negotiated.Gzip);
+        var (format, bytes) = await _cache.GetAsync(negotiated.Formats, negotiated.Gzip, cancellationToken);
         response.Headers.Vary = "Accept, Accept-Encoding";
         if (negotiated.Gzip)
         {
             response.Headers.ContentEncoding = "gzip";
         }
 
-        return WriteAsync(request, response, ScrapeNegotiation.ContentType(format), bytes, cancellationToken);
+        await WriteAsync(request, response, ScrapeNegotiation.ContentType(format), bytes, cancellationToken);
     }
 
     /// <summary>

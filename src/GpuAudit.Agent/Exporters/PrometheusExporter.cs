@@ -18,16 +18,16 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 {
     private readonly GpuAuditMetrics _m;
     private readonly Dictionary<int, GpuSeries> _gpus = [];
-    private readonly Dictionary<(string Uuid, int Pid), ProcessSeries> _processes = [];
+    private readonly Dictionary<(string Uuid, int Pid), ProcessSeries> _processes = new(GpuProcessKeyComparer.Instance);
     private readonly Dictionary<string, (JobRef Job, Gauge.Child Series)> _jobInfo = new(StringComparer.Ordinal);
     private readonly HashSet<(int Pid, FindingKind Kind, string Detail)> _countedFindings = [];
     private readonly Dictionary<int, ProcessInsight> _countedInsights = [];
 
     // Withheld by the cap (counted as dropped once), with the last poll each was withheld at.
-    private readonly Dictionary<(string Uuid, int Pid), long> _withheld = [];
+    private readonly Dictionary<(string Uuid, int Pid), long> _withheld = new(GpuProcessKeyComparer.Instance);
     private readonly List<(string Uuid, int Pid)> _gone = [];
-    private readonly HashSet<(string, int)> _exported = [];
-    private readonly HashSet<(string, int)> _violating = [];
+    private readonly HashSet<(string Uuid, int Pid)> _exported = new(GpuProcessKeyComparer.Instance);
+    private readonly HashSet<(string Uuid, int Pid)> _violating = new(GpuProcessKeyComparer.Instance);
     private IReadOnlyList<Core.Policy.Violation>? _violatingFrom;
     private Candidate[] _candidates = [];
 
@@ -163,7 +163,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     /// processes), then those already exported (series do not flap), then the largest by GPU
     /// memory.
     /// </summary>
-    private HashSet<(string, int)>? ExportedProcesses(TickAnalysis analysis)
+    private HashSet<(string Uuid, int Pid)>? ExportedProcesses(TickAnalysis analysis)
     {
         var processes = analysis.Processes;
         var capacity = _options.MaxProcessSeries / _options.SeriesPerProcess;
@@ -218,7 +218,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     }
 
     /// <summary>The (uuid, pid) of each open violation that is not allowed: rebuilt only when the policy's active list is a new one.</summary>
-    private HashSet<(string, int)> Violating(IReadOnlyList<Core.Policy.Violation> active)
+    private HashSet<(string Uuid, int Pid)> Violating(IReadOnlyList<Core.Policy.Violation> active)
     {
         if (!ReferenceEquals(active, _violatingFrom))
         {

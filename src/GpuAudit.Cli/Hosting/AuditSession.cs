@@ -48,18 +48,33 @@ internal sealed class AuditSession : IDisposable
 
         // The runner calls the journal sink before the others and skips them when it fails:
         // a violation is in the journal before any exporter shows it.
-        var sinks = new List<IAnalysisSink>
-        {
-            new ViolationJournalSink(Journal, source.Node),
-            _summaries,
-            new ViolationMetrics(metrics),
-            new PrometheusExporter(metrics, source.Devices, options.PollInterval, time, options.Exporter),
-        };
-        if (options.KernelLedger is not null || options.KernelLedgerOff is not null)
+        var sinks = new List<IAnalysisSink> { new ViolationJournalSink(Journal, source.Node), _summaries };
+        var ledger = options.KernelLedger is not null || options.KernelLedgerOff is not null;
+        if (ledger)
         {
             _kernels = new KernelJournalSink(Journal, source.Node);
             sinks.Add(_kernels);
+        }
+
+        // Only when /metrics is served (a --fast replay to a dump renders nothing): the sinks
+        // that publish to the registry, and only they (no disk, no console), are bracketed, so
+        // a scrape renders whole ticks and is held back by as little of the tick as can be.
+        if (options.Listen is not null)
+        {
+            _exposition = new ExpositionCache(_registry, time);
+            sinks.Add(ExpositionSink.Opening(_exposition));
+        }
+
+        sinks.Add(new ViolationMetrics(metrics));
+        sinks.Add(new PrometheusExporter(metrics, source.Devices, options.PollInterval, time, options.Exporter));
+        if (ledger)
+        {
             sinks.Add(new KernelLedgerHealth(metrics, options.KernelLedger));
+        }
+
+        if (_exposition is not null)
+        {
+            sinks.Add(ExpositionSink.Closing(_exposition));
         }
 
         if (_otlp is not null)
@@ -71,14 +86,6 @@ internal sealed class AuditSession : IDisposable
         {
             _summary = new ConsoleSummary(Console.Out, !Console.IsOutputRedirected);
             sinks.Add(_summary);
-        }
-
-        // Last: the exposition is rendered once every sink has published the tick; only when
-        // /metrics is served (a --fast replay to a dump renders nothing per tick).
-        if (options.Listen is not null)
-        {
-            _exposition = new ExpositionCache(_registry, time);
-            sinks.Add(new ExpositionSink(_exposition));
         }
 
         _runner = new AuditRunner(source, pipeline, sinks, time, Warn);

@@ -25,6 +25,7 @@ public sealed class WorkloadClassifier
     private readonly LowDutyWindow _lowDuty;
     private readonly Dictionary<int, IdentityEntry> _identities = [];
     private readonly List<int> _pids = [];
+    private readonly HashSet<int> _hashPids = []; // pids whose verdict is hash, while counting hash-seconds
     private double _nextVerdict = double.NegativeInfinity;
     private double _lastVerdict = double.NegativeInfinity;
     private double _hashSeconds;
@@ -197,6 +198,16 @@ public sealed class WorkloadClassifier
             return 0;
         }
 
+        var hashPids = _hashPids;
+        hashPids.Clear();
+        foreach (var p in processes)
+        {
+            if (p.Class == WorkloadClass.Hash)
+            {
+                hashPids.Add(p.Pid!.Value);
+            }
+        }
+
         var seconds = 0.0;
         for (var i = _window.Count - 1; i >= 0 && _window.TimeAt(i) > _lastVerdict; i--)
         {
@@ -205,20 +216,20 @@ public sealed class WorkloadClassifier
                 continue;
             }
 
-            var share = wholeGpu ? 1 : HashShare(_window.Procs(i), processes);
+            var share = wholeGpu ? 1 : HashShare(_window.Procs(i), hashPids);
             seconds += share * Math.Clamp(_window.ActivityPctAt(i), 0, 100) / 100 * _window.SecondsAt(i);
         }
 
         return seconds;
     }
 
-    private static double HashShare(ReadOnlySpan<ProcessShare> procs, List<Verdict> processes)
+    private static double HashShare(ReadOnlySpan<ProcessShare> procs, HashSet<int> hashPids)
     {
         double hash = 0, total = 0;
         var hashCount = 0;
         foreach (var p in procs)
         {
-            var isHash = processes.Exists(v => v.Pid == p.Pid && v.Class == WorkloadClass.Hash);
+            var isHash = hashPids.Contains(p.Pid);
             hashCount += isHash ? 1 : 0;
             if (!double.IsNaN(p.Share))
             {

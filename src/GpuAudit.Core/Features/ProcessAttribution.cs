@@ -27,10 +27,21 @@ internal sealed class ProcessAttribution
     private const int Residual = MaxTerms - 1;
 
     private readonly double _ridge;
-    private readonly Dictionary<int, PidStats> _stats = [];
+
+    // Each pid's statistics live in a slot; _slotOf finds a pid's slot. Freed slots are reused
+    // last-freed first, as Dictionary reuses its entries, so slot order is the order a
+    // Dictionary<int, PidStats> would enumerate (the verdicts' order depends on it).
+    private readonly Dictionary<int, int> _slotOf = [];
+    private readonly Stack<int> _freeSlots = new();
+    private PidStats[] _slots = new PidStats[16];
+    private int _slotCount;
+
+    // The slot of each process of each non-empty reading, in window order: Gather looks each up
+    // once (usually not even that: the same pid sits at the same place in the reading before),
+    // its second pass and Accumulate read it from here.
+    private int[] _slotAt = new int[256];
     private readonly Dictionary<int, double[]> _estimates = [];
     private readonly List<RankedPid> _ranked = [];
-    private readonly List<int> _gone = [];
     private readonly double[] _gram = new double[MaxTerms * MaxTerms];
     private readonly double[] _cross = new double[MaxTerms * Signal.Count];
     private readonly double[] _matrix = new double[MaxTerms * MaxTerms];
@@ -60,11 +71,11 @@ internal sealed class ProcessAttribution
             into.Add(ranked.Pid);
         }
 
-        foreach (var (pid, stats) in _stats)
+        for (var slot = 0; slot < _slotCount; slot++)
         {
-            if (stats.Term == NoTerm)
+            if (_slots[slot].InUse && _slots[slot].Term == NoTerm)
             {
-                into.Add(pid);
+                into.Add(_slots[slot].Pid);
             }
         }
 
@@ -72,7 +83,7 @@ internal sealed class ProcessAttribution
     }
 
     /// <summary>True when the last fit folded <paramref name="pid"/> into the residual term.</summary>
-    public bool IsResidual(int pid) => _stats.TryGetValue(pid, out var s) && s.Term == Residual && _residualMembers > 0;
+    public bool IsResidual(int pid) => _slotOf.TryGetValue(pid, out var slot) && _slots[slot].Term == Residual && _residualMembers > 0;
 
     /// <summary>
     /// Gathers every process's statistics over the window's readings and fits the terms; call once
@@ -94,10 +105,12 @@ internal sealed class ProcessAttribution
     /// <summary>One process's features from the last <see cref="Fit"/>; null when the pid is not in the window.</summary>
     public WindowFeatures? Features(int pid, in WindowFeatures device)
     {
-        if (!_stats.TryGetValue(pid, out var st))
+        if (!_slotOf.TryGetValue(pid, out var slot))
         {
             return null;
         }
+
+        var st = _slots[slot];
 
         var growth = st.LastMem - st.FirstMem;
         var x = st.Term switch
@@ -160,7 +173,10 @@ internal sealed class ProcessAttribution
 
     public void Clear()
     {
-        _stats.Clear();
+        _slotOf.Clear();
+        _freeSlots.Clear();
+        Array.Clear(_slots, 0, _slotCount);
+        _slotCount = 0;
         _estimates.Clear();
         _ranked.Clear();
         _hasResidualEstimate = false;
@@ -173,20 +189,19 @@ internal sealed class ProcessAttribution
 
     private void Gather(GpuWindow window)
     {
-        foreach (var pid in _stats.Keys)
+        for (var slot = 0; slot < _slotCount; slot++)
         {
-            _gone.Add(pid);
-        }
-
-        foreach (var pid in _gone)
-        {
-            // Reset in place: the dictionary keeps its buckets, a pid still present is refilled below.
-            ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_stats, pid);
-            st = default;
-            st.Present = false;
+            // Reset in place: a pid still present is refilled below, the others are freed after.
+            ref var st = ref _slots[slot];
+            if (st.InUse)
+            {
+                st = new PidStats { Pid = st.Pid, InUse = true };
+            }
         }
 
         _readings = 0;
+        var at = 0;
+        int previousAt = 0, previousLength = 0;
         for (var i = 0; i < window.Count; i++)
         {
             var procs = window.Procs(i);
@@ -195,16 +210,25 @@ internal sealed class ProcessAttribution
                 continue;
             }
 
+            if (_slotAt.Length < at + procs.Length)
+            {
+                Array.Resize(ref _slotAt, Math.Max(at + procs.Length, 2 * _slotAt.Length));
+            }
+
             var busy = window.IsBusy(i);
             var busyGpm = busy && window.IsGpm(i);
             var known = 0;
             var solo = -1;
             for (var p = 0; p < procs.Length; p++)
             {
-                ref var st = ref CollectionsMarshal.GetValueRefOrAddDefault(_stats, procs[p].Pid, out var existed);
-                if (!existed || !st.Present)
+                var slot = p < previousLength && _slots[_slotAt[previousAt + p]].Pid == procs[p].Pid
+                    ? _slotAt[previousAt + p]
+                    : SlotOf(procs[p].Pid);
+                _slotAt[at + p] = slot;
+                ref var st = ref _slots[slot];
+                if (!st.Present)
                 {
-                    st = new PidStats { Present = true, Term = NoTerm, FirstMem = double.NaN, LastMem = double.NaN };
+                    st = new PidStats { Pid = st.Pid, InUse = true, Present = true, Term = NoTerm, FirstMem = double.NaN, LastMem = double.NaN };
                 }
 
                 var mem = procs[p].MemMiB;
@@ -229,6 +253,9 @@ internal sealed class ProcessAttribution
                 }
             }
 
+            previousAt = at;
+            previousLength = procs.Length;
+            at += procs.Length;
             if (!busyGpm || known == 0)
             {
                 continue;
@@ -243,7 +270,7 @@ internal sealed class ProcessAttribution
                     continue;
                 }
 
-                ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_stats, procs[p].Pid);
+                ref var st = ref _slots[_slotAt[previousAt + p]];
                 st.ShareSum += share;
                 st.Squares += share * share;
                 st.Busy += share >= ActiveShare ? 1 : 0;
@@ -252,16 +279,40 @@ internal sealed class ProcessAttribution
             }
         }
 
-        foreach (var pid in _gone)
+        for (var slot = 0; slot < _slotCount; slot++)
         {
-            if (!_stats[pid].Present)
+            ref var st = ref _slots[slot];
+            if (st.InUse && !st.Present)
             {
-                _stats.Remove(pid);
-                _estimates.Remove(pid);
+                _slotOf.Remove(st.Pid);
+                _estimates.Remove(st.Pid);
+                st = default;
+                _freeSlots.Push(slot);
             }
         }
+    }
 
-        _gone.Clear();
+    /// <summary>The pid's slot, taken (last freed first) when it has none.</summary>
+    private int SlotOf(int pid)
+    {
+        ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_slotOf, pid, out var known);
+        if (known)
+        {
+            return slot;
+        }
+
+        if (!_freeSlots.TryPop(out slot))
+        {
+            if (_slotCount == _slots.Length)
+            {
+                Array.Resize(ref _slots, 2 * _slots.Length);
+            }
+
+            slot = _slotCount++;
+        }
+
+        _slots[slot] = new PidStats { Pid = pid, InUse = true };
+        return slot;
     }
 
     // The processes holding the most SM time get their own terms; with more than MaxTerms, the rest share
@@ -269,11 +320,11 @@ internal sealed class ProcessAttribution
     private void ChooseTerms()
     {
         _ranked.Clear();
-        foreach (var (pid, st) in _stats)
+        for (var slot = 0; slot < _slotCount; slot++)
         {
-            if (st.ShareSum > 1e-9)
+            if (_slots[slot].InUse && _slots[slot].ShareSum > 1e-9)
             {
-                _ranked.Add(new RankedPid(st.ShareSum, pid));
+                _ranked.Add(new RankedPid(_slots[slot].ShareSum, _slots[slot].Pid, slot));
             }
         }
 
@@ -284,7 +335,7 @@ internal sealed class ProcessAttribution
         _terms = Math.Min(_ranked.Count, MaxTerms);
         for (var r = 0; r < _ranked.Count; r++)
         {
-            ref var st = ref CollectionsMarshal.GetValueRefOrNullRef(_stats, _ranked[r].Pid);
+            ref var st = ref _slots[_ranked[r].Slot];
             st.Term = _residualMembers > 0 && r >= Residual ? Residual : r;
             if (r < MaxTerms)
             {
@@ -303,9 +354,12 @@ internal sealed class ProcessAttribution
         Array.Clear(_gram);
         Array.Clear(_cross);
         Span<double> terms = stackalloc double[MaxTerms];
+        var at = 0;
         for (var i = 0; i < window.Count; i++)
         {
             var procs = window.Procs(i);
+            var first = at;
+            at += procs.Length; // the readings Gather gave slots to, in the same order
             if (procs.Length == 0 || !window.IsBusy(i) || !window.IsGpm(i))
             {
                 continue;
@@ -316,7 +370,7 @@ internal sealed class ProcessAttribution
             for (var p = 0; p < procs.Length; p++)
             {
                 var share = procs[p].Share;
-                if (!double.IsNaN(share) && _stats[procs[p].Pid].Term is var term and >= 0)
+                if (!double.IsNaN(share) && _slots[_slotAt[first + p]].Term is var term and >= 0)
                 {
                     terms[term] += share;
                     any = true;
@@ -421,6 +475,8 @@ internal sealed class ProcessAttribution
 
     private struct PidStats
     {
+        public int Pid;
+        public bool InUse;
         public bool Present;
         public int Term;
         public double ShareSum;
@@ -432,7 +488,7 @@ internal sealed class ProcessAttribution
         public double LastMem;
     }
 
-    private readonly record struct RankedPid(double ShareSum, int Pid);
+    private readonly record struct RankedPid(double ShareSum, int Pid, int Slot);
 
     /// <summary>Most SM time first, then pid: the same choice on every replay.</summary>
     private readonly struct BySmTime : IComparer<RankedPid>

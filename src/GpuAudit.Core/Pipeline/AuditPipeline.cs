@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Policy;
@@ -170,6 +171,7 @@ public sealed class AuditPipeline
             if (sample is not null)
             {
                 var procs = sample.Procs;
+                var verdicts = gpu.Verdicts?.Processes;
                 for (var i = 0; i < procs.Count; i++)
                 {
                     var usage = procs[i];
@@ -180,8 +182,8 @@ public sealed class AuditPipeline
                         usage,
                         insight?.Identity ?? _identities.GetValueOrDefault(usage.Pid),
                         insight,
-                        JobAttribution.Resolve(_jobMap.ProcessJob(insight?.Job), allocated),
-                        gpu.Verdicts is { } verdicts ? FindVerdict(verdicts.Processes, usage.Pid, i) : null);
+                        gpu.Attribution(_jobMap.ProcessJob(insight?.Job), allocated),
+                        verdicts is null ? null : FindVerdict(verdicts, usage.Pid));
                 }
             }
 
@@ -192,22 +194,16 @@ public sealed class AuditPipeline
         return new TickAnalysis(time, views, processes, PolicyResult.None);
     }
 
-    /// <summary>
-    /// The process's verdict. The classifier lists verdicts in the sample's process order, so the
-    /// same index is tried first; a linear search covers the rest.
-    /// </summary>
-    private static Verdict? FindVerdict(IReadOnlyList<Verdict> verdicts, int pid, int hint)
+    /// <summary>The process's verdict: a scan of the GPU's few verdicts (the classifier lists them by SM time, not in the sample's order).</summary>
+    private static Verdict? FindVerdict(IReadOnlyList<Verdict> verdicts, int pid)
     {
-        if (hint < verdicts.Count && verdicts[hint].Pid == pid)
+        // The classifier's list: scanned as a span, not element by element through the interface.
+        var span = verdicts is List<Verdict> list ? CollectionsMarshal.AsSpan(list) : [.. verdicts];
+        foreach (var verdict in span)
         {
-            return verdicts[hint];
-        }
-
-        for (var i = 0; i < verdicts.Count; i++)
-        {
-            if (verdicts[i].Pid == pid)
+            if (verdict.Pid == pid)
             {
-                return verdicts[i];
+                return verdict;
             }
         }
 
@@ -249,5 +245,26 @@ public sealed class AuditPipeline
         public GpuVerdicts? Verdicts { get; set; }
 
         public GpuVerdicts? NewVerdicts { get; set; }
+
+        private JobAttribution? _lastAttribution;
+        private JobRef? _lastClaim;
+        private JobRef? _lastAllocated;
+
+        /// <summary>
+        /// <see cref="JobAttribution.Resolve"/>, reusing the last result while the claim and the
+        /// allocation are the same objects: the processes of one GPU almost always share both, and
+        /// a new record per process per tick was a large part of what the tick allocated.
+        /// </summary>
+        public JobAttribution Attribution(JobRef? processJob, JobRef? allocated)
+        {
+            if (_lastAttribution is { } last && ReferenceEquals(_lastClaim, processJob) && ReferenceEquals(_lastAllocated, allocated))
+            {
+                return last;
+            }
+
+            _lastClaim = processJob;
+            _lastAllocated = allocated;
+            return _lastAttribution = JobAttribution.Resolve(processJob, allocated);
+        }
     }
 }
