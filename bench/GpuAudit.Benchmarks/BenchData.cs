@@ -1,6 +1,4 @@
 using GpuAudit.Agent.Simulation;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
 
 namespace GpuAudit.Benchmarks;
 

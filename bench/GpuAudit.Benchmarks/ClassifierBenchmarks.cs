@@ -1,9 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
-
 namespace GpuAudit.Benchmarks;
 
 /// <summary>

@@ -1,7 +1,4 @@
-using BenchmarkDotNet.Attributes;
 using GpuAudit.Agent.Exporters;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
 using Prometheus;
 
 namespace GpuAudit.Benchmarks;

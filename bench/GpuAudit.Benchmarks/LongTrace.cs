@@ -1,5 +1,3 @@
-using GpuAudit.Core.Trace;
-
 namespace GpuAudit.Benchmarks;
 
 /// <summary>A long single-GPU trace made of the real recordings played back to back, one sample a second.</summary>

@@ -1,11 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
-using GpuAudit.Core.Pipeline;
-using GpuAudit.Core.Policy;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Summaries;
-
 namespace GpuAudit.Benchmarks;
 
 /// <summary>

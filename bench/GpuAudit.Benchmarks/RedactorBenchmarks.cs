@@ -1,5 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using GpuAudit.Core.Inspection;
 using GpuAudit.Tests;
 
 namespace GpuAudit.Benchmarks;

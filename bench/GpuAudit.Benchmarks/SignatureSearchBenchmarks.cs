@@ -1,6 +1,3 @@
-using BenchmarkDotNet.Attributes;
-using GpuAudit.Core.Inspection;
-
 namespace GpuAudit.Benchmarks;
 
 /// <summary>

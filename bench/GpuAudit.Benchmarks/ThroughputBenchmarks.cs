@@ -1,9 +1,4 @@
-using BenchmarkDotNet.Attributes;
-using GpuAudit.Core.Classification;
-using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Replay;
-using GpuAudit.Core.Samples;
-using GpuAudit.Core.Trace;
 
 namespace GpuAudit.Benchmarks;
 

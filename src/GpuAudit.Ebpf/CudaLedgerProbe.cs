@@ -18,11 +18,6 @@ public sealed unsafe class CudaLedgerProbe : IDisposable
     public const string PermissionFix = "run as root, or grant CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (docs/kernel-ledger.md)";
 
     private const string ObjectResource = "cuda_ledger.bpf.o";
-    private const int EINVAL = 22;
-    private const int ENOENT = 2;
-    private const int ESRCH = 3;
-    private const int EPERM = 1;
-    private const int EACCES = 13;
 
     private readonly nint _object;
     private readonly nint _ringBuffer;
@@ -138,7 +133,7 @@ public sealed unsafe class CudaLedgerProbe : IDisposable
             }
 
             // libbpf answers ENOENT for a symbol the file lacks; anything else is a real failure.
-            if (errno == ENOENT)
+            if ((Errno)errno == Errno.ENOENT)
             {
                 missing.Add(info.Entry);
             }
@@ -276,10 +271,10 @@ public sealed unsafe class CudaLedgerProbe : IDisposable
         return bytes;
     }
 
-    private static KernelLedgerUnavailableException Unavailable(string what, int errno) => errno switch
+    private static KernelLedgerUnavailableException Unavailable(string what, int errno) => (Errno)errno switch
     {
-        EPERM or EACCES => new KernelLedgerUnavailableException(what + ": permission denied", PermissionFix),
-        EINVAL or ESRCH or ENOENT => new KernelLedgerUnavailableException($"{what}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", "needs Linux 5.15 or newer with uprobes, BTF and BPF ring buffers"),
+        Errno.EPERM or Errno.EACCES => new KernelLedgerUnavailableException(what + ": permission denied", PermissionFix),
+        Errno.EINVAL or Errno.ESRCH or Errno.ENOENT => new KernelLedgerUnavailableException($"{what}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", "needs Linux 5.15 or newer with uprobes, BTF and BPF ring buffers"),
         _ => new KernelLedgerUnavailableException($"{what}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})", "see docs/kernel-ledger.md"),
     };
 
@@ -380,6 +375,18 @@ public sealed unsafe class CudaLedgerProbe : IDisposable
                 chars[i] = source[i] is >= 0x21 and <= 0x7e ? (char)source[i] : '?';
             }
         });
+    }
+
+    /// <summary>The errno values (the same on every Linux architecture) that decide how a failed libbpf call is reported.</summary>
+    private enum Errno
+    {
+        /// <summary>No error: the call succeeded.</summary>
+        None = 0,
+        EPERM = 1,
+        ENOENT = 2,
+        ESRCH = 3,
+        EACCES = 13,
+        EINVAL = 22,
     }
 }
 

@@ -25,7 +25,7 @@ public static class ProcessInspectionJson
         json.WriteNumberOrNull("uid", inspection.Uid);
         json.WriteRedactedOrNull("user", inspection.User);
         json.WriteRedactedOrNull("start_time", inspection.StartTime?.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
-        WriteJob(json, inspection.Job);
+        json.WriteObjectOrNull("job", inspection.Job, WriteJob);
         json.WriteRedactedOrNull("container_id", inspection.ContainerId);
         json.WriteRedactedOrNull("pod_uid", inspection.PodUid);
         json.WriteRedactedOrNull("cgroup", inspection.Identity.Cgroup?.Trim());
@@ -43,15 +43,7 @@ public static class ProcessInspectionJson
 
         json.WriteObjects("connections", inspection.Connections, WriteConnection);
 
-        if (scan is null)
-        {
-            json.WriteNull("memory_scan");
-        }
-        else
-        {
-            WriteScan(json, scan);
-        }
-
+        json.WriteObjectOrNull("memory_scan", scan, WriteScan);
         json.WriteObjects("findings", (scan is null ? inspection : scan.AddTo(inspection)).Findings, static (writer, finding) =>
         {
             writer.WriteString("kind", finding.Kind.Label());
@@ -63,7 +55,6 @@ public static class ProcessInspectionJson
 
     private static void WriteScan(Utf8JsonWriter json, GpuCodeScanResult scan)
     {
-        json.WriteStartObject("memory_scan");
         json.WriteNumber("bytes_scanned", scan.BytesScanned);
         json.WriteNumber("seconds", Math.Round(scan.Elapsed.TotalSeconds, 3));
         json.WriteBoolean("truncated", scan.Truncated);
@@ -74,22 +65,13 @@ public static class ProcessInspectionJson
         json.WriteNumber("images_not_kept", scan.ImagesNotKept);
         json.WriteNumber("nested_images_skipped", scan.NestedImagesSkipped);
         json.WriteObjects("images", scan.Images, WriteImage);
-        json.WriteEndObject();
     }
 
-    private static void WriteJob(Utf8JsonWriter json, JobRef? job)
+    private static void WriteJob(Utf8JsonWriter json, JobRef job)
     {
-        if (job is null)
-        {
-            json.WriteNull("job");
-            return;
-        }
-
-        json.WriteStartObject("job");
         json.WriteString("id", SecretRedactor.RedactText(job.Id));
         json.WriteString("source", job.Source);
         json.WriteRedactedOrNull("user", job.User);
-        json.WriteEndObject();
     }
 
     private static void WriteProcess(Utf8JsonWriter json, ProcessRecord p)

@@ -38,8 +38,10 @@ public sealed class DoctorCommandTests : IDisposable
         var text = output.ToString();
         Assert.Equal(1, exitCode);
         Assert.Contains($"[FAIL] kubelet pod-resources {socket}: the kubelet does not answer on the socket", text, StringComparison.Ordinal);
-        Assert.Contains("fix: mount the host's /var/lib/kubelet/pod-resources", text, StringComparison.Ordinal);
-        Assert.Contains("[warn] pod log directory", text, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            text,
+            "fix: mount the host's /var/lib/kubelet/pod-resources",
+            "[warn] pod log directory");
     }
 
     [Fact]

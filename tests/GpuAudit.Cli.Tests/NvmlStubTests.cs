@@ -55,12 +55,14 @@ public sealed class NvmlStubTests(NvmlStubLibrary stub) : IClassFixture<NvmlStub
 
         var text = await Scrape(agent, body => body.Contains("gpuaudit_process_memory_used_bytes{", StringComparison.Ordinal));
 
-        Assert.Contains("gpuaudit_gpu_info{uuid=\"GPU-stub-0001\",index=\"0\",name=\"Stub H100\",driver=\"999.1.2\",pci_bus_id=\"00000000:3B:00.0\"} 1", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_collector_up{uuid=\"GPU-stub-0001\"} 1", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_gpu_utilization_ratio{uuid=\"GPU-stub-0001\"} 0.77", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_gpu_memory_used_bytes{uuid=\"GPU-stub-0001\"} 1234567890", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_gpu_memory_reserved_bytes{uuid=\"GPU-stub-0001\"} 503316480", text, StringComparison.Ordinal);
-        Assert.Contains("pid=\"4242\"", text, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            text,
+            "gpuaudit_gpu_info{uuid=\"GPU-stub-0001\",index=\"0\",name=\"Stub H100\",driver=\"999.1.2\",pci_bus_id=\"00000000:3B:00.0\"} 1",
+            "gpuaudit_collector_up{uuid=\"GPU-stub-0001\"} 1",
+            "gpuaudit_gpu_utilization_ratio{uuid=\"GPU-stub-0001\"} 0.77",
+            "gpuaudit_gpu_memory_used_bytes{uuid=\"GPU-stub-0001\"} 1234567890",
+            "gpuaudit_gpu_memory_reserved_bytes{uuid=\"GPU-stub-0001\"} 503316480",
+            "pid=\"4242\"");
         Assert.False(agent.HasExited, agent.Output);
     }
 
@@ -70,12 +72,14 @@ public sealed class NvmlStubTests(NvmlStubLibrary stub) : IClassFixture<NvmlStub
         var (exitCode, output) = Gpuaudit([], "doctor", "--nvml-library", stub.Path);
 
         Assert.Contains($"[ok]   library {stub.Path} loaded from {stub.Path}", output, StringComparison.Ordinal);
-        Assert.Contains("[ok]   driver 999.1.2, 1 GPU(s)", output, StringComparison.Ordinal);
-        Assert.Contains("[warn] this driver lacks nvmlDeviceGetTemperatureV", output, StringComparison.Ordinal);
-        Assert.Contains("[ok]   GPU 0: Stub H100 GPU-stub-0001 00000000:3B:00.0", output, StringComparison.Ordinal);
-        Assert.Contains("[ok]   GPU 0: GPM metrics supported", output, StringComparison.Ordinal);
-        Assert.Contains("[ok]   GPU 0: 2 compute process(es) listed", output, StringComparison.Ordinal);
-        Assert.Contains("[ok]   GPU 0: per-process utilization works (1 sample(s) from the driver's buffer)", output, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            output,
+            "[ok]   driver 999.1.2, 1 GPU(s)",
+            "[warn] this driver lacks nvmlDeviceGetTemperatureV",
+            "[ok]   GPU 0: Stub H100 GPU-stub-0001 00000000:3B:00.0",
+            "[ok]   GPU 0: GPM metrics supported",
+            "[ok]   GPU 0: 2 compute process(es) listed",
+            "[ok]   GPU 0: per-process utilization works (1 sample(s) from the driver's buffer)");
         Assert.DoesNotContain("[FAIL] GPU", output, StringComparison.Ordinal);
         _ = exitCode; // /proc checks depend on this machine's processes
     }
@@ -85,8 +89,10 @@ public sealed class NvmlStubTests(NvmlStubLibrary stub) : IClassFixture<NvmlStub
     {
         var (_, output) = Gpuaudit(new() { ["NVML_STUB_FAULTS"] = "procs_no_permission" }, "doctor", "--nvml-library", stub.Path);
 
-        Assert.Contains("[FAIL] GPU 0: the compute-process list cannot be read: NVML_ERROR_NO_PERMISSION", output, StringComparison.Ordinal);
-        Assert.Contains("fix: run as root or give the user access to /dev/nvidia*", output, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            output,
+            "[FAIL] GPU 0: the compute-process list cannot be read: NVML_ERROR_NO_PERMISSION",
+            "fix: run as root or give the user access to /dev/nvidia*");
     }
 
     /// <summary>Must show (issue 14): a GPU in MIG mode yields per-instance samples, verdicts and series.</summary>
@@ -112,12 +118,16 @@ public sealed class NvmlStubTests(NvmlStubLibrary stub) : IClassFixture<NvmlStub
             && body.Contains("gpuaudit_violation_active{", StringComparison.Ordinal)
             && body.Contains("gpuaudit_gpu_class{uuid=\"MIG-stub-gi2-ci0\"", StringComparison.Ordinal));
 
-        Assert.Contains("gpuaudit_mig_instance_info{uuid=\"MIG-stub-gi1-ci0\",parent_uuid=\"GPU-stub-0001\",gpu_instance_id=\"1\",compute_instance_id=\"0\"} 1", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_mig_instance_info{uuid=\"MIG-stub-gi2-ci0\",parent_uuid=\"GPU-stub-0001\",gpu_instance_id=\"2\",compute_instance_id=\"0\"} 1", text, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            text,
+            "gpuaudit_mig_instance_info{uuid=\"MIG-stub-gi1-ci0\",parent_uuid=\"GPU-stub-0001\",gpu_instance_id=\"1\",compute_instance_id=\"0\"} 1",
+            "gpuaudit_mig_instance_info{uuid=\"MIG-stub-gi2-ci0\",parent_uuid=\"GPU-stub-0001\",gpu_instance_id=\"2\",compute_instance_id=\"0\"} 1");
         Assert.DoesNotContain("gpuaudit_gpu_class{uuid=\"MIG-stub-gi2-ci0\",class=\"hash\"}", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_process_class{uuid=\"MIG-stub-gi1-ci0\",pid=\"5001\",comm=\"\",class=\"hash\"} 1", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_gpu_pipe_utilization_ratio{uuid=\"MIG-stub-gi1-ci0\",pipe=\"integer\"} 0.93", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_gpu_power_watts{uuid=\"GPU-stub-0001\"} 250.123", text, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            text,
+            "gpuaudit_process_class{uuid=\"MIG-stub-gi1-ci0\",pid=\"5001\",comm=\"\",class=\"hash\"} 1",
+            "gpuaudit_gpu_pipe_utilization_ratio{uuid=\"MIG-stub-gi1-ci0\",pipe=\"integer\"} 0.93",
+            "gpuaudit_gpu_power_watts{uuid=\"GPU-stub-0001\"} 250.123");
         Assert.DoesNotContain("gpuaudit_gpu_class{uuid=\"GPU-stub-0001\"", text, StringComparison.Ordinal); // the parent's work is its instances'
         Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"MIG-stub-gi1-ci0\",pid=\"5001\"", text, StringComparison.Ordinal);
     }

@@ -13,8 +13,10 @@ public sealed class ReplayCommandTests : IDisposable
 
         Assert.True(code == 0, stderr);
         var text = await File.ReadAllTextAsync(dump);
-        Assert.Contains("pid=\"775\"", text, StringComparison.Ordinal);
-        Assert.Contains("pid=\"776\"", text, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            text,
+            "pid=\"775\"",
+            "pid=\"776\"");
     }
 
     [Fact]

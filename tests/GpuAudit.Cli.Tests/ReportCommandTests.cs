@@ -11,9 +11,11 @@ public sealed class ReportCommandTests(ReportCommandTests.MixedJournal journal) 
         var (exit, stdout, stderr) = GpuAuditProcess.Run("report", "--job", "4242", "--journal", _dir, "--format", "json");
 
         Assert.True(exit == 0, stderr);
-        Assert.Contains("\"verdict\": \"1 violation, 0.", stdout, StringComparison.Ordinal);
-        Assert.Contains("\"rule\": \"hash_compute\"", stdout, StringComparison.Ordinal);
-        Assert.Contains("\"pid\": 776", stdout, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            stdout,
+            "\"verdict\": \"1 violation, 0.",
+            "\"rule\": \"hash_compute\"",
+            "\"pid\": 776");
     }
 
     [Fact]

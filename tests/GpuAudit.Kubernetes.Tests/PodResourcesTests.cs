@@ -117,8 +117,10 @@ public sealed class PodResourcesTests : IAsyncLifetime
         await map.RefreshAsync(CancellationToken.None);
 
         var line = Assert.Single(_warnings);
-        Assert.Contains("no socket", line, StringComparison.Ordinal);
-        Assert.Contains("no GPU→pod map", line, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            line,
+            "no socket",
+            "no GPU→pod map");
         Assert.Equal("no socket (not a Kubernetes node, or the pod-resources directory is not mounted)", map.Status.Sources.Single().Error?.Split(": ", 2)[1]);
 
         _kubelet = await FakeKubelet.StartAsync(_kubelet.Socket);

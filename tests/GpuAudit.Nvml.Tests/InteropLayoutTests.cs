@@ -1,4 +1,4 @@
-using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using GpuAudit.Nvml.Interop;
 
 namespace GpuAudit.Nvml.Tests;
@@ -21,76 +21,53 @@ public unsafe class InteropLayoutTests
         Assert.Equal(8, sizeof(NvmlGpmSupport));
         Assert.Equal(40, sizeof(NvmlGpmMetric));
         Assert.Equal(24, sizeof(NvmlGpmMetricsGetHeader));
-    }
-
-    [Fact]
-    public void Utilization_and_memory_offsets()
-    {
-        var u = default(NvmlUtilization);
-        Assert.Equal(0, Offset(ref u, ref u.Gpu));
-        Assert.Equal(4, Offset(ref u, ref u.Memory));
-        var m = default(NvmlMemory);
-        Assert.Equal(0, Offset(ref m, ref m.Total));
-        Assert.Equal(8, Offset(ref m, ref m.Free));
-        Assert.Equal(16, Offset(ref m, ref m.Used));
-    }
-
-    [Fact]
-    public void Process_info_offsets()
-    {
-        var p = default(NvmlProcessInfo);
-        Assert.Equal(0, Offset(ref p, ref p.Pid));
-        Assert.Equal(8, Offset(ref p, ref p.UsedGpuMemory));
-        Assert.Equal(16, Offset(ref p, ref p.GpuInstanceId));
-        Assert.Equal(20, Offset(ref p, ref p.ComputeInstanceId));
-    }
-
-    [Fact]
-    public void Process_utilization_sample_offsets()
-    {
-        var s = default(NvmlProcessUtilizationSample);
-        Assert.Equal(0, Offset(ref s, ref s.Pid));
-        Assert.Equal(8, Offset(ref s, ref s.TimeStamp));
-        Assert.Equal(16, Offset(ref s, ref s.SmUtil));
-        Assert.Equal(20, Offset(ref s, ref s.MemUtil));
-        Assert.Equal(24, Offset(ref s, ref s.EncUtil));
-        Assert.Equal(28, Offset(ref s, ref s.DecUtil));
-    }
-
-    [Fact]
-    public void Pci_info_offsets()
-    {
-        var p = default(NvmlPciInfo);
-        Assert.Equal(0, Offset(ref p, ref p.BusIdLegacy));
-        Assert.Equal(16, Offset(ref p, ref p.Domain));
-        Assert.Equal(20, Offset(ref p, ref p.Bus));
-        Assert.Equal(24, Offset(ref p, ref p.Device));
-        Assert.Equal(28, Offset(ref p, ref p.PciDeviceId));
-        Assert.Equal(32, Offset(ref p, ref p.PciSubSystemId));
-        Assert.Equal(36, Offset(ref p, ref p.BusId));
         Assert.Equal(16, sizeof(PciBusIdLegacyBuffer));
         Assert.Equal(32, sizeof(PciBusIdBuffer));
     }
 
-    [Fact]
-    public void Gpm_offsets()
+    /// <summary>Every field of every struct, at its offset in nvml.h.</summary>
+    public static TheoryData<Type, string, int> FieldOffsets => new()
     {
-        var support = default(NvmlGpmSupport);
-        Assert.Equal(0, Offset(ref support, ref support.Version));
-        Assert.Equal(4, Offset(ref support, ref support.IsSupportedDevice));
-        var metric = default(NvmlGpmMetric);
-        Assert.Equal(0, Offset(ref metric, ref metric.MetricId));
-        Assert.Equal(4, Offset(ref metric, ref metric.NvmlReturn));
-        Assert.Equal(8, Offset(ref metric, ref metric.Value));
-        Assert.Equal(16, Offset(ref metric, ref metric.ShortName));
-        Assert.Equal(24, Offset(ref metric, ref metric.LongName));
-        Assert.Equal(32, Offset(ref metric, ref metric.Unit));
-        var head = default(NvmlGpmMetricsGetHeader);
-        Assert.Equal(0, Offset(ref head, ref head.Version));
-        Assert.Equal(4, Offset(ref head, ref head.NumMetrics));
-        Assert.Equal(8, Offset(ref head, ref head.Sample1));
-        Assert.Equal(16, Offset(ref head, ref head.Sample2));
-    }
+        { typeof(NvmlUtilization), nameof(NvmlUtilization.Gpu), 0 },
+        { typeof(NvmlUtilization), nameof(NvmlUtilization.Memory), 4 },
+        { typeof(NvmlMemory), nameof(NvmlMemory.Total), 0 },
+        { typeof(NvmlMemory), nameof(NvmlMemory.Free), 8 },
+        { typeof(NvmlMemory), nameof(NvmlMemory.Used), 16 },
+        { typeof(NvmlProcessInfo), nameof(NvmlProcessInfo.Pid), 0 },
+        { typeof(NvmlProcessInfo), nameof(NvmlProcessInfo.UsedGpuMemory), 8 },
+        { typeof(NvmlProcessInfo), nameof(NvmlProcessInfo.GpuInstanceId), 16 },
+        { typeof(NvmlProcessInfo), nameof(NvmlProcessInfo.ComputeInstanceId), 20 },
+        { typeof(NvmlProcessUtilizationSample), nameof(NvmlProcessUtilizationSample.Pid), 0 },
+        { typeof(NvmlProcessUtilizationSample), nameof(NvmlProcessUtilizationSample.TimeStamp), 8 },
+        { typeof(NvmlProcessUtilizationSample), nameof(NvmlProcessUtilizationSample.SmUtil), 16 },
+        { typeof(NvmlProcessUtilizationSample), nameof(NvmlProcessUtilizationSample.MemUtil), 20 },
+        { typeof(NvmlProcessUtilizationSample), nameof(NvmlProcessUtilizationSample.EncUtil), 24 },
+        { typeof(NvmlProcessUtilizationSample), nameof(NvmlProcessUtilizationSample.DecUtil), 28 },
+        { typeof(NvmlPciInfo), nameof(NvmlPciInfo.BusIdLegacy), 0 },
+        { typeof(NvmlPciInfo), nameof(NvmlPciInfo.Domain), 16 },
+        { typeof(NvmlPciInfo), nameof(NvmlPciInfo.Bus), 20 },
+        { typeof(NvmlPciInfo), nameof(NvmlPciInfo.Device), 24 },
+        { typeof(NvmlPciInfo), nameof(NvmlPciInfo.PciDeviceId), 28 },
+        { typeof(NvmlPciInfo), nameof(NvmlPciInfo.PciSubSystemId), 32 },
+        { typeof(NvmlPciInfo), nameof(NvmlPciInfo.BusId), 36 },
+        { typeof(NvmlGpmSupport), nameof(NvmlGpmSupport.Version), 0 },
+        { typeof(NvmlGpmSupport), nameof(NvmlGpmSupport.IsSupportedDevice), 4 },
+        { typeof(NvmlGpmMetric), nameof(NvmlGpmMetric.MetricId), 0 },
+        { typeof(NvmlGpmMetric), nameof(NvmlGpmMetric.NvmlReturn), 4 },
+        { typeof(NvmlGpmMetric), nameof(NvmlGpmMetric.Value), 8 },
+        { typeof(NvmlGpmMetric), nameof(NvmlGpmMetric.ShortName), 16 },
+        { typeof(NvmlGpmMetric), nameof(NvmlGpmMetric.LongName), 24 },
+        { typeof(NvmlGpmMetric), nameof(NvmlGpmMetric.Unit), 32 },
+        { typeof(NvmlGpmMetricsGetHeader), nameof(NvmlGpmMetricsGetHeader.Version), 0 },
+        { typeof(NvmlGpmMetricsGetHeader), nameof(NvmlGpmMetricsGetHeader.NumMetrics), 4 },
+        { typeof(NvmlGpmMetricsGetHeader), nameof(NvmlGpmMetricsGetHeader.Sample1), 8 },
+        { typeof(NvmlGpmMetricsGetHeader), nameof(NvmlGpmMetricsGetHeader.Sample2), 16 },
+    };
+
+    [Theory]
+    [MemberData(nameof(FieldOffsets))]
+    public void Field_offsets_match_nvml_h(Type type, string field, int offset) =>
+        Assert.Equal(offset, Marshal.OffsetOf(type, field).ToInt32());
 
     [Fact]
     public void Gpm_metrics_buffer_is_24_plus_40_per_metric_with_ids_at_their_slots()
@@ -113,7 +90,4 @@ public unsafe class InteropLayoutTests
         *(double*)(raw + 24 + (40 * 15) + 8) = 42.5;
         Assert.Equal(42.5, buffer.Metric(15).Value);
     }
-
-    private static long Offset<TStruct, TField>(ref TStruct owner, ref TField field) =>
-        (long)Unsafe.ByteOffset(ref Unsafe.As<TStruct, byte>(ref owner), ref Unsafe.As<TField, byte>(ref field));
 }

@@ -186,16 +186,11 @@ public class NvmlSampleSourceTests
     [Fact]
     public void Gpm_samples_closer_than_half_a_second_give_no_reading_instead_of_zeros()
     {
-        var gpu = H100("GPU-aaaa");
-        gpu.GpmValues[GpmMetricInfo.NvmlId(GpmMetric.IntegerUtil)] = 80;
-        using var source = new NvmlSampleSource(new FakeNvml(gpu), _describer, _time, TimeSpan.FromMilliseconds(200));
+        using var source = IntegerPipeAt80(TimeSpan.FromMilliseconds(200), out var gpu);
 
-        _time.Advance(TimeSpan.FromMilliseconds(200));
-        var early = Assert.Single(source.Poll().Samples);
-        _time.Advance(TimeSpan.FromMilliseconds(200));
-        var stillEarly = Assert.Single(source.Poll().Samples);
-        _time.Advance(TimeSpan.FromMilliseconds(200));
-        var due = Assert.Single(source.Poll().Samples);
+        var early = PollAfter(source, TimeSpan.FromMilliseconds(200));
+        var stillEarly = PollAfter(source, TimeSpan.FromMilliseconds(200));
+        var due = PollAfter(source, TimeSpan.FromMilliseconds(200));
 
         Assert.Null(early.Gpm);
         Assert.Null(early.GpmIntervalS);
@@ -208,14 +203,10 @@ public class NvmlSampleSourceTests
     [Fact]
     public void At_a_half_second_interval_a_poll_a_few_milliseconds_early_still_reads_gpm()
     {
-        var gpu = H100("GPU-aaaa");
-        gpu.GpmValues[GpmMetricInfo.NvmlId(GpmMetric.IntegerUtil)] = 80;
-        using var source = new NvmlSampleSource(new FakeNvml(gpu), _describer, _time, TimeSpan.FromMilliseconds(500));
+        using var source = IntegerPipeAt80(TimeSpan.FromMilliseconds(500), out _);
 
-        _time.Advance(TimeSpan.FromMilliseconds(496));
-        var first = Assert.Single(source.Poll().Samples);
-        _time.Advance(TimeSpan.FromMilliseconds(497));
-        var second = Assert.Single(source.Poll().Samples);
+        var first = PollAfter(source, TimeSpan.FromMilliseconds(496));
+        var second = PollAfter(source, TimeSpan.FromMilliseconds(497));
 
         Assert.Equal(80, first.Gpm![GpmMetric.IntegerUtil]);
         Assert.Equal(0.496, first.GpmIntervalS!.Value, 6);
@@ -575,6 +566,21 @@ public class NvmlSampleSourceTests
     }
 
     internal static FakeGpu H100(string uuid) => new() { Uuid = uuid };
+
+    /// <summary>One H100 whose integer pipe reads 80 %, polled every <paramref name="interval"/>.</summary>
+    private NvmlSampleSource IntegerPipeAt80(TimeSpan interval, out FakeGpu gpu)
+    {
+        gpu = H100("GPU-aaaa");
+        gpu.GpmValues[GpmMetricInfo.NvmlId(GpmMetric.IntegerUtil)] = 80;
+        return new NvmlSampleSource(new FakeNvml(gpu), _describer, _time, interval);
+    }
+
+    /// <summary>The clock moved on by <paramref name="wait"/>, then the one GPU's sample of a poll.</summary>
+    private GpuSample PollAfter(NvmlSampleSource source, TimeSpan wait)
+    {
+        _time.Advance(wait);
+        return Assert.Single(source.Poll().Samples);
+    }
 
     private sealed class SlowDescriber(FakeTimeProvider time, TimeSpan each) : IProcessDescriber
     {

@@ -52,6 +52,24 @@ public static class JsonWriting
         }
     }
 
+    /// <summary>Like <see cref="WriteStringIfSet"/>: a field added to a format later is absent, not null, where unknown.</summary>
+    public static void WriteNumberIfSet(this Utf8JsonWriter json, string name, long? value)
+    {
+        if (value is { } v)
+        {
+            json.WriteNumber(name, v);
+        }
+    }
+
+    /// <summary>Like <see cref="WriteStringIfSet"/>: a field added to a format later is absent, not null, where unknown.</summary>
+    public static void WriteBooleanIfSet(this Utf8JsonWriter json, string name, bool? value)
+    {
+        if (value is { } v)
+        {
+            json.WriteBoolean(name, v);
+        }
+    }
+
     public static void WriteNumberOrNull(this Utf8JsonWriter json, string name, long? value)
     {
         if (value is { } v)
@@ -122,12 +140,46 @@ public static class JsonWriting
         json.WriteEndArray();
     }
 
+    /// <summary>
+    /// A property holding one object, <paramref name="writeFields"/> writing its properties between
+    /// its braces; null when there is no value.
+    /// </summary>
+    public static void WriteObjectOrNull<T>(this Utf8JsonWriter json, string name, T? value, Action<Utf8JsonWriter, T> writeFields)
+        where T : class
+    {
+        if (value is null)
+        {
+            json.WriteNull(name);
+        }
+        else
+        {
+            WriteObject(json, name, value, writeFields);
+        }
+    }
+
+    /// <summary>Like <see cref="WriteObjectOrNull"/>, but absent rather than null when there is no value.</summary>
+    public static void WriteObjectIfSet<T>(this Utf8JsonWriter json, string name, T? value, Action<Utf8JsonWriter, T> writeFields)
+        where T : class
+    {
+        if (value is not null)
+        {
+            WriteObject(json, name, value, writeFields);
+        }
+    }
+
     /// <summary>Ends one JSON Lines record: the record's bytes, a newline, and the writer reset for the next record.</summary>
     public static void EndLine(this Utf8JsonWriter json, Stream output)
     {
         json.Flush();
         output.WriteByte((byte)'\n');
         json.Reset();
+    }
+
+    private static void WriteObject<T>(Utf8JsonWriter json, string name, T value, Action<Utf8JsonWriter, T> writeFields)
+    {
+        json.WriteStartObject(name);
+        writeFields(json, value);
+        json.WriteEndObject();
     }
 
     private static void StartArray(Utf8JsonWriter json, string? name)

@@ -44,11 +44,8 @@ public static class PolicyParser
                 throw PolicyException.At(source, 1, "the policy is not a JSON object", "start the file with { (see config/policy.example.json)");
             }
 
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            while (NextProperty(ref reader, lines, out var key, out var line))
             {
-                var line = lines.LineOf(reader.TokenStartIndex);
-                var key = reader.GetString();
-                reader.Read();
                 switch (key)
                 {
                     case "version":
@@ -92,11 +89,8 @@ public static class PolicyParser
     private static void ReadPurposes(ref Utf8JsonReader reader, string source, LineIndex lines, Dictionary<string, JobPurpose> partitions, Dictionary<string, JobPurpose> accounts)
     {
         Expect(ref reader, JsonTokenType.StartObject, source, lines, "\"purposes\" must be an object", "write \"purposes\": { \"partitions\": { \"train\": \"training\" }, \"accounts\": { } }");
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (NextProperty(ref reader, lines, out var key, out var line))
         {
-            var line = lines.LineOf(reader.TokenStartIndex);
-            var key = reader.GetString();
-            reader.Read();
             var into = key switch
             {
                 "partitions" => partitions,
@@ -104,11 +98,8 @@ public static class PolicyParser
                 _ => throw PolicyException.At(source, line, $"unknown key \"{key}\" in \"purposes\"", "use partitions or accounts"),
             };
             Expect(ref reader, JsonTokenType.StartObject, source, lines, $"\"{key}\" must be an object of name: purpose", "write \"" + key + "\": { \"name\": \"training\" }");
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            while (NextProperty(ref reader, lines, out var name, out var nameLine))
             {
-                var nameLine = lines.LineOf(reader.TokenStartIndex);
-                var name = reader.GetString()!;
-                reader.Read();
                 into[name] = ReadPurpose(ref reader, source, nameLine, name);
             }
         }
@@ -140,11 +131,8 @@ public static class PolicyParser
             reader.Read();
             Expect(ref reader, JsonTokenType.StartObject, source, lines, $"rule \"{name}\" must be an object", "write \"" + name + "\": { \"enabled\": true }");
             var settings = rules[rule];
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            while (NextProperty(ref reader, lines, out var key, out var keyLine))
             {
-                var keyLine = lines.LineOf(reader.TokenStartIndex);
-                var key = reader.GetString();
-                reader.Read();
                 settings = key switch
                 {
                     "enabled" => settings with { Enabled = ReadBool(ref reader, source, keyLine, key) },
@@ -169,48 +157,33 @@ public static class PolicyParser
             var line = lines.LineOf(reader.TokenStartIndex);
             Expect(ref reader, JsonTokenType.StartObject, source, lines, "each allowance must be an object", "write { \"job\": \"4242\", \"reason\": \"...\" }");
             var ruleList = new List<PolicyRule>();
-            string? job = null, user = null, ns = null, exe = null, reason = null;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            var texts = new Dictionary<string, string>(StringComparer.Ordinal);
+            while (NextProperty(ref reader, lines, out var key, out var keyLine))
             {
-                var keyLine = lines.LineOf(reader.TokenStartIndex);
-                var key = reader.GetString();
-                reader.Read();
                 switch (key)
                 {
                     case "rules":
                         ReadRuleList(ref reader, source, lines, ruleList);
                         break;
-                    case "job":
-                        job = ReadText(ref reader, source, keyLine, key);
-                        break;
-                    case "user":
-                        user = ReadText(ref reader, source, keyLine, key);
-                        break;
-                    case "namespace":
-                        ns = ReadText(ref reader, source, keyLine, key);
-                        break;
-                    case "executable":
-                        exe = ReadText(ref reader, source, keyLine, key);
-                        break;
-                    case "reason":
-                        reason = ReadText(ref reader, source, keyLine, key);
+                    case "job" or "user" or "namespace" or "executable" or "reason":
+                        texts[key] = ReadText(ref reader, source, keyLine, key);
                         break;
                     default:
                         throw PolicyException.At(source, keyLine, $"unknown key \"{key}\" in an allowance", "use " + AllowanceKeys);
                 }
             }
 
-            if (job is null && user is null && ns is null && exe is null)
+            if (!texts.ContainsKey("job") && !texts.ContainsKey("user") && !texts.ContainsKey("namespace") && !texts.ContainsKey("executable"))
             {
                 throw PolicyException.At(source, line, "allowance without a scope would allow everything", "add job, user, namespace or executable");
             }
 
-            if (reason is null)
+            if (!texts.TryGetValue("reason", out var reason))
             {
                 throw PolicyException.At(source, line, "allowance without a reason", "add \"reason\": \"why this is legitimate\" (reports show it)");
             }
 
-            allowances.Add(new Allowance(ruleList, job, user, ns, exe, reason, line));
+            allowances.Add(new Allowance(ruleList, texts.GetValueOrDefault("job"), texts.GetValueOrDefault("user"), texts.GetValueOrDefault("namespace"), texts.GetValueOrDefault("executable"), reason, line));
         }
     }
 
@@ -228,6 +201,25 @@ public static class PolicyParser
 
             rules.Add(rule);
         }
+    }
+
+    /// <summary>
+    /// Moves past the next property name of the object being read onto its value, giving the name
+    /// and the line it stands on; false at the end of the object.
+    /// </summary>
+    private static bool NextProperty(ref Utf8JsonReader reader, LineIndex lines, out string key, out int line)
+    {
+        if (!reader.Read() || reader.TokenType != JsonTokenType.PropertyName)
+        {
+            key = string.Empty;
+            line = 0;
+            return false;
+        }
+
+        line = lines.LineOf(reader.TokenStartIndex);
+        key = reader.GetString()!;
+        reader.Read();
+        return true;
     }
 
     private static void Expect(ref Utf8JsonReader reader, JsonTokenType type, string source, LineIndex lines, string problem, string fix)

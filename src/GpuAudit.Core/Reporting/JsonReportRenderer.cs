@@ -31,8 +31,8 @@ public static class JsonReportRenderer
             json.WriteStringOrNull("user", report.User);
             json.WriteNumber("from", report.From);
             json.WriteNumber("to", report.To);
-            WriteTime(json, "first_seen", report.FirstSeen);
-            WriteTime(json, "last_seen", report.LastSeen);
+            json.WriteTime("first_seen", report.FirstSeen);
+            json.WriteTime("last_seen", report.LastSeen);
             json.WriteNumber("wall_seconds", report.WallSeconds);
             json.WriteString("source", report.Source);
             json.WriteStrings("nodes", report.Nodes);
@@ -45,7 +45,17 @@ public static class JsonReportRenderer
             json.WriteObjects("processes", report.Processes, (writer, p) => WriteProcess(writer, p, report.AllJobs));
             if (report.Kernels.Count > 0)
             {
-                json.WriteObjects("kernels", report.Kernels, WriteKernel);
+                json.WriteObjects("kernels", report.Kernels, static (writer, k) =>
+                {
+                    writer.WriteString("node", k.Node);
+                    writer.WriteNumber("pid", k.Pid);
+                    writer.WriteStringOrNull("comm", k.Comm);
+                    writer.WriteString("kernel", k.Kernel);
+                    writer.WriteNumber("launches", k.Launches);
+                    writer.WriteNumber("first_seen", k.FirstSeen);
+                    writer.WriteNumber("last_seen", k.LastSeen);
+                    writer.WriteStringOrNull("image_hash_constants", k.HashConstants);
+                });
             }
 
             json.WriteStartArray("violations");
@@ -94,18 +104,6 @@ public static class JsonReportRenderer
         json.WriteNumberOrNull("mean_sm_utilization", p.MeanSmUtilization is { } u ? Math.Round(u, 4) : null);
     }
 
-    private static void WriteKernel(Utf8JsonWriter json, KernelLaunchRow k)
-    {
-        json.WriteString("node", k.Node);
-        json.WriteNumber("pid", k.Pid);
-        json.WriteStringOrNull("comm", k.Comm);
-        json.WriteString("kernel", k.Kernel);
-        json.WriteNumber("launches", k.Launches);
-        json.WriteNumber("first_seen", k.FirstSeen);
-        json.WriteNumber("last_seen", k.LastSeen);
-        json.WriteStringOrNull("image_hash_constants", k.HashConstants);
-    }
-
     private static void WriteTimeline(Utf8JsonWriter json, GpuTimeline timeline)
     {
         json.WriteString("node", timeline.Node);
@@ -133,8 +131,8 @@ public static class JsonReportRenderer
         json.WriteStringOrNull("job", v.Job);
         json.WriteStringOrNull("user", v.User);
         json.WriteStringOrNull("executable", v.Executable);
-        WriteTime(json, "start", v.Start);
-        WriteTime(json, "end", v.End);
+        json.WriteTime("start", v.Start);
+        json.WriteTime("end", v.End);
         json.WriteStrings("context", v.Context);
         json.WriteStrings("evidence", v.Evidence);
         if (v.AllowedBy is { } allowance)
@@ -165,7 +163,8 @@ public static class JsonReportRenderer
         json.WriteEndObject();
     }
 
-    private static void WriteTime(Utf8JsonWriter json, string name, double? time)
+    /// <summary>A time as Unix seconds and, beside it as <c>name_iso</c>, the same time for people; both null when unknown.</summary>
+    private static void WriteTime(this Utf8JsonWriter json, string name, double? time)
     {
         if (time is { } t)
         {

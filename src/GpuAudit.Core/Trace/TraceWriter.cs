@@ -23,8 +23,7 @@ public sealed class TraceWriter : IDisposable
 
     public void WriteHeader(TraceHeader header)
     {
-        _json.WriteStartObject();
-        _json.WriteString("kind", "header");
+        StartRecord("header");
         _json.WriteString("format", TraceHeader.FormatName);
         _json.WriteNumber("version", header.Version);
         _json.WriteStringOrNull("host", header.Node);
@@ -33,74 +32,47 @@ public sealed class TraceWriter : IDisposable
         WriteTruth(header.Truth);
         _json.WriteObjects("gpus", header.Gpus, WriteGpu);
         _json.WriteNumberOrNull("interval_s", header.IntervalS);
-        _json.WriteEndObject();
-        EndLine();
+        EndRecord();
     }
 
     public void WriteProcess(ProcessRecord process)
     {
-        _json.WriteStartObject();
-        _json.WriteString("kind", "process");
+        StartRecord("process");
         _json.WriteNumber("pid", process.Pid);
         _json.WriteNumberOrNull("ppid", process.Ppid);
-        if (process.StartTicks is { } startTicks)
-        {
-            _json.WriteNumber("start_ticks", startTicks);
-        }
-
+        _json.WriteNumberIfSet("start_ticks", process.StartTicks);
         _json.WriteStringOrNull("comm", process.Comm);
         _json.WriteStringOrNull("exe", process.Exe);
         _json.WriteStringOrNull("cmdline", process.Cmdline);
         _json.WriteStringOrNull("cgroup", process.Cgroup);
         _json.WriteStrings("gpu_libs", process.GpuLibs);
         WriteTruth(process.Truth);
-        if (process.MemoryScan is { } scan)
-        {
-            WriteMemoryScan(scan);
-        }
-
-        _json.WriteEndObject();
-        EndLine();
+        _json.WriteObjectIfSet("memory_scan", process.MemoryScan, WriteMemoryScan);
+        EndRecord();
     }
 
     public void WriteSample(GpuSample sample)
     {
-        _json.WriteStartObject();
-        _json.WriteString("kind", "sample");
+        StartRecord("sample");
         _json.WriteNumber("t", sample.Time);
         _json.WriteNumber("gpu", sample.Gpu);
         WriteTruth(sample.Truth);
         _json.WriteNumberOrNull("util_gpu_pct", sample.UtilGpuPct);
         _json.WriteNumberOrNull("util_mem_pct", sample.UtilMemPct);
         _json.WriteNumberOrNull("mem_used_bytes", sample.MemUsedBytes);
-        if (sample.MemReservedBytes is { } reserved)
-        {
-            _json.WriteNumber("mem_reserved_bytes", reserved);
-        }
+        _json.WriteNumberIfSet("mem_reserved_bytes", sample.MemReservedBytes);
         _json.WriteNumberOrNull("power_mw", sample.PowerMw);
         _json.WriteNumberOrNull("sm_clock_mhz", sample.SmClockMhz);
-        if (sample.MemClockMhz is { } memClock)
-        {
-            _json.WriteNumber("mem_clock_mhz", memClock);
-        }
-
+        _json.WriteNumberIfSet("mem_clock_mhz", sample.MemClockMhz);
         _json.WriteNumberOrNull("temp_c", sample.TempC);
         _json.WriteNumberOrNull("energy_mj", sample.EnergyMj);
-        if (sample.Gpm is { } gpm)
+        _json.WriteObjectOrNull("gpm", sample.Gpm, static (json, gpm) =>
         {
-            _json.WriteStartObject("gpm");
             foreach (var metric in GpmMetricInfo.All)
             {
-                _json.WriteNumberOrNull(GpmMetricInfo.TraceName(metric), gpm[metric]);
+                json.WriteNumberOrNull(GpmMetricInfo.TraceName(metric), gpm[metric]);
             }
-
-            _json.WriteEndObject();
-        }
-        else
-        {
-            _json.WriteNull("gpm");
-        }
-
+        });
         _json.WriteNumberOrNull("gpm_interval_s", sample.GpmIntervalS);
         _json.WriteObjects("procs", sample.Procs, static (json, p) =>
         {
@@ -109,8 +81,7 @@ public sealed class TraceWriter : IDisposable
             json.WriteNumberOrNull("sm_pct", p.SmPct);
             json.WriteNumberOrNull("mem_pct", p.MemPct);
         });
-        _json.WriteEndObject();
-        EndLine();
+        EndRecord();
     }
 
     public void Dispose()
@@ -128,44 +99,32 @@ public sealed class TraceWriter : IDisposable
         json.WriteNumberOrNull("mem_total_bytes", gpu.MemTotalBytes);
         json.WriteBoolean("gpm_supported", gpu.GpmSupported);
         json.WriteStringOrNull("pci_bus_id", gpu.PciBusId);
-        if (gpu.MigEnabled is { } mig)
+        json.WriteBooleanIfSet("mig_enabled", gpu.MigEnabled);
+        json.WriteObjectIfSet("mig", gpu.Mig, static (writer, mig) =>
         {
-            json.WriteBoolean("mig_enabled", mig);
-        }
-
-        if (gpu.Mig is { } instance)
-        {
-            json.WriteStartObject("mig");
-            json.WriteString("parent_uuid", instance.ParentUuid);
-            json.WriteNumber("parent_index", instance.ParentIndex);
-            json.WriteNumber("gpu_instance_id", instance.GpuInstanceId);
-            json.WriteNumber("compute_instance_id", instance.ComputeInstanceId);
-            json.WriteEndObject();
-        }
+            writer.WriteString("parent_uuid", mig.ParentUuid);
+            writer.WriteNumber("parent_index", mig.ParentIndex);
+            writer.WriteNumber("gpu_instance_id", mig.GpuInstanceId);
+            writer.WriteNumber("compute_instance_id", mig.ComputeInstanceId);
+        });
     }
 
-    private void WriteMemoryScan(MemoryScanSummary scan)
+    private static void WriteMemoryScan(Utf8JsonWriter json, MemoryScanSummary scan)
     {
-        _json.WriteStartObject("memory_scan");
-        _json.WriteStartObject("hits");
+        json.WriteStartObject("hits");
         foreach (var (pattern, count) in scan.Hits)
         {
-            _json.WriteStartObject(pattern);
-            _json.WriteNumber("anon", count.Anon);
-            _json.WriteNumber("file", count.File);
-            _json.WriteEndObject();
+            json.WriteStartObject(pattern);
+            json.WriteNumber("anon", count.Anon);
+            json.WriteNumber("file", count.File);
+            json.WriteEndObject();
         }
 
-        _json.WriteEndObject();
-        _json.WriteStrings("ptx_entries", scan.PtxEntries);
-        _json.WriteNumberOrNull("bytes_scanned", scan.BytesScanned);
-        _json.WriteNumberOrNull("seconds", scan.Seconds);
-        if (scan.Truncated is { } truncated)
-        {
-            _json.WriteBoolean("truncated", truncated);
-        }
-
-        _json.WriteEndObject();
+        json.WriteEndObject();
+        json.WriteStrings("ptx_entries", scan.PtxEntries);
+        json.WriteNumberOrNull("bytes_scanned", scan.BytesScanned);
+        json.WriteNumberOrNull("seconds", scan.Seconds);
+        json.WriteBooleanIfSet("truncated", scan.Truncated);
     }
 
     private void WriteTruth(Truth? truth)
@@ -179,8 +138,16 @@ public sealed class TraceWriter : IDisposable
         _json.WriteStringOrNull("truth_workload", truth.Workload);
     }
 
-    private void EndLine()
+    // Every record is one object tagged with its kind, on a line of its own.
+    private void StartRecord(string kind)
     {
+        _json.WriteStartObject();
+        _json.WriteString("kind", kind);
+    }
+
+    private void EndRecord()
+    {
+        _json.WriteEndObject();
         _json.EndLine(_stream);
         _stream.Flush();
     }

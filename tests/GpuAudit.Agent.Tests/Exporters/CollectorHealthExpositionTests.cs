@@ -46,11 +46,13 @@ public class CollectorHealthExpositionTests
         Tick(2, Device, new GpuSample { Time = 2, Gpu = 0, UtilGpuPct = 40 }, status, null);
 
         var text = await Render();
-        Assert.Contains("gpuaudit_collector_up{uuid=\"GPU-x\"} 0", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_gpu_utilization_ratio{uuid=\"GPU-x\"} 0.4", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_gpu_memory_reserved_bytes{uuid=\"GPU-x\"} 503316480", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_collector_errors_total{uuid=\"GPU-x\",function=\"nvmlDeviceGetComputeRunningProcesses_v3\",code=\"NVML_ERROR_NO_PERMISSION\"} 2", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_collector_errors_total{uuid=\"GPU-x\",function=\"nvmlDeviceGetTotalEnergyConsumption\",code=\"NVML_ERROR_UNKNOWN\"} 2", text, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            text,
+            "gpuaudit_collector_up{uuid=\"GPU-x\"} 0",
+            "gpuaudit_gpu_utilization_ratio{uuid=\"GPU-x\"} 0.4",
+            "gpuaudit_gpu_memory_reserved_bytes{uuid=\"GPU-x\"} 503316480",
+            "gpuaudit_collector_errors_total{uuid=\"GPU-x\",function=\"nvmlDeviceGetComputeRunningProcesses_v3\",code=\"NVML_ERROR_NO_PERMISSION\"} 2",
+            "gpuaudit_collector_errors_total{uuid=\"GPU-x\",function=\"nvmlDeviceGetTotalEnergyConsumption\",code=\"NVML_ERROR_UNKNOWN\"} 2");
     }
 
     [Fact]
@@ -66,8 +68,10 @@ public class CollectorHealthExpositionTests
 
         var text = await AgentFixtures.ExpositionAsync(metrics.Registry);
         Assert.DoesNotContain("unavailable-gpu-0", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_collector_up{uuid=\"GPU-x\"} 1", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_gpu_info{uuid=\"GPU-x\",index=\"0\",name=\"H100\"", text, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            text,
+            "gpuaudit_collector_up{uuid=\"GPU-x\"} 1",
+            "gpuaudit_gpu_info{uuid=\"GPU-x\",index=\"0\",name=\"H100\"");
     }
 
     [Fact]

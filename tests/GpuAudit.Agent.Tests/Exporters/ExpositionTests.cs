@@ -15,12 +15,14 @@ public class ExpositionTests
     {
         var text = await Expose(["mixed"], until: 15);
 
-        Assert.Contains("gpuaudit_process_memory_used_bytes{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pid=\"775\",comm=\"python3\"}", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_process_memory_used_bytes{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pid=\"776\",comm=\"python3\"}", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_process_sm_utilization_ratio{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pid=\"776\"", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_gpu_pipe_utilization_ratio{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pipe=\"integer\"}", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_gpu_power_watts{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\"}", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_collector_last_success_timestamp_seconds{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\"} 1800000000", text, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            text,
+            "gpuaudit_process_memory_used_bytes{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pid=\"775\",comm=\"python3\"}",
+            "gpuaudit_process_memory_used_bytes{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pid=\"776\",comm=\"python3\"}",
+            "gpuaudit_process_sm_utilization_ratio{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pid=\"776\"",
+            "gpuaudit_gpu_pipe_utilization_ratio{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",pipe=\"integer\"}",
+            "gpuaudit_gpu_power_watts{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\"}",
+            "gpuaudit_collector_last_success_timestamp_seconds{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\"} 1800000000");
     }
 
     [Fact]
@@ -49,8 +51,10 @@ public class ExpositionTests
 
         var text = await AgentFixtures.ExpositionAsync(metrics.Registry);
 
-        Assert.Contains("gpuaudit_collector_up{uuid=\"GPU-x\"} 0", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_collector_last_success_timestamp_seconds{uuid=\"GPU-x\"} 1800000000\n", text, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            text,
+            "gpuaudit_collector_up{uuid=\"GPU-x\"} 0",
+            "gpuaudit_collector_last_success_timestamp_seconds{uuid=\"GPU-x\"} 1800000000\n");
     }
 
     [Fact]
@@ -59,8 +63,10 @@ public class ExpositionTests
         // Prometheus owns `job` (the scrape job): a served `job` label would be renamed exported_job.
         var text = await Expose(["mixed"], until: 15, new FixedJobMap(new JobRef("4242", "gpu-map", "alice")));
 
-        Assert.Contains("gpuaudit_gpu_job_info{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",job_id=\"4242\",user=\"alice\"} 1", text, StringComparison.Ordinal);
-        Assert.Contains(",job_id=\"4242\",exe=", text, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            text,
+            "gpuaudit_gpu_job_info{uuid=\"GPU-8dc927a2-2d2a-0eb2-59aa-7c156a06df4a\",job_id=\"4242\",user=\"alice\"} 1",
+            ",job_id=\"4242\",exe=");
         Assert.DoesNotContain("{job=", text, StringComparison.Ordinal);
         Assert.DoesNotContain(",job=", text, StringComparison.Ordinal);
     }

@@ -1,4 +1,3 @@
-using GpuAudit.Agent.Reporting;
 
 namespace GpuAudit.Agent.Tests.Journal;
 

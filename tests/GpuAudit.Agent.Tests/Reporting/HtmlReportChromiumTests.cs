@@ -1,4 +1,3 @@
-using GpuAudit.Agent.Reporting;
 using GpuAudit.Agent.Tests.Journal;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Reporting;
@@ -33,10 +32,12 @@ public sealed class HtmlReportChromiumTests : IDisposable
         File.Delete(screenshot);
         var screenshotLog = HeadlessChromium.Screenshot(page, screenshot);
 
-        Assert.Contains("<svg class=\"timeline\"", dom, StringComparison.Ordinal);
-        Assert.Contains("<rect class=\"band\"", dom, StringComparison.Ordinal);
-        Assert.Contains("<polyline class=\"utilization\"", dom, StringComparison.Ordinal);
-        Assert.Contains("1 violation, 0.", dom, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            dom,
+            "<svg class=\"timeline\"",
+            "<rect class=\"band\"",
+            "<polyline class=\"utilization\"",
+            "1 violation, 0.");
         foreach (var text in new[] { log, screenshotLog })
         {
             Assert.DoesNotContain("Uncaught", text, StringComparison.Ordinal);

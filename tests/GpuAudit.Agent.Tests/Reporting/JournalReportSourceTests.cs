@@ -1,4 +1,3 @@
-using GpuAudit.Agent.Reporting;
 using GpuAudit.Agent.Tests.Journal;
 
 namespace GpuAudit.Agent.Tests.Reporting;

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
-using GpuAudit.Agent.Reporting;
 
 namespace GpuAudit.Agent.Tests.Reporting;
 

@@ -20,8 +20,10 @@ public sealed class ViolationMetricsTests : IDisposable
         metrics.Publish(new PolicyResult([open, Violation("allowed") with { Pid = 9, AllowedBy = new Allowance([], "4242", null, null, null, "ok", 1) }], [], [open]));
 
         var exposition = await AgentFixtures.ExpositionAsync(registry);
-        Assert.Contains("gpuaudit_violations_total{rule=\"hash_compute\",severity=\"critical\"} 1", exposition, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-x\",pid=\"776\",job_id=\"4242\"} 1", exposition, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            exposition,
+            "gpuaudit_violations_total{rule=\"hash_compute\",severity=\"critical\"} 1",
+            "gpuaudit_violation_active{rule=\"hash_compute\",severity=\"critical\",uuid=\"GPU-x\",pid=\"776\",job_id=\"4242\"} 1");
         Assert.DoesNotContain("pid=\"9\"", exposition, StringComparison.Ordinal);
 
         metrics.Publish(new PolicyResult([], [open with { End = 50 }], []));

@@ -16,21 +16,15 @@ public class ProcessIdentityTests
         Assert.Null(miner.FrameworkLibrary);
     }
 
-    [Fact]
-    public void Training_process_maps_a_framework_and_its_file_backed_sha256_iv_is_not_a_sign()
+    [Theory]
+    [InlineData("mixed", 775, true)] // training: maps a framework; its file-backed SHA-256 IV is not a sign
+    [InlineData("sort_ints", 623, false)] // CuPy sort: neither framework nor hash
+    public void Processes_of_legitimate_work_show_no_hash_sign(string trace, int pid, bool framework)
     {
-        var trainer = Of("mixed", 775);
-        Assert.False(trainer.HasHashSigns);
-        Assert.False(trainer.RuntimeCompiledWithoutFramework);
-        Assert.NotNull(trainer.FrameworkLibrary);
-    }
-
-    [Fact]
-    public void Cupy_sort_is_neither_framework_nor_hash()
-    {
-        var sort = Of("sort_ints", 623);
-        Assert.False(sort.HasHashSigns);
-        Assert.Null(sort.FrameworkLibrary);
+        var identity = Of(trace, pid);
+        Assert.False(identity.HasHashSigns);
+        Assert.False(identity.RuntimeCompiledWithoutFramework);
+        Assert.Equal(framework, identity.FrameworkLibrary is not null);
     }
 
     [Fact]

@@ -54,8 +54,10 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.Equal(["gzip"], response.Content.Headers.ContentEncoding);
         Assert.Equal("text/plain; version=0.0.4; charset=utf-8", response.Content.Headers.ContentType!.ToString());
         var text = Gunzip(body);
-        Assert.Contains("gpuaudit_build_info{version=\"", text, StringComparison.Ordinal);
-        Assert.Contains("gpuaudit_polls_total 1\n", text, StringComparison.Ordinal);
+        TextAssert.ContainsAll(
+            text,
+            "gpuaudit_build_info{version=\"",
+            "gpuaudit_polls_total 1\n");
     }
 
     [Fact]
