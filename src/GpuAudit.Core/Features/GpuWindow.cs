@@ -38,6 +38,11 @@ public sealed class GpuWindow
     private readonly double[] _seconds;
     private readonly ProcessShare[][] _procs;
     private readonly int[] _procCount;
+
+    // Process arrays of evicted readings, for the next readings to fill. The ring has room for
+    // 128 readings but a 10 s window at 1 Hz holds about 10: without handing arrays on, each of
+    // the 128 slots would keep an array of its own as the head goes round (12 MB at 8 x 512).
+    private readonly Stack<ProcessShare[]> _spareProcs = new();
     private int _head;
     private int _count;
     private int _sinceResync;
@@ -206,7 +211,7 @@ public sealed class GpuWindow
         var n = Math.Min(procs.Count, MaxProcessesPerReading);
         if (_procs[slot].Length < n)
         {
-            _procs[slot] = new ProcessShare[Math.Max(n, 2 * _procs[slot].Length)];
+            _procs[slot] = _spareProcs.TryPop(out var spare) && spare.Length >= n ? spare : new ProcessShare[Math.Max(n, 2 * _procs[slot].Length)];
         }
 
         _procCount[slot] = n;
@@ -236,6 +241,13 @@ public sealed class GpuWindow
     private void Evict()
     {
         Accumulate(_head, -1);
+        if (_procs[_head].Length > 0)
+        {
+            _spareProcs.Push(_procs[_head]);
+            _procs[_head] = [];
+            _procCount[_head] = 0;
+        }
+
         _head = (_head + 1) % _capacity;
         _count--;
     }
