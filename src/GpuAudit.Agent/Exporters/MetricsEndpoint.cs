@@ -14,8 +14,8 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 namespace GpuAudit.Agent.Exporters;
 
 /// <summary>
-/// Serves /metrics with Kestrel: the exposition rendered after the last poll
-/// (<see cref="ExpositionCache"/>), negotiated to the text format or OpenMetrics, gzip when
+/// Serves /metrics with Kestrel: the exposition of the last whole poll, rendered once per poll
+/// on the first scrape (<see cref="ExpositionCache"/>), negotiated to the text format or OpenMetrics, gzip when
 /// accepted, written in one piece. Kestrel gives TLS, connection and header limits and timeouts
 /// as configuration (<see cref="MetricsServerLimits"/>); <c>--web-config</c> adds TLS, client
 /// certificates, basic auth, headers and a rate limit in the exporter-toolkit format. The host is

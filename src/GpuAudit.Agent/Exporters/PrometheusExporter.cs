@@ -9,7 +9,7 @@ namespace GpuAudit.Agent.Exporters;
 
 /// <summary>
 /// Turns each <see cref="TickAnalysis"/> into Prometheus series. Called on the poll loop after
-/// the analysis; scrapes are served the exposition rendered at the end of the tick
+/// the analysis; scrapes are served the exposition of the last whole tick
 /// (<see cref="Http.ExpositionCache"/>), so neither waits for the other. Per-process and per-job series are removed when their process
 /// or job goes away, and per-process series are capped (<see cref="PrometheusExporterOptions"/>),
 /// so label cardinality stays bounded whatever a workload spawns.
