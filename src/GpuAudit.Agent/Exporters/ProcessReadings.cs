@@ -31,21 +31,29 @@ internal readonly record struct CarriedReading(long Since, string Comm, long? Me
 /// per-process work left there besides counting findings. A process is matched to the previous
 /// tick by position (the sample order rarely changes), and only when that fails through an
 /// index of the previous tick, built once for that tick; nothing is hashed on a steady node.
+/// Two arrays take turns (the latest tick's and the one before it), so a tick allocates
+/// nothing; the caller keeps a collect from reading <see cref="Current"/> while the next tick
+/// is written (<see cref="ProcessSeriesPublisher"/>'s lock).
 /// </summary>
 internal sealed class ProcessReadings
 {
     private readonly Dictionary<(string Uuid, int Pid), int> _previousIndex = new(GpuProcessKeyComparer.Instance);
-    private IReadOnlyList<ProcessView> _previous = [];
-    private CarriedReading[] _previousReadings = [];
+    private IReadOnlyList<ProcessView> _processes = [];
+    private CarriedReading[] _current = [];
+    private CarriedReading[] _spare = [];
+
+    /// <summary>The readings of the processes of the last <see cref="Next"/>, in their order (the array may be longer).</summary>
+    public CarriedReading[] Current => _current;
 
     /// <summary>
-    /// The readings of <paramref name="processes"/> (the same order); <paramref name="anyLeft"/>
-    /// is true when a process of the previous tick is not among them.
+    /// Carries the readings to <paramref name="processes"/>; true when a process of the previous
+    /// tick is not among them.
     /// </summary>
-    public CarriedReading[] Next(IReadOnlyList<ProcessView> processes, long tick, out bool anyLeft)
+    public bool Next(IReadOnlyList<ProcessView> processes, long tick)
     {
-        var readings = processes.Count == 0 ? [] : new CarriedReading[processes.Count];
-        var previous = _previous;
+        var previous = _processes;
+        var carried = _current;
+        var readings = _spare.Length >= processes.Count ? _spare : new CarriedReading[Math.Max(processes.Count, 2 * _spare.Length)];
         var indexed = false;
         var matched = 0;
         for (var i = 0; i < processes.Count; i++)
@@ -65,7 +73,7 @@ internal sealed class ProcessReadings
 
             if (at >= 0)
             {
-                readings[i] = _previousReadings[at].Next(view);
+                readings[i] = carried[at].Next(view);
                 matched++;
             }
             else
@@ -74,18 +82,19 @@ internal sealed class ProcessReadings
             }
         }
 
-        anyLeft = matched < previous.Count;
-        _previous = processes;
-        _previousReadings = readings;
-        return readings;
+        // The readings past this tick's count are stale: they are never read (Current is read up to the count).
+        _spare = carried;
+        _current = readings;
+        _processes = processes;
+        return matched < previous.Count;
     }
 
     private void IndexPrevious()
     {
         _previousIndex.Clear();
-        for (var i = 0; i < _previous.Count; i++)
+        for (var i = 0; i < _processes.Count; i++)
         {
-            _previousIndex[(_previous[i].Uuid, _previous[i].Pid)] = i;
+            _previousIndex[(_processes[i].Uuid, _processes[i].Pid)] = i;
         }
     }
 }

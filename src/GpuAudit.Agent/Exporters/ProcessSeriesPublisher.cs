@@ -5,9 +5,6 @@ using Prometheus;
 
 namespace GpuAudit.Agent.Exporters;
 
-/// <summary>One tick's processes with their carried readings (same order): immutable once offered.</summary>
-internal sealed record ProcessTick(TickAnalysis Analysis, CarriedReading[] Readings);
-
 /// <summary>
 /// Publishes the per-process series from the latest tick when the registry is collected (a
 /// before-collect callback), not on every poll: scrapes come every 15-60 s and polls every
@@ -15,10 +12,12 @@ internal sealed record ProcessTick(TickAnalysis Analysis, CarriedReading[] Readi
 /// (the /metrics renderings, <c>--metrics-dump</c>, tests that collect) sees the latest tick's
 /// processes, published at most once per tick however many collects come.
 /// <para>
-/// Threads: the poll loop only offers an immutable <see cref="ProcessTick"/>; everything else
-/// here (the series, the budget, the withheld set) is touched by one collect at a time, under
-/// <see cref="_lock"/>, which the poll loop never takes. A publication reads one tick, so the
-/// process series of a collect are whole by construction.
+/// Threads: everything here is touched under <see cref="_lock"/>, by one thread at a time. The
+/// poll loop takes it only to carry the readings of a tick (<see cref="Offer"/>: no series, no
+/// allocation, a few microseconds); a collect holds it while it publishes, so a poll that
+/// comes then waits for that publication (well under a millisecond at 256 processes, once per
+/// scrape). A publication reads one tick's analysis and readings, so the process series of a
+/// collect are whole by construction.
 /// </para>
 /// </summary>
 internal sealed class ProcessSeriesPublisher
@@ -27,6 +26,7 @@ internal sealed class ProcessSeriesPublisher
     private readonly PrometheusExporterOptions _options;
     private readonly Lock _lock = new();
     private readonly Dictionary<(string Uuid, int Pid), ProcessSeries> _processes = new(GpuProcessKeyComparer.Instance);
+    private readonly ProcessReadings _readings = new();
 
     // Withheld by the cap (counted as dropped once per life of the process), with the last publication each was withheld at.
     private readonly Dictionary<(string Uuid, int Pid), (long Publication, long Since)> _withheld = new(GpuProcessKeyComparer.Instance);
@@ -39,8 +39,8 @@ internal sealed class ProcessSeriesPublisher
     // The processes (in the analysis's order) and their priority when _exported was chosen.
     private Candidate[] _chosenFrom = [];
     private int _chosenCount = -1;
-    private ProcessTick? _latest;
-    private ProcessTick? _published;
+    private TickAnalysis? _latest;
+    private TickAnalysis? _published;
     private long _publication;
 
     public ProcessSeriesPublisher(GpuAuditMetrics metrics, PrometheusExporterOptions options)
@@ -62,23 +62,32 @@ internal sealed class ProcessSeriesPublisher
         }
     }
 
-    /// <summary>The poll loop's latest tick, published at the next collect.</summary>
-    public void Offer(ProcessTick tick) => Volatile.Write(ref _latest, tick);
+    /// <summary>
+    /// The poll loop's latest tick, published at the next collect: its readings carried from the
+    /// tick before (<paramref name="tick"/> numbers it); true when a process of the tick before left.
+    /// </summary>
+    public bool Offer(TickAnalysis analysis, long tick)
+    {
+        lock (_lock)
+        {
+            var anyLeft = _readings.Next(analysis.Processes, tick);
+            _latest = analysis;
+            return anyLeft;
+        }
+    }
 
     private void Publish()
     {
         lock (_lock)
         {
-            // Read under the lock: two collects at once cannot publish an older tick after a newer one.
-            var tick = Volatile.Read(ref _latest);
-            if (tick is null || ReferenceEquals(tick, _published))
+            if (_latest is not { } analysis || ReferenceEquals(analysis, _published))
             {
                 return;
             }
 
-            _published = tick;
+            _published = analysis;
             _publication++;
-            Publish(tick.Analysis, tick.Readings);
+            Publish(analysis, _readings.Current);
         }
     }
 

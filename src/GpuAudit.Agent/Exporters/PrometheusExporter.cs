@@ -1,4 +1,3 @@
-using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
@@ -25,7 +24,6 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     private readonly Dictionary<string, (JobRef Job, Gauge.Child Series)> _jobInfo = new(StringComparer.Ordinal);
     private readonly HashSet<(int Pid, FindingKind Kind, string Detail)> _countedFindings = [];
     private readonly Dictionary<int, ProcessInsight> _countedInsights = [];
-    private readonly ProcessReadings _readings = new();
     private readonly ProcessSeriesPublisher _publisher;
     private readonly TimeProvider _time;
     private readonly double _pollInterval;
@@ -94,11 +92,8 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
             CountFindings(processes[i]);
         }
 
-        var readings = _readings.Next(processes, _poll, out var anyLeft);
-        _publisher.Offer(new ProcessTick(analysis, readings));
-
         // Only when a process left: the findings counted for pids that are gone.
-        if (anyLeft)
+        if (_publisher.Offer(analysis, _poll))
         {
             ForgetGoneFindings(processes);
         }

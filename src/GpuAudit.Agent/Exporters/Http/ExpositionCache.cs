@@ -102,25 +102,27 @@ public sealed class ExpositionCache
     {
         var wanted = formats.Count > 0 ? formats[0] : ExpositionFormat.PrometheusText;
         var index = wanted == ExpositionFormat.OpenMetricsText ? 1 : 0;
-        if (TryGetWhole(index, out var body, out var tickEnded))
+        var started = _time.GetTimestamp();
+        Body body;
+        while (!TryGetWhole(index, out body, out var tickEnded))
         {
-            return (wanted, gzip ? body.Gzipped : body.Plain);
-        }
-
-        try
-        {
-            await tickEnded.WaitAsync(MaxWait, _time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // Served below from what the registry holds: a scrape must not hang on a stopping loop.
-        }
-
-        if (!TryGetWhole(index, out body, out _))
-        {
-            lock (_render)
+            // A tick that began as the one waited for ended (an unpaced replay) is waited for
+            // too, within the same MaxWait: a scrape is served a whole tick whenever the loop
+            // leaves a gap between two.
+            var left = MaxWait - _time.GetElapsedTime(started);
+            try
             {
-                body = new Body(-1, RenderFormat(wanted)); // not whole, so not kept for other scrapers
+                await tickEnded.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Served from what the registry holds: a scrape must not hang on a stopping loop.
+                lock (_render)
+                {
+                    body = new Body(-1, RenderFormat(wanted)); // not whole, so not kept for other scrapers
+                }
+
+                break;
             }
         }
 
