@@ -17,7 +17,9 @@ namespace GpuAudit.Agent.Exporters;
 /// allocation, a few microseconds); a collect holds it while it publishes, so a poll that
 /// comes then waits for that publication (well under a millisecond at 256 processes, once per
 /// scrape). A publication reads one tick's analysis and readings, so the process series of a
-/// collect are whole by construction.
+/// collect are whole by construction, provided no other collect publishes a newer tick while
+/// this one serialises: the registry's collects do not overlap in the agent (the exposition
+/// cache renders under its lock; <c>--metrics-dump</c> runs after the poll loop).
 /// </para>
 /// </summary>
 internal sealed class ProcessSeriesPublisher
