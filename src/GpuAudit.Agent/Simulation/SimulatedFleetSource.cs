@@ -11,6 +11,9 @@ namespace GpuAudit.Agent.Simulation;
 public sealed class SimulatedFleetSource : ISampleSource
 {
     private readonly SimulatedGpu[] _gpus;
+
+    // Every simulated collector is always up: one immutable status per GPU, shared by every tick.
+    private readonly CollectorStatus[] _collectors;
     private readonly TimeProvider _time;
     private readonly TimeSpan _interval;
     private readonly bool _fast;
@@ -49,6 +52,12 @@ public sealed class SimulatedFleetSource : ISampleSource
         }
 
         Devices = devices;
+        _collectors = new CollectorStatus[shape.Gpus];
+        for (var g = 0; g < shape.Gpus; g++)
+        {
+            _collectors[g] = new CollectorStatus(g, true);
+        }
+
         _clock = time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
         if (!_fast)
         {
@@ -75,11 +84,9 @@ public sealed class SimulatedFleetSource : ISampleSource
         _ticks++;
         _clock += _interval.TotalSeconds;
         var samples = new GpuSample[_gpus.Length];
-        var collectors = new CollectorStatus[_gpus.Length];
         for (var g = 0; g < _gpus.Length; g++)
         {
             samples[g] = _gpus[g].Next(_clock, _interval.TotalSeconds);
-            collectors[g] = new CollectorStatus(g, true);
         }
 
         IReadOnlyList<ProcessRecord> processes = [];
@@ -89,7 +96,7 @@ public sealed class SimulatedFleetSource : ISampleSource
             _processesAnnounced = true;
         }
 
-        return new Tick(_clock, samples, processes, collectors);
+        return new Tick(_clock, samples, processes, _collectors);
     }
 
     public void Dispose() => _timer?.Dispose();

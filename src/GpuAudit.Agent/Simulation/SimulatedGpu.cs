@@ -9,6 +9,10 @@ internal sealed class SimulatedGpu
     private readonly IReadOnlyList<GpuSample> _samples;
     private readonly int[] _pids;
     private readonly double[] _weights;
+
+    // Per recorded sample: its processes' SM %, memory and memory % added up, computed once here
+    // rather than summed again on every tick (the simulator's cost counts in the agent's overhead).
+    private readonly (int Sm, long Mem, int MemPct)[] _totals;
     private int _position;
     private long _energyMj;
 
@@ -36,6 +40,14 @@ internal sealed class SimulatedGpu
         }
 
         Processes = list;
+        _totals = new (int, long, int)[_samples.Count];
+        for (var s = 0; s < _samples.Count; s++)
+        {
+            foreach (var p in _samples[s].Procs)
+            {
+                _totals[s] = (_totals[s].Sm + (p.SmPct ?? 0), _totals[s].Mem + (p.UsedMemBytes ?? 0), _totals[s].MemPct + (p.MemPct ?? 0));
+            }
+        }
     }
 
     public IReadOnlyList<ProcessRecord> Processes { get; }
@@ -43,13 +55,11 @@ internal sealed class SimulatedGpu
     public GpuSample Next(double time, double intervalSeconds)
     {
         var source = _samples[_position];
+        var (sm, mem, memPct) = _totals[_position];
         _position = (_position + 1) % _samples.Count;
         // mW × s = mJ: the counter integrates the resampled power, as the driver's would.
         _energyMj += (long)((source.PowerMw ?? 0) * intervalSeconds);
         var procs = new ProcessUsage[_pids.Length];
-        var sm = source.Procs.Sum(p => p.SmPct ?? 0);
-        var mem = source.Procs.Sum(p => p.UsedMemBytes ?? 0);
-        var memPct = source.Procs.Sum(p => p.MemPct ?? 0);
         for (var i = 0; i < _pids.Length; i++)
         {
             procs[i] = new ProcessUsage(_pids[i], (long)(mem * _weights[i]), (int)Math.Round(sm * _weights[i]), (int)Math.Round(memPct * _weights[i]));

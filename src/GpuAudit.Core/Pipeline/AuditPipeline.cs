@@ -92,24 +92,22 @@ public sealed class AuditPipeline
         gpu.LastSample = sample;
         if (gpu.Device.IsMigParent)
         {
-            gpu.Insights = [];
+            gpu.Resize(0);
             // Its work runs in its MIG instances, classified as devices of their own; its own
             // sample (power, clocks, no processes, no GPM) would only yield a misleading class.
             return;
         }
 
         var procs = sample.Procs;
-        if (gpu.Insights.Length != procs.Count)
-        {
-            gpu.Insights = new ProcessInsight?[procs.Count];
-        }
-
+        gpu.Resize(procs.Count);
         for (var i = 0; i < procs.Count; i++)
         {
             var pid = procs[i].Pid;
             _lastSeenTick[pid] = _tickNumber;
             _insights.ObserveUsage(procs[i]);
-            var insight = _insights.GetInsight(pid, _identities.GetValueOrDefault(pid));
+            var identity = _identities.GetValueOrDefault(pid);
+            var insight = _insights.GetInsight(pid, identity);
+            gpu.Identities[i] = identity;
             gpu.Insights[i] = insight;
             if (insight is not null)
             {
@@ -171,19 +169,20 @@ public sealed class AuditPipeline
             if (sample is not null)
             {
                 var procs = sample.Procs;
-                var verdicts = gpu.Verdicts?.Processes;
+                var verdicts = VerdictSpan(gpu.Verdicts?.Processes);
                 for (var i = 0; i < procs.Count; i++)
                 {
                     var usage = procs[i];
-                    var insight = i < gpu.Insights.Length ? gpu.Insights[i] : null;
+                    var observed = i < gpu.Insights.Length;
+                    var insight = observed ? gpu.Insights[i] : null;
                     processes[next++] = new ProcessView(
                         device.Index,
                         device.Uuid,
                         usage,
-                        insight?.Identity ?? _identities.GetValueOrDefault(usage.Pid),
+                        insight?.Identity ?? (observed ? gpu.Identities[i] : _identities.GetValueOrDefault(usage.Pid)),
                         insight,
                         gpu.Attribution(_jobMap.ProcessJob(insight?.Job), allocated),
-                        verdicts is null ? null : FindVerdict(verdicts, usage.Pid));
+                        observed ? gpu.FindVerdict(verdicts, i, usage.Pid) : FindVerdict(verdicts, usage.Pid));
                 }
             }
 
@@ -194,20 +193,33 @@ public sealed class AuditPipeline
         return new TickAnalysis(time, views, processes, PolicyResult.None);
     }
 
-    /// <summary>The process's verdict: a scan of the GPU's few verdicts (the classifier lists them by SM time, not in the sample's order).</summary>
-    private static Verdict? FindVerdict(IReadOnlyList<Verdict> verdicts, int pid)
+    /// <summary>The classifier's list as a span, read element by element without going through the interface.</summary>
+    private static ReadOnlySpan<Verdict> VerdictSpan(IReadOnlyList<Verdict>? verdicts)
     {
-        // The classifier's list: scanned as a span, not element by element through the interface.
-        var span = verdicts is List<Verdict> list ? CollectionsMarshal.AsSpan(list) : [.. verdicts];
-        foreach (var verdict in span)
+        if (verdicts is List<Verdict> list)
         {
-            if (verdict.Pid == pid)
+            return CollectionsMarshal.AsSpan(list);
+        }
+
+        Verdict[] copy = verdicts is null ? [] : [.. verdicts];
+        return copy;
+    }
+
+    /// <summary>The process's verdict by a scan of the GPU's verdicts (the classifier lists them by SM time, not in the sample's order).</summary>
+    private static Verdict? FindVerdict(ReadOnlySpan<Verdict> verdicts, int pid) => FindVerdictAt(verdicts, pid, 0) is var at and >= 0 ? verdicts[at] : null;
+
+    private static int FindVerdictAt(ReadOnlySpan<Verdict> verdicts, int pid, int from)
+    {
+        for (var n = 0; n < verdicts.Length; n++)
+        {
+            var at = from + n < verdicts.Length ? from + n : from + n - verdicts.Length;
+            if (verdicts[at].Pid == pid)
             {
-                return verdict;
+                return at;
             }
         }
 
-        return null;
+        return -1;
     }
 
     private void ForgetGoneProcesses()
@@ -240,7 +252,38 @@ public sealed class AuditPipeline
         public GpuSample? LastSample { get; set; }
 
         /// <summary>The insight of each process of <see cref="LastSample"/>, in its order.</summary>
-        public ProcessInsight?[] Insights { get; set; } = [];
+        public ProcessInsight?[] Insights { get; private set; } = [];
+
+        /// <summary>The announced identity of each process of <see cref="LastSample"/>, in its order (one lookup per process per tick, not two).</summary>
+        public ProcessRecord?[] Identities { get; private set; } = [];
+
+        // Where each process of the sample found its verdict last time: the classifier's order (by SM
+        // time) changes little from one verdict to the next, so the search starts there and almost
+        // always ends at once, instead of scanning the GPU's verdicts for every process (quadratic
+        // in the processes per GPU: 512 x 512 comparisons per GPU per tick at 8 x 512).
+        private int[] _verdictHints = [];
+
+        public void Resize(int processes)
+        {
+            if (Insights.Length != processes)
+            {
+                Insights = new ProcessInsight?[processes];
+                Identities = new ProcessRecord?[processes];
+                _verdictHints = new int[processes];
+            }
+        }
+
+        public Verdict? FindVerdict(ReadOnlySpan<Verdict> verdicts, int process, int pid)
+        {
+            var at = FindVerdictAt(verdicts, pid, _verdictHints[process] < verdicts.Length ? _verdictHints[process] : 0);
+            if (at < 0)
+            {
+                return null;
+            }
+
+            _verdictHints[process] = at;
+            return verdicts[at];
+        }
 
         public GpuVerdicts? Verdicts { get; set; }
 
