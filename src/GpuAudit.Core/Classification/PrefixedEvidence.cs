@@ -5,7 +5,7 @@ namespace GpuAudit.Core.Classification;
 /// <summary>
 /// Evidence lines with one line put in front, without reading the rest: a verdict's evidence is
 /// formatted only when someone reads it (<see cref="DeferredEvidence"/>), and a note about how the
-/// verdict was reached (a residual term, a low duty cycle) must not force that early.
+/// verdict was reached (a low duty cycle) must not force that early.
 /// </summary>
 internal sealed class PrefixedEvidence(string first, IReadOnlyList<string> rest) : IReadOnlyList<string>
 {

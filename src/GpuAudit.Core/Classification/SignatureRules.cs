@@ -21,10 +21,13 @@ public static class SignatureRules
     /// again then, with the same inputs, writing their reasons), so a verdict nobody looks at costs
     /// no formatting.
     /// </summary>
-    public static Decision Classify(in WindowFeatures f, ProcessIdentity identity, ClassifierOptions o)
+    public static Decision Classify(in WindowFeatures f, ProcessIdentity identity, ClassifierOptions o) => Classify(f, identity, o, null);
+
+    /// <summary><see cref="Classify(in WindowFeatures, ProcessIdentity, ClassifierOptions)"/> with <paramref name="firstLine"/> put before the evidence.</summary>
+    internal static Decision Classify(in WindowFeatures f, ProcessIdentity identity, ClassifierOptions o, string? firstLine)
     {
         var (c, confidence) = Decide(f, identity, o, null);
-        return new Decision(c, confidence, new DeferredEvidence(f, identity, o));
+        return new Decision(c, confidence, new DeferredEvidence(f, identity, o, firstLine));
     }
 
     /// <summary>The readable reasons behind <see cref="Classify"/>'s decision on the same inputs.</summary>

@@ -100,10 +100,9 @@ public sealed class WorkloadClassifier
 
             if (_window.ProcessFeatures(pid, device) is { } features)
             {
-                var d = SignatureRules.Classify(features, identity, _options);
-                processes.Add(_window.IsResidual(pid)
-                    ? new Verdict(time, _gpu, pid, d.Class, d.Confidence, new PrefixedEvidence(residualNote, d.Evidence)) { Candidates = residual }
-                    : new Verdict(time, _gpu, pid, d.Class, d.Confidence, d.Evidence));
+                var isResidual = _window.IsResidual(pid);
+                var d = SignatureRules.Classify(features, identity, _options, isResidual ? residualNote : null);
+                processes.Add(new Verdict(time, _gpu, pid, d.Class, d.Confidence, d.Evidence) { Candidates = isResidual ? residual : [] });
             }
         }
 

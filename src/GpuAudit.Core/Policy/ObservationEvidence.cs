@@ -6,10 +6,11 @@ using GpuAudit.Core.Pipeline;
 namespace GpuAudit.Core.Policy;
 
 /// <summary>
-/// The evidence lines of one <see cref="Observation"/>, built only when a tracker still collects
-/// them (<see cref="ViolationTracker.Observe"/>): a violation that is open, or that has its lines,
-/// never formats a string. One object per observation holds what the lines need; no closure, so
-/// the per-tick path allocates only this and formats nothing.
+/// The evidence lines of one GPU-level <see cref="Observation"/>, built only when a tracker still
+/// collects them (<see cref="ViolationTracker.Observe"/>): a violation that is open, or that has its
+/// lines, never formats a string. One object per GPU-level observation holds what the lines need;
+/// no closure, so the per-tick path allocates only this and formats nothing (a process's own
+/// evidence allocates not even that: <see cref="ProcessEvidence"/>).
 /// </summary>
 internal abstract class ObservationEvidence
 {
@@ -61,10 +62,15 @@ internal abstract class ObservationEvidence
     }
 }
 
-/// <summary>A process's own evidence for <c>hash_compute</c>, <c>miner_identity</c>, <c>gpu_job_egress</c> or <c>unattributed_process</c>.</summary>
-internal sealed class ProcessEvidence(PolicyRule rule, ProcessView process) : ObservationEvidence
+/// <summary>
+/// A process's own evidence for <c>hash_compute</c>, <c>miner_identity</c>, <c>gpu_job_egress</c> or
+/// <c>unattributed_process</c>: read from the process's view when a tracker collects it, so the
+/// observation carries the view and nothing is allocated for the (many) processes whose violation
+/// already has its lines.
+/// </summary>
+internal static class ProcessEvidence
 {
-    public override IReadOnlyList<string> Lines()
+    public static List<string> Lines(PolicyRule rule, ProcessView process)
     {
         var attribution = process.Attribution;
         var findings = process.Insight?.Findings ?? [];
@@ -74,23 +80,23 @@ internal sealed class ProcessEvidence(PolicyRule rule, ProcessView process) : Ob
             case PolicyRule.HashCompute:
                 if (process.Verdict is { Class: WorkloadClass.Hash } verdict)
                 {
-                    lines.Add(VerdictLine($"pid {process.Pid}", verdict));
+                    lines.Add(ObservationEvidence.VerdictLine($"pid {process.Pid}", verdict));
                     if (verdict.Candidates.Count > 0)
                     {
-                        lines.Add($"the split could not separate pid {process.Pid} from pids {PidList(verdict.Candidates)}");
+                        lines.Add($"the split could not separate pid {process.Pid} from pids {ObservationEvidence.PidList(verdict.Candidates)}");
                     }
 
                     lines.AddRange(verdict.Evidence);
                 }
 
                 // Hash constants inside GPU code are hashing even when the counters look like training.
-                lines.AddRange(FindingLines(findings, IsHashFinding));
+                lines.AddRange(ObservationEvidence.FindingLines(findings, ObservationEvidence.IsHashFinding));
                 break;
             case PolicyRule.MinerIdentity:
-                lines.AddRange(FindingLines(findings, IsMinerFinding));
+                lines.AddRange(ObservationEvidence.FindingLines(findings, ObservationEvidence.IsMinerFinding));
                 break;
             case PolicyRule.GpuJobEgress:
-                lines.AddRange(FindingLines(findings, IsEgressFinding));
+                lines.AddRange(ObservationEvidence.FindingLines(findings, ObservationEvidence.IsEgressFinding));
                 break;
             default:
                 lines.Add(attribution.Explain());
@@ -155,11 +161,15 @@ internal sealed class IdleAllocationEvidence(JobRef allocated, Verdict? verdict)
         [$"GPU allocated to job {allocated.Id} ({allocated.Source}) but idle" + (verdict is { } v ? $" (verdict idle, confidence {Format(v.Confidence)})" : " (0% utilization, no process)")];
 }
 
-/// <summary>A GPU doing work outside its job's purpose.</summary>
-internal sealed class DivertedEvidence(JobRef job, JobPurpose purpose, string from, IReadOnlyList<WorkloadClass> classes, double share, Verdict verdict) : ObservationEvidence
+/// <summary>
+/// A GPU doing work outside its job's purpose. The diverted classes are listed from the GPU's
+/// verdict and processes when the lines are built, not on every tick.
+/// </summary>
+internal sealed class DivertedEvidence(JobRef job, JobPurpose purpose, string from, IReadOnlyList<ProcessView> processes, double share, Verdict verdict) : ObservationEvidence
 {
     public override IReadOnlyList<string> Lines()
     {
+        var classes = Classes(verdict, processes, purpose);
         var labels = new string[classes.Count];
         for (var i = 0; i < labels.Length; i++)
         {
@@ -173,5 +183,57 @@ internal sealed class DivertedEvidence(JobRef job, JobPurpose purpose, string fr
         };
         HashBudgetEvidence.AddFirst(lines, verdict.Evidence, 2);
         return lines;
+    }
+
+    /// <summary>
+    /// Whether hashing is among the diverted classes (<see cref="Classes"/> contains it): the one part
+    /// of them every tick needs (a diverting violation with hashing is critical).
+    /// </summary>
+    public static bool IncludesHash(Verdict gpu, IReadOnlyList<ProcessView> processes, JobPurpose purpose)
+    {
+        if (gpu.Class != WorkloadClass.Mixed)
+        {
+            return gpu.Class == WorkloadClass.Hash;
+        }
+
+        if (gpu.Candidates.Count > 0)
+        {
+            return true;
+        }
+
+        for (var i = 0; i < processes.Count; i++)
+        {
+            if (processes[i].Verdict is { Class: WorkloadClass.Hash } && purpose.Diverts(WorkloadClass.Hash))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The diverted classes: the GPU's own class, or on a mixed GPU its processes' diverted classes then hashing no process accounts for.</summary>
+    private static List<WorkloadClass> Classes(Verdict gpu, IReadOnlyList<ProcessView> processes, JobPurpose purpose)
+    {
+        if (gpu.Class != WorkloadClass.Mixed)
+        {
+            return [gpu.Class];
+        }
+
+        var classes = new List<WorkloadClass>();
+        for (var i = 0; i < processes.Count; i++)
+        {
+            if (processes[i].Verdict is { } verdict && purpose.Diverts(verdict.Class) && !classes.Contains(verdict.Class))
+            {
+                classes.Add(verdict.Class);
+            }
+        }
+
+        if (gpu.Candidates.Count > 0 && !classes.Contains(WorkloadClass.Hash))
+        {
+            classes.Add(WorkloadClass.Hash);
+        }
+
+        return classes;
     }
 }

@@ -23,16 +23,21 @@ public sealed class PolicyEngine
 
     private readonly AuditPolicy _policy;
     private readonly string? _node;
-    private readonly Dictionary<ViolationKey, ViolationTracker> _trackers = [];
+    private readonly Dictionary<ViolationKey, ViolationTracker> _trackers = new(ViolationKeyComparer.Instance);
     private readonly List<ViolationKey> _closing = [];
     private readonly HashBudget _budget;
     private readonly DivertedTime _diverted;
     private readonly Dictionary<string, (JobRef Job, double Time)> _recentJobs = [];
     private readonly Dictionary<string, (int Gpu, JobRef? Job, double Share)> _gpuJobs = [];
-    private readonly List<Observation> _observations = [];
+    private readonly List<int> _busyPids = [];
+    private readonly List<string> _context = [];
     private readonly List<Violation> _opened = [];
     private readonly List<Violation> _closed = [];
     private IReadOnlyList<Violation> _active = [];
+
+    // The result of a tick that opened, closed and diverted nothing, while the active list is the
+    // same: most ticks, which then share it instead of allocating one each.
+    private PolicyResult? _quiet;
     private double _previousTime = double.NaN;
 
     public PolicyEngine(AuditPolicy policy, string? node = null)
@@ -57,23 +62,7 @@ public sealed class PolicyEngine
 
         var gpuJobs = _gpuJobs;
         gpuJobs.Clear();
-        foreach (var observation in Observe(tick, seconds, gpuJobs))
-        {
-            if (!_policy[observation.Rule].Enabled)
-            {
-                continue;
-            }
-
-            var allowance = FindAllowance(observation);
-            var key = new ViolationKey(observation.Rule, observation.Uuid, observation.Job?.Id, allowance is null ? -1 : IndexOf(allowance));
-            if (!_trackers.TryGetValue(key, out var tracker))
-            {
-                tracker = new ViolationTracker(key, observation.Gpu, allowance, time);
-                _trackers.Add(key, tracker);
-            }
-
-            tracker.Observe(observation);
-        }
+        Observe(tick, seconds, gpuJobs);
 
         var opened = _opened;
         var closed = _closed;
@@ -121,10 +110,35 @@ public sealed class PolicyEngine
         if (changed || opened.Count > 0 || closed.Count > 0)
         {
             _active = ActiveViolations();
+            _quiet = null;
         }
 
-        // Most ticks change nothing: the result then shares the empty lists and the previous active list.
+        if (opened.Count == 0 && closed.Count == 0 && diverted.Count == 0)
+        {
+            return _quiet ??= new PolicyResult([], [], _active);
+        }
+
+        // The lists are copied: a result is read by the sinks (and kept as the latest) after the next tick began.
         return new PolicyResult(opened.Count == 0 ? [] : [.. opened], closed.Count == 0 ? [] : [.. closed], _active) { Diverted = diverted };
+    }
+
+    /// <summary>Feeds one observation to its violation's tracker, as it is made (nothing is queued, so its buffers can be reused).</summary>
+    private void Record(in Observation observation, double time)
+    {
+        if (!_policy[observation.Rule].Enabled)
+        {
+            return;
+        }
+
+        var allowance = FindAllowance(observation);
+        var key = new ViolationKey(observation.Rule, observation.Uuid, observation.Job?.Id, allowance is null ? -1 : IndexOf(allowance));
+        if (!_trackers.TryGetValue(key, out var tracker))
+        {
+            tracker = new ViolationTracker(key, observation.Gpu, allowance, time);
+            _trackers.Add(key, tracker);
+        }
+
+        tracker.Observe(observation);
     }
 
     /// <summary>Every open violation, oldest first (ties by id): rebuilt only on a tick that changed one.</summary>
@@ -143,10 +157,14 @@ public sealed class PolicyEngine
         return active;
     }
 
-    private List<Observation> Observe(TickAnalysis tick, double seconds, Dictionary<string, (int Gpu, JobRef? Job, double Share)> gpuJobs)
+    /// <summary>
+    /// This tick's evidence, recorded GPU by GPU in a fixed order (each process's own, then the GPU's
+    /// hash, idle and diverted evidence): the order trackers are made in, and pids and evidence lines
+    /// listed in.
+    /// </summary>
+    private void Observe(TickAnalysis tick, double seconds, Dictionary<string, (int Gpu, JobRef? Job, double Share)> gpuJobs)
     {
-        var observations = _observations;
-        observations.Clear();
+        var time = tick.Time;
         var gpus = tick.Gpus;
         for (var g = 0; g < gpus.Count; g++)
         {
@@ -157,15 +175,15 @@ public sealed class PolicyEngine
             var processHash = false;
             for (var i = 0; i < processes.Count; i++)
             {
-                processHash |= ObserveProcess(gpu, processes[i], smTotal, observations);
+                processHash |= ObserveProcess(gpu, processes[i], smTotal, time);
             }
 
-            var job = gpu.AllocatedJob ?? RecentJob(uuid, CommonJob(processes), processes.Count, tick.Time);
-            ObserveGpuHash(gpu, processes, job, processHash, tick.Time, seconds, observations);
+            var job = gpu.AllocatedJob ?? RecentJob(uuid, CommonJob(processes), processes.Count, time);
+            ObserveGpuHash(gpu, processes, job, processHash, time, seconds);
 
             if (gpu.AllocatedJob is { } allocated && IsIdle(gpu, processes.Count))
             {
-                observations.Add(GpuObservation(PolicyRule.IdleAllocation, gpu, allocated, [], 1, new IdleAllocationEvidence(allocated, gpu.Verdict)));
+                Record(GpuObservation(PolicyRule.IdleAllocation, gpu, allocated, [], 1, new IdleAllocationEvidence(allocated, gpu.Verdict)), time);
             }
 
             var (purpose, from) = _policy.PurposeOf(job);
@@ -173,21 +191,19 @@ public sealed class PolicyEngine
             gpuJobs[uuid] = (gpu.Device.Index, job, share);
             if (job is not null && purpose != JobPurpose.Any && share > 0 && gpu.Verdict is { } verdict)
             {
-                var classes = DivertedClasses(verdict, processes, purpose);
-                var diverted = GpuObservation(PolicyRule.DivertedCompute, gpu, job, BusyPids(processes), share, new DivertedEvidence(job, purpose, from, classes, share, verdict));
-                observations.Add(diverted with { Hash = classes.Contains(WorkloadClass.Hash) });
+                var diverted = GpuObservation(PolicyRule.DivertedCompute, gpu, job, BusyPids(processes), share, new DivertedEvidence(job, purpose, from, processes, share, verdict));
+                Record(diverted with { Hash = DivertedEvidence.IncludesHash(verdict, processes, purpose) }, time);
             }
         }
-
-        return observations;
     }
 
     /// <summary>
     /// A process's own evidence: its hash verdict, hash constants in its GPU code, miner and egress
-    /// findings, no job. One pass over its findings; nothing is allocated for a process with none of
-    /// these (almost all of them). Returns whether it gave <c>hash_compute</c> evidence.
+    /// findings, no job. One pass over its findings, nothing allocated (its evidence lines are read
+    /// from its view only when a tracker still collects them). Returns whether it gave
+    /// <c>hash_compute</c> evidence.
     /// </summary>
-    private static bool ObserveProcess(GpuView gpu, ProcessView process, int smTotal, List<Observation> observations)
+    private bool ObserveProcess(GpuView gpu, ProcessView process, int smTotal, double time)
     {
         var attribution = process.Attribution;
         var findings = process.Insight?.Findings ?? [];
@@ -210,22 +226,22 @@ public sealed class PolicyEngine
         if (hash)
         {
             // Hash constants inside GPU code are hashing even when the counters look like training.
-            Add(observations, PolicyRule.HashCompute, gpu, process, share, hash: true);
+            Record(ProcessObservation(PolicyRule.HashCompute, gpu, process, share) with { Hash = true }, time);
         }
 
         if (minerFinding)
         {
-            Add(observations, PolicyRule.MinerIdentity, gpu, process, share);
+            Record(ProcessObservation(PolicyRule.MinerIdentity, gpu, process, share), time);
         }
 
         if (egressFinding)
         {
-            Add(observations, PolicyRule.GpuJobEgress, gpu, process, share);
+            Record(ProcessObservation(PolicyRule.GpuJobEgress, gpu, process, share), time);
         }
 
         if (!attribution.IsAttributed)
         {
-            Add(observations, PolicyRule.UnattributedProcess, gpu, process, share);
+            Record(ProcessObservation(PolicyRule.UnattributedProcess, gpu, process, share), time);
         }
 
         return hash;
@@ -235,7 +251,7 @@ public sealed class PolicyEngine
     /// Hash-like work on the GPU that no process's own verdict shows (any number of processes, pids
     /// that change faster than a verdict forms, no visible process), and the evidence budget.
     /// </summary>
-    private void ObserveGpuHash(GpuView gpu, IReadOnlyList<ProcessView> processes, JobRef? job, bool processHash, double time, double seconds, List<Observation> observations)
+    private void ObserveGpuHash(GpuView gpu, IReadOnlyList<ProcessView> processes, JobRef? job, bool processHash, double time, double seconds)
     {
         var uuid = gpu.Device.Uuid;
         var verdict = gpu.Verdict;
@@ -244,7 +260,7 @@ public sealed class PolicyEngine
         if (unexplained && !processHash)
         {
             var gpuLevel = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, 1, new UnexplainedHashEvidence(verdict!, processes.Count), CommonExecutable(processes, candidates));
-            observations.Add(gpuLevel with { Hash = true, Context = ContextOf(processes, candidates) });
+            Record(gpuLevel with { Hash = true, Context = ContextOf(processes, candidates) }, time);
         }
 
         var settings = _policy[PolicyRule.HashCompute];
@@ -254,31 +270,31 @@ public sealed class PolicyEngine
         {
             var weight = increment > 0 ? Math.Min(1, increment / Math.Max(seconds, 1)) : 0;
             var budget = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, weight, new HashBudgetEvidence(spent, job?.Id, settings, verdict), CommonExecutable(processes, candidates));
-            observations.Add(budget with { Fresh = increment > 0, Immediate = true, EvidenceSince = since, Hash = true, Context = ContextOf(processes, candidates) });
+            Record(budget with { Fresh = increment > 0, Immediate = true, EvidenceSince = since, Hash = true, Context = ContextOf(processes, candidates) }, time);
         }
     }
 
-    /// <summary>Records that a process's evidence for a rule holds this tick.</summary>
-    private static void Add(List<Observation> observations, PolicyRule rule, GpuView gpu, ProcessView process, double weight, bool hash = false)
+    /// <summary>A process's own evidence for a rule at this tick: its pid and lines come from its view.</summary>
+    private static Observation ProcessObservation(PolicyRule rule, GpuView gpu, ProcessView process, double weight)
     {
         var attribution = process.Attribution;
         var identity = process.Identity;
-        observations.Add(new Observation(rule, gpu.Device.Index, gpu.Device.Uuid, attribution.Job, attribution.User(process.Insight?.User),
-            identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [process.Pid], weight, new ProcessEvidence(rule, process))
+        return new Observation(rule, gpu.Device.Index, gpu.Device.Uuid, attribution.Job, attribution.User(process.Insight?.User),
+            identity?.Exe ?? identity?.Comm, identity?.Comm ?? process.Insight?.Comm, [], weight, null)
         {
-            Hash = hash,
-            Own = true,
+            Process = process,
             Context = process.Insight?.Context ?? [],
-        });
+        };
     }
 
     private static Observation GpuObservation(PolicyRule rule, GpuView gpu, JobRef? job, IReadOnlyList<int> pids, double weight, ObservationEvidence evidence, string? executable = null) =>
         new(rule, gpu.Device.Index, gpu.Device.Uuid, job, job?.User, executable, null, pids, weight, evidence);
 
     /// <summary>Per GPU and job: this tick's diverted work, counted while a diverting violation covers it.</summary>
-    private List<DivertedSeconds> CountDiverted(double time, double seconds, Dictionary<string, (int Gpu, JobRef? Job, double Share)> gpuJobs)
+    private IReadOnlyList<DivertedSeconds> CountDiverted(double time, double seconds, Dictionary<string, (int Gpu, JobRef? Job, double Share)> gpuJobs)
     {
-        var result = new List<DivertedSeconds>();
+        // Made only on a tick that diverts: the result keeps it.
+        List<DivertedSeconds>? result = null;
         foreach (var (uuid, (gpu, job, share)) in gpuJobs)
         {
             double? coveredFrom = null;
@@ -293,12 +309,12 @@ public sealed class PolicyEngine
             var added = _diverted.Add(uuid, job?.Id, time, seconds * share, coveredFrom);
             if (added > 0)
             {
-                result.Add(new DivertedSeconds(gpu, uuid, job?.Id, added));
+                (result ??= new List<DivertedSeconds>(gpuJobs.Count)).Add(new DivertedSeconds(gpu, uuid, job?.Id, added));
             }
         }
 
         _diverted.Prune(time);
-        return result;
+        return result ?? (IReadOnlyList<DivertedSeconds>)[];
     }
 
     private static bool IsIdle(GpuView gpu, int processCount) => gpu.Verdict is { } verdict
@@ -346,37 +362,42 @@ public sealed class PolicyEngine
         return only;
     }
 
-    /// <summary>The executable all candidate processes share (an executable allowance may then match), else null.</summary>
-    /// <summary>The distinct run-context entries of the candidate processes (GPU-level evidence names no single process).</summary>
-    private static IReadOnlyList<string> ContextOf(IReadOnlyList<ProcessView> processes, IReadOnlyList<int> candidates)
+    /// <summary>
+    /// The distinct run-context entries of the candidate processes (GPU-level evidence names no single
+    /// process), in a buffer the next call reuses: the observation it goes with is recorded before.
+    /// </summary>
+    private List<string> ContextOf(IReadOnlyList<ProcessView> processes, IReadOnlyList<int> candidates)
     {
-        List<string>? context = null;
-        foreach (var process in processes)
+        var context = _context;
+        context.Clear();
+        for (var i = 0; i < processes.Count; i++)
         {
-            if (process.Insight is not { Context.Count: > 0 } insight || !candidates.Contains(process.Pid))
+            if (processes[i].Insight is not { Context.Count: > 0 } insight || !Contains(candidates, processes[i].Pid))
             {
                 continue;
             }
 
-            context ??= [];
-            foreach (var entry in insight.Context)
+            var entries = insight.Context;
+            for (var e = 0; e < entries.Count; e++)
             {
-                if (context.Count < ViolationTracker.MaxContext && !context.Contains(entry))
+                if (context.Count < ViolationTracker.MaxContext && !context.Contains(entries[e]))
                 {
-                    context.Add(entry);
+                    context.Add(entries[e]);
                 }
             }
         }
 
-        return context ?? (IReadOnlyList<string>)[];
+        return context;
     }
 
+    /// <summary>The executable all candidate processes share (an executable allowance may then match), else null.</summary>
     private static string? CommonExecutable(IReadOnlyList<ProcessView> processes, IReadOnlyList<int> candidates)
     {
         string? common = null;
-        foreach (var p in processes)
+        for (var i = 0; i < processes.Count; i++)
         {
-            if (!candidates.Contains(p.Pid))
+            var p = processes[i];
+            if (!Contains(candidates, p.Pid))
             {
                 continue;
             }
@@ -416,33 +437,24 @@ public sealed class PolicyEngine
         return total;
     }
 
-    private static List<WorkloadClass> DivertedClasses(Verdict gpu, IReadOnlyList<ProcessView> processes, JobPurpose purpose)
+    private static bool Contains(IReadOnlyList<int> pids, int pid)
     {
-        if (gpu.Class != WorkloadClass.Mixed)
+        for (var i = 0; i < pids.Count; i++)
         {
-            return [gpu.Class];
-        }
-
-        var classes = new List<WorkloadClass>();
-        for (var i = 0; i < processes.Count; i++)
-        {
-            if (processes[i].Verdict is { } verdict && purpose.Diverts(verdict.Class) && !classes.Contains(verdict.Class))
+            if (pids[i] == pid)
             {
-                classes.Add(verdict.Class);
+                return true;
             }
         }
 
-        if (gpu.Candidates.Count > 0 && !classes.Contains(WorkloadClass.Hash))
-        {
-            classes.Add(WorkloadClass.Hash);
-        }
-
-        return classes;
+        return false;
     }
 
-    private static List<int> BusyPids(IReadOnlyList<ProcessView> processes)
+    /// <summary>The pids doing work, in a buffer the next call reuses: the observation it goes with is recorded before.</summary>
+    private List<int> BusyPids(IReadOnlyList<ProcessView> processes)
     {
-        var pids = new List<int>();
+        var pids = _busyPids;
+        pids.Clear();
         for (var i = 0; i < processes.Count; i++)
         {
             if (processes[i].Verdict is { Class: not WorkloadClass.Idle })
@@ -454,10 +466,13 @@ public sealed class PolicyEngine
         return pids;
     }
 
-    private Allowance? FindAllowance(Observation observation)
+    private Allowance? FindAllowance(in Observation observation)
     {
-        foreach (var allowance in _policy.Allowances)
+        // Indexed: a foreach over the interface would allocate an enumerator per observation.
+        var allowances = _policy.Allowances;
+        for (var i = 0; i < allowances.Count; i++)
         {
+            var allowance = allowances[i];
             if (allowance.Covers(observation.Rule) && Matches(allowance, observation))
             {
                 return allowance;
@@ -480,20 +495,20 @@ public sealed class PolicyEngine
         return -1;
     }
 
-    private static bool Matches(Allowance allowance, Observation o) =>
+    private static bool Matches(Allowance allowance, in Observation o) =>
         (allowance.Job is null || allowance.Job == o.Job?.Id)
         && (allowance.User is null || allowance.User == o.User)
-        && (allowance.Namespace is null || allowance.Namespace == KubernetesNamespace(o.Job))
+        && (allowance.Namespace is null || InKubernetesNamespace(allowance.Namespace, o.Job))
         && (allowance.Executable is null || MatchesExecutable(allowance.Executable, o));
 
-    /// <summary>A path matches the exe exactly; a bare name matches the exe's file name or the comm.</summary>
-    private static bool MatchesExecutable(string pattern, Observation o) => pattern.Contains('/', StringComparison.Ordinal)
+    /// <summary>A path matches the exe exactly; a bare name matches the exe's file name or the comm (compared in place, not cut out).</summary>
+    private static bool MatchesExecutable(string pattern, in Observation o) => pattern.Contains('/', StringComparison.Ordinal)
         ? pattern == o.Executable
-        : pattern == o.Comm || (o.Executable is { } exe && pattern == exe[(exe.LastIndexOf('/') + 1)..]);
+        : pattern == o.Comm || (o.Executable is { } exe && pattern.AsSpan().SequenceEqual(exe.AsSpan(exe.LastIndexOf('/') + 1)));
 
     /// <summary>Kubernetes jobs are named namespace/pod by the inspector.</summary>
-    private static string? KubernetesNamespace(JobRef? job) =>
-        job is { Source: JobSources.Kubernetes } && job.Id.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 ? job.Id[..slash] : null;
+    private static bool InKubernetesNamespace(string ns, JobRef? job) =>
+        job is { Source: JobSources.Kubernetes } && job.Id.IndexOf('/', StringComparison.Ordinal) is var slash and > 0 && ns.AsSpan().SequenceEqual(job.Id.AsSpan(0, slash));
 
     private Violation CreateViolation(ViolationTracker tracker)
     {

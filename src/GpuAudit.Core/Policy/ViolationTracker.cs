@@ -8,6 +8,19 @@ namespace GpuAudit.Core.Policy;
 internal readonly record struct ViolationKey(PolicyRule Rule, string Uuid, string? Job, int Allowance);
 
 /// <summary>
+/// Looks trackers up (once per observation, two per process of a miner spread over many processes)
+/// without hashing the whole uuid and job id; equality is the key's own (ordinal strings).
+/// </summary>
+internal sealed class ViolationKeyComparer : IEqualityComparer<ViolationKey>
+{
+    public static readonly ViolationKeyComparer Instance = new();
+
+    public bool Equals(ViolationKey x, ViolationKey y) => x == y;
+
+    public int GetHashCode(ViolationKey key) => HashCode.Combine(key.Rule, Samples.GpuUuidComparer.Tail(key.Uuid), key.Job?.Length ?? -1, key.Allowance);
+}
+
+/// <summary>
 /// The hysteresis of one <see cref="ViolationKey"/>: evidence seen tick by tick, the pids and evidence
 /// lines it came with, and whether the rule's condition to open holds (docs/policy.md):
 /// <list type="bullet">
@@ -75,7 +88,7 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
     public bool SeenThisTick => _seenThisTick;
 
     /// <summary>One observation of this tick. Evidence lines are built only while the tracker still collects them.</summary>
-    public void Observe(Observation o)
+    public void Observe(in Observation o)
     {
         if (!o.Fresh && !Immediate)
         {
@@ -106,21 +119,15 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
             }
         }
 
+        if (o.Process is { } process)
+        {
+            AddPid(process.Pid, own: true);
+        }
+
         var pids = o.Pids;
         for (var i = 0; i < pids.Count; i++)
         {
-            var pid = pids[i];
-            var at = Pids.IndexOf(pid);
-            if (o.Own && at >= _ownPids)
-            {
-                // A candidate whose own evidence now shows it moves ahead of the mere candidates.
-                Pids.RemoveAt(at);
-                Pids.Insert(_ownPids++, pid);
-            }
-            else if (at < 0 && Pids.Count < MaxPids)
-            {
-                Pids.Insert(o.Own ? _ownPids++ : Pids.Count, pid);
-            }
+            AddPid(pids[i], own: false);
         }
 
         if (Open is not null || Evidence.Count >= MaxEvidenceLines)
@@ -128,12 +135,29 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
             return;
         }
 
-        foreach (var line in o.Evidence.Lines())
+        var lines = o.Lines();
+        for (var i = 0; i < lines.Count; i++)
         {
-            if (Evidence.Count < MaxEvidenceLines && !Evidence.Contains(line))
+            if (Evidence.Count < MaxEvidenceLines && !Evidence.Contains(lines[i]))
             {
-                Evidence.Add(line);
+                Evidence.Add(lines[i]);
             }
+        }
+    }
+
+    /// <summary>Own pids first (in the order their evidence came), then candidates, up to <see cref="MaxPids"/>.</summary>
+    private void AddPid(int pid, bool own)
+    {
+        var at = Pids.IndexOf(pid);
+        if (own && at >= _ownPids)
+        {
+            // A candidate whose own evidence now shows it moves ahead of the mere candidates.
+            Pids.RemoveAt(at);
+            Pids.Insert(_ownPids++, pid);
+        }
+        else if (at < 0 && Pids.Count < MaxPids)
+        {
+            Pids.Insert(own ? _ownPids++ : Pids.Count, pid);
         }
     }
 
@@ -182,13 +206,16 @@ internal sealed class ViolationTracker(ViolationKey key, int gpu, Allowance? all
 }
 
 /// <summary>
-/// One piece of evidence for one rule at one tick. <see cref="Weight"/> is the share of the GPU's
-/// time the evidence is about (a process's SM share; 1 for the whole GPU). <see cref="Fresh"/> is
-/// false for a budget that still holds without new work this tick (keeps the violation open, does
-/// not extend its end). <see cref="Immediate"/>: a budget was reached, open now, from
-/// <see cref="EvidenceSince"/>.
+/// One piece of evidence for one rule at one tick: a value, made and read within the tick, so the
+/// engine allocates nothing for it (a miner spread over many processes gives one per process).
+/// <see cref="Process"/> is set for a process's own evidence: its pid and evidence lines come from
+/// it, no list or evidence object made; GPU-level evidence names its candidate <see cref="Pids"/>
+/// and its <see cref="Evidence"/>. <see cref="Weight"/> is the share of the GPU's time the evidence
+/// is about (a process's SM share; 1 for the whole GPU). <see cref="Fresh"/> is false for a budget
+/// that still holds without new work this tick (keeps the violation open, does not extend its
+/// end). <see cref="Immediate"/>: a budget was reached, open now, from <see cref="EvidenceSince"/>.
 /// </summary>
-internal sealed record Observation(
+internal readonly record struct Observation(
     PolicyRule Rule,
     int Gpu,
     string Uuid,
@@ -198,8 +225,11 @@ internal sealed record Observation(
     string? Comm,
     IReadOnlyList<int> Pids,
     double Weight,
-    ObservationEvidence Evidence)
+    ObservationEvidence? Evidence)
 {
+    /// <summary>The process whose own evidence this is (not a candidate of GPU-level evidence); null for GPU-level evidence.</summary>
+    public Pipeline.ProcessView? Process { get; init; }
+
     public bool Fresh { get; init; } = true;
 
     public bool Immediate { get; init; }
@@ -211,6 +241,6 @@ internal sealed record Observation(
     /// <summary>The run context of the process(es) the evidence is about.</summary>
     public IReadOnlyList<string> Context { get; init; } = [];
 
-    /// <summary>The evidence is the process's own (not a candidate of GPU-level evidence).</summary>
-    public bool Own { get; init; }
+    /// <summary>The evidence lines, built only when a tracker still collects them.</summary>
+    public IReadOnlyList<string> Lines() => Process is { } process ? ProcessEvidence.Lines(Rule, process) : Evidence!.Lines();
 }

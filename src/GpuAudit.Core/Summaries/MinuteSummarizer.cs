@@ -2,6 +2,7 @@ using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Reporting;
+using GpuAudit.Core.Samples;
 
 namespace GpuAudit.Core.Summaries;
 
@@ -16,10 +17,11 @@ public sealed class MinuteSummarizer(string node)
     /// <summary>Longest gap between two polls still counted as observed time.</summary>
     public const double MaxGapSeconds = 10;
 
-    private readonly Dictionary<string, (double Time, long? EnergyMj)> _last = [];
-    private readonly Dictionary<(string Uuid, double Minute), Accumulator> _gpus = [];
-    private readonly Dictionary<(string Uuid, int Pid, double Minute), ProcessAccumulator> _processes = [];
-    private readonly Dictionary<(string Job, string Uuid, double Minute), JobAccumulator> _jobs = [];
+    // Keyed without hashing whole uuids: every process of every GPU is looked up at every tick.
+    private readonly Dictionary<string, (double Time, long? EnergyMj)> _last = new(GpuUuidComparer.Instance);
+    private readonly Dictionary<(string Uuid, double Minute), Accumulator> _gpus = new(GpuMinuteKeyComparer.Instance);
+    private readonly Dictionary<(string Uuid, int Pid, double Minute), ProcessAccumulator> _processes = new(ProcessMinuteKeyComparer.Instance);
+    private readonly Dictionary<(string Job, string Uuid, double Minute), JobAccumulator> _jobs = new(JobMinuteKeyComparer.Instance);
 
     // The earliest minute still accumulating: a tick in a later minute hands it out. Keeps the
     // per-tick path from scanning the accumulators when nothing is due (almost every tick).

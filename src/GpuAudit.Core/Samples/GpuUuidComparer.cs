@@ -1,0 +1,29 @@
+namespace GpuAudit.Core.Samples;
+
+/// <summary>
+/// Compares GPU uuids without hashing all their characters: the per-tick paths look a uuid up once
+/// per process of every GPU, and the default string hash (Marvin, over the whole 40 characters) was
+/// a visible share of their cost. The last four characters spread GPU uuids as well (their tail is
+/// random; a MIG instance's differs in its instance ids). Equality still compares the whole uuid
+/// (by reference first: a tick's uuids are its devices').
+/// </summary>
+public sealed class GpuUuidComparer : IEqualityComparer<string>
+{
+    public static readonly GpuUuidComparer Instance = new();
+
+    public bool Equals(string? x, string? y) => string.Equals(x, y, StringComparison.Ordinal);
+
+    public int GetHashCode(string uuid) => Tail(uuid);
+
+    /// <summary>The hash of <paramref name="uuid"/>'s length and last four characters, for keys that hold a uuid.</summary>
+    public static int Tail(string uuid)
+    {
+        long tail = uuid.Length;
+        for (var i = Math.Max(0, uuid.Length - 4); i < uuid.Length; i++)
+        {
+            tail = (tail << 16) | uuid[i];
+        }
+
+        return tail.GetHashCode();
+    }
+}
