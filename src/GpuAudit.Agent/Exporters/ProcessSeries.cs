@@ -6,10 +6,8 @@ using Prometheus;
 namespace GpuAudit.Agent.Exporters;
 
 /// <summary>
-/// The series of one process on one GPU during one unbroken presence of it; removed together
-/// when the process leaves (or is withheld by the cardinality cap). In minimal mode only
-/// identity and class are exported. Touched only by the publication that runs when the
-/// registry is collected (<see cref="ProcessSeriesPublisher"/>).
+/// The series of one process on one GPU; removed together when the process leaves (or is
+/// withheld by the cardinality cap). In minimal mode only identity and class are exported.
 /// </summary>
 internal sealed class ProcessSeries
 {
@@ -27,37 +25,33 @@ internal sealed class ProcessSeries
     private string[]? _infoLabels;
     private WorkloadClass? _currentClass;
 
-    public ProcessSeries(GpuAuditMetrics metrics, string uuid, int pid, in CarriedReading reading, ProcessMetricsMode mode)
+    public ProcessSeries(GpuAuditMetrics metrics, string uuid, int pid, string comm, ProcessMetricsMode mode)
     {
         _m = metrics;
         _uuid = uuid;
         _pid = pid.ToString(CultureInfo.InvariantCulture);
-        _comm = reading.Comm;
-        Since = reading.Since;
+        _comm = comm;
         _full = mode == ProcessMetricsMode.Full;
     }
 
-    /// <summary>The tick the process's unbroken presence began: a later one is a new life, with new series.</summary>
-    public long Since { get; }
+    public long LastSeenPoll { get; set; }
 
-    public long LastPublication { get; set; }
-
-    /// <summary>The latest tick's view (identity, job) with the readings carried up to it (values a tick lacked).</summary>
-    public void Publish(ProcessView view, in CarriedReading reading, string job)
+    public void Publish(ProcessView view, string job)
     {
-        if (_full && reading.MemoryBytes is { } mem)
+        if (_full && view.Usage.UsedMemBytes is { } mem)
         {
             _memory ??= _m.ProcessMemory.WithLabels(_uuid, _pid, _comm);
             _memory.Set(mem);
         }
 
-        if (_full && reading.SmPct is { } sm)
+        if (_full && view.Usage.SmPct is { } sm)
         {
+            // Null means "no new per-process sample since the last poll": keep the last value.
             _sm ??= _m.ProcessSm.WithLabels(_uuid, _pid, _comm);
             _sm.Set(sm / 100.0);
         }
 
-        if (reading.Verdict is { } verdict)
+        if (view.Verdict is { } verdict)
         {
             if (_currentClass != verdict.Class)
             {
@@ -74,10 +68,11 @@ internal sealed class ProcessSeries
             }
         }
 
-        if (reading.KernelLaunches is { } launches)
+        if (view.Insight?.Kernels is { } kernels)
         {
+            // The ledger's count only grows while the process lives; IncTo never goes backwards.
             _launches ??= _m.ProcessKernelLaunches.WithLabels(_uuid, _pid, _comm);
-            _launches.IncTo(launches);
+            _launches.IncTo(kernels.TotalLaunches);
         }
 
         PublishInfo(view, job);
@@ -100,8 +95,8 @@ internal sealed class ProcessSeries
         var exe = view.Identity?.Exe ?? string.Empty;
         var container = insight?.ContainerId ?? string.Empty;
         var pod = insight?.PodUid ?? string.Empty;
-        // Compared before building the label array: this runs for every process at every
-        // publication and the labels almost never change, so the common case allocates nothing.
+        // Compared before building the label array: this runs for every process every poll and the
+        // labels almost never change, so the common case allocates nothing.
         if (_infoLabels is [_, _, _, var u, var j, var e, var c, var p] && u == user && j == job && e == exe && c == container && p == pod)
         {
             return;

@@ -1,3 +1,4 @@
+using GpuAudit.Core.Classification;
 using GpuAudit.Core.Inspection;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Samples;
@@ -9,22 +10,31 @@ namespace GpuAudit.Agent.Exporters;
 /// <summary>
 /// Turns each <see cref="TickAnalysis"/> into Prometheus series. Called on the poll loop after
 /// the analysis; scrapes are served the exposition of the last whole tick
-/// (<see cref="Http.ExpositionCache"/>), so neither waits for the other. On each tick it
-/// publishes what accumulates tick by tick (GPU series and their counters, jobs, findings, polls);
-/// the per-process series are published from the latest tick when the registry is collected
-/// (<see cref="ProcessSeriesPublisher"/>). Per-process and per-job series are removed when their
-/// process or job goes away, and per-process series are capped
-/// (<see cref="PrometheusExporterOptions"/>), so label cardinality stays bounded whatever a
-/// workload spawns.
+/// (<see cref="Http.ExpositionCache"/>), so neither waits for the other. Per-process and per-job series are removed when their process
+/// or job goes away, and per-process series are capped (<see cref="PrometheusExporterOptions"/>),
+/// so label cardinality stays bounded whatever a workload spawns.
 /// </summary>
 public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 {
     private readonly GpuAuditMetrics _m;
     private readonly Dictionary<int, GpuSeries> _gpus = [];
+    private readonly Dictionary<(string Uuid, int Pid), ProcessSeries> _processes = new(GpuProcessKeyComparer.Instance);
     private readonly Dictionary<string, (JobRef Job, Gauge.Child Series)> _jobInfo = new(StringComparer.Ordinal);
     private readonly HashSet<(int Pid, FindingKind Kind, string Detail)> _countedFindings = [];
     private readonly Dictionary<int, ProcessInsight> _countedInsights = [];
-    private readonly ProcessSeriesPublisher _publisher;
+
+    // Withheld by the cap (counted as dropped once), with the last poll each was withheld at.
+    private readonly Dictionary<(string Uuid, int Pid), long> _withheld = new(GpuProcessKeyComparer.Instance);
+    private readonly List<(string Uuid, int Pid)> _gone = [];
+    private readonly HashSet<(string Uuid, int Pid)> _exported = new(GpuProcessKeyComparer.Instance);
+    private readonly HashSet<(string Uuid, int Pid)> _violating = new(GpuProcessKeyComparer.Instance);
+    private IReadOnlyList<Core.Policy.Violation>? _violatingFrom;
+    private Candidate[] _candidates = [];
+
+    // The processes (in the analysis's order) and their priority when _exported was chosen.
+    private Candidate[] _chosenFrom = [];
+    private int _chosenCount = -1;
+    private readonly PrometheusExporterOptions _options;
     private readonly TimeProvider _time;
     private readonly double _pollInterval;
     private long _poll;
@@ -32,7 +42,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     public PrometheusExporter(GpuAuditMetrics metrics, IReadOnlyList<GpuDevice> devices, TimeSpan pollInterval, TimeProvider time, PrometheusExporterOptions? options = null)
     {
         _m = metrics;
-        _publisher = new ProcessSeriesPublisher(metrics, options ?? new PrometheusExporterOptions());
+        _options = options ?? new PrometheusExporterOptions();
         _time = time;
         _pollInterval = pollInterval.TotalSeconds;
         metrics.PollInterval.Set(_pollInterval);
@@ -49,9 +59,6 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     }
 
     public GpuAuditMetrics Metrics => _m;
-
-    /// <summary>Publications of the per-process series so far: at most one per tick, and only when the registry is collected.</summary>
-    internal long ProcessPublications => _publisher.Publications;
 
     public void OnTick(TickAnalysis analysis, TimeSpan pollDuration)
     {
@@ -74,29 +81,160 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
         }
 
         PublishJobs(analysis);
-        OfferProcesses(analysis);
+        PublishProcesses(analysis);
         _m.PollDuration.Set(pollDuration.TotalSeconds);
         _m.Polls.Inc();
     }
 
-    /// <summary>
-    /// What must be done for the processes at every tick: their findings counted (a process that
-    /// comes and goes between two scrapes is still counted) and their readings carried; their
-    /// series are published when the registry is collected.
-    /// </summary>
-    private void OfferProcesses(TickAnalysis analysis)
+    private void PublishProcesses(TickAnalysis analysis)
     {
+        var exported = ExportedProcesses(analysis);
         var processes = analysis.Processes;
         for (var i = 0; i < processes.Count; i++)
         {
-            CountFindings(processes[i]);
+            var view = processes[i];
+            CountFindings(view);
+            var key = (view.Uuid, view.Pid);
+            if (exported is not null && !exported.Contains(key))
+            {
+                ref var withheldAt = ref CollectionsMarshal.GetValueRefOrAddDefault(_withheld, key, out var known);
+                withheldAt = _poll;
+                if (!known)
+                {
+                    _m.ProcessSeriesDropped.Inc(_options.SeriesPerProcess);
+                }
+
+                continue;
+            }
+
+            if (!_processes.TryGetValue(key, out var series))
+            {
+                series = new ProcessSeries(_m, view.Uuid, view.Pid, view.Identity?.Comm ?? string.Empty, _options.ProcessMetrics);
+                _processes[key] = series;
+            }
+
+            series.LastSeenPoll = _poll;
+            series.Publish(view, view.Attribution.Job?.Id ?? string.Empty);
+        }
+
+        var gone = _gone;
+        gone.Clear();
+        foreach (var (key, series) in _processes)
+        {
+            if (series.LastSeenPoll != _poll)
+            {
+                series.Remove();
+                gone.Add(key);
+            }
+        }
+
+        foreach (var key in gone)
+        {
+            _processes.Remove(key);
+        }
+
+        var left = gone.Count > 0;
+        gone.Clear();
+        foreach (var (key, withheldAt) in _withheld)
+        {
+            // Neither withheld nor exported at this poll: the process left.
+            if (withheldAt != _poll && !(_processes.TryGetValue(key, out var series) && series.LastSeenPoll == _poll))
+            {
+                gone.Add(key);
+            }
+        }
+
+        foreach (var key in gone)
+        {
+            _withheld.Remove(key);
         }
 
         // Only when a process left: the findings counted for pids that are gone.
-        if (_publisher.Offer(analysis, _poll))
+        if (left || gone.Count > 0)
         {
-            ForgetGoneFindings(processes);
+            ForgetGoneFindings(analysis.Processes);
         }
+    }
+
+    /// <summary>
+    /// The processes whose series fit the budget this poll, or null when all fit. Over the cap,
+    /// the ones a reader most needs come first: processes with an open violation, hash-class
+    /// processes and processes with findings (a miner cannot hide behind a crowd of decoy
+    /// processes), then those already exported (series do not flap), then the largest by GPU
+    /// memory.
+    /// </summary>
+    private HashSet<(string Uuid, int Pid)>? ExportedProcesses(TickAnalysis analysis)
+    {
+        var processes = analysis.Processes;
+        var capacity = _options.MaxProcessSeries / _options.SeriesPerProcess;
+        if (_options.ProcessMetrics == ProcessMetricsMode.Off || processes.Count <= capacity)
+        {
+            _chosenCount = -1;
+            _exported.Clear();
+            return _options.ProcessMetrics == ProcessMetricsMode.Off ? _exported : null;
+        }
+
+        var violating = Violating(analysis.Policy.Active);
+        if (_candidates.Length < processes.Count)
+        {
+            _candidates = new Candidate[processes.Count];
+            _chosenFrom = new Candidate[processes.Count];
+            _chosenCount = -1;
+        }
+
+        // The same processes with the same priority as when the budget was last chosen: the choice
+        // is the same (the exported ones outrank the rest), so it is kept without sorting again.
+        var same = processes.Count == _chosenCount;
+        for (var i = 0; i < processes.Count; i++)
+        {
+            var v = processes[i];
+            var priority = (violating.Count > 0 && violating.Contains((v.Uuid, v.Pid))) || v.Verdict?.Class == WorkloadClass.Hash || v.Insight is { Findings.Count: > 0 };
+            same = same && _chosenFrom[i].Pid == v.Pid && _chosenFrom[i].Priority == priority && _chosenFrom[i].Uuid == v.Uuid;
+            _candidates[i] = new Candidate(v.Uuid, v.Pid, priority, false, v.Usage.UsedMemBytes ?? 0);
+        }
+
+        if (same)
+        {
+            return _exported;
+        }
+
+        _exported.Clear();
+        var candidates = _candidates.AsSpan(0, processes.Count);
+        candidates.CopyTo(_chosenFrom);
+        _chosenCount = processes.Count;
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            candidates[i] = candidates[i] with { Exported = _processes.ContainsKey((candidates[i].Uuid, candidates[i].Pid)) };
+        }
+
+        candidates.Sort(default(CandidateOrder));
+        for (var i = 0; i < capacity; i++)
+        {
+            _exported.Add((candidates[i].Uuid, candidates[i].Pid));
+        }
+
+        candidates.Clear();
+        return _exported;
+    }
+
+    /// <summary>The (uuid, pid) of each open violation that is not allowed: rebuilt only when the policy's active list is a new one.</summary>
+    private HashSet<(string Uuid, int Pid)> Violating(IReadOnlyList<Core.Policy.Violation> active)
+    {
+        if (!ReferenceEquals(active, _violatingFrom))
+        {
+            _violating.Clear();
+            for (var i = 0; i < active.Count; i++)
+            {
+                if (!active[i].IsAllowed && active[i].Pid is { } pid)
+                {
+                    _violating.Add((active[i].Uuid, pid));
+                }
+            }
+
+            _violatingFrom = active;
+        }
+
+        return _violating;
     }
 
     /// <summary>Drops the findings counted for processes that left every GPU.</summary>
@@ -167,6 +305,38 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
                 child.Set(1);
                 _jobInfo[uuid] = (job, child);
             }
+        }
+    }
+
+    /// <summary>One process competing for the series budget.</summary>
+    private readonly record struct Candidate(string Uuid, int Pid, bool Priority, bool Exported, long Memory);
+
+    /// <summary>
+    /// The budget's order: processes with an open violation, hash-class processes and processes with
+    /// findings first, then those already exported (series do not flap), then the largest by GPU
+    /// memory; uuid and pid break ties. A struct comparer: sorting allocates nothing.
+    /// </summary>
+    private readonly struct CandidateOrder : IComparer<Candidate>
+    {
+        public int Compare(Candidate x, Candidate y)
+        {
+            if (x.Priority != y.Priority)
+            {
+                return x.Priority ? -1 : 1;
+            }
+
+            if (x.Exported != y.Exported)
+            {
+                return x.Exported ? -1 : 1;
+            }
+
+            if (x.Memory != y.Memory)
+            {
+                return y.Memory.CompareTo(x.Memory);
+            }
+
+            var uuid = string.CompareOrdinal(x.Uuid, y.Uuid);
+            return uuid != 0 ? uuid : x.Pid.CompareTo(y.Pid);
         }
     }
 }

@@ -102,45 +102,29 @@ public sealed class ExpositionCache
     {
         var wanted = formats.Count > 0 ? formats[0] : ExpositionFormat.PrometheusText;
         var index = wanted == ExpositionFormat.OpenMetricsText ? 1 : 0;
-        var started = _time.GetTimestamp();
-        Task? waited = null;
-        Body body;
-        while (!TryGetWhole(index, out body, out var tickEnded))
+        if (TryGetWhole(index, out var body, out var tickEnded))
         {
-            // A tick that began as the one waited for ended (an unpaced replay) is waited for
-            // too, within the same MaxWait: a scrape is served a whole tick whenever the loop
-            // leaves a gap between two. The same tick again (its end already came, yet no whole
-            // rendering) is not waited for twice: that would spin.
-            var left = MaxWait - _time.GetElapsedTime(started);
-            if (ReferenceEquals(tickEnded, waited) || left <= TimeSpan.Zero || !await Ended(tickEnded, left, cancellationToken).ConfigureAwait(false))
-            {
-                // Served from what the registry holds: a scrape must not hang on a stopping loop.
-                lock (_render)
-                {
-                    body = new Body(-1, RenderFormat(wanted)); // not whole, so not kept for other scrapers
-                }
-
-                break;
-            }
-
-            waited = tickEnded;
+            return (wanted, gzip ? body.Gzipped : body.Plain);
         }
 
-        return (wanted, gzip ? body.Gzipped : body.Plain);
-    }
-
-    /// <summary>Whether the tick ended within <paramref name="timeout"/>.</summary>
-    private async Task<bool> Ended(Task tickEnded, TimeSpan timeout, CancellationToken cancellationToken)
-    {
         try
         {
-            await tickEnded.WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false);
-            return true;
+            await tickEnded.WaitAsync(MaxWait, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            return false;
+            // Served below from what the registry holds: a scrape must not hang on a stopping loop.
         }
+
+        if (!TryGetWhole(index, out body, out _))
+        {
+            lock (_render)
+            {
+                body = new Body(-1, RenderFormat(wanted)); // not whole, so not kept for other scrapers
+            }
+        }
+
+        return (wanted, gzip ? body.Gzipped : body.Plain);
     }
 
     /// <summary>
