@@ -4,7 +4,7 @@
 # 2 cores), runs the whole-process overhead measurement, and prints the table of
 # docs/performance.md with the numbers measured now.
 #
-# usage: bench/run.sh [--quick]     (--quick: 15 s overhead run instead of 60 s)
+# usage: bench/run.sh [--quick]     (--quick: a 15 s overhead run after 5 s of warm-up, instead of 120 s after 60 s)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
