@@ -169,7 +169,13 @@ scenario() {
   wait "$recorder" 2>/dev/null
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
   [ $dry_run = 1 ] && : > "$procs_file"
-  # The next scenario's job: the agent re-reads the map every 5 s, within the pause below.
+  # The scenario's evidence ends before its GPUs change job: the GPU's verdict holds the work for
+  # the classifier's 10 s window after it stops, and a hash verdict read after the switch would
+  # open the next job's violation before that scenario starts (its own evidence then lands on a
+  # violation already open, and nothing new is counted: a hash scenario right after another one
+  # failed this way in about half the dry runs, at every commit tried). Then the next job: the
+  # agent re-reads the map every 5 s, within the pause after it.
+  sleep 12
   assign_gpus_to_next_job
   sleep 6 # the scenario's violations close (policy.json) before the next one starts
 
