@@ -207,7 +207,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
             candidates[i] = candidates[i] with { Exported = _processes.ContainsKey((candidates[i].Uuid, candidates[i].Pid)) };
         }
 
-        candidates.Sort(default(CandidateOrder));
+        candidates.Sort(static (x, y) => CandidateOrder(x, y));
         for (var i = 0; i < capacity; i++)
         {
             _exported.Add((candidates[i].Uuid, candidates[i].Pid));
@@ -314,29 +314,27 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     /// <summary>
     /// The budget's order: processes with an open violation, hash-class processes and processes with
     /// findings first, then those already exported (series do not flap), then the largest by GPU
-    /// memory; uuid and pid break ties. A struct comparer: sorting allocates nothing.
+    /// memory; uuid and pid break ties. Sorted through a static comparison, which allocates nothing
+    /// (a struct IComparer is boxed and wrapped in a delegate by Span.Sort).
     /// </summary>
-    private readonly struct CandidateOrder : IComparer<Candidate>
+    private static int CandidateOrder(Candidate x, Candidate y)
     {
-        public int Compare(Candidate x, Candidate y)
+        if (x.Priority != y.Priority)
         {
-            if (x.Priority != y.Priority)
-            {
-                return x.Priority ? -1 : 1;
-            }
-
-            if (x.Exported != y.Exported)
-            {
-                return x.Exported ? -1 : 1;
-            }
-
-            if (x.Memory != y.Memory)
-            {
-                return y.Memory.CompareTo(x.Memory);
-            }
-
-            var uuid = string.CompareOrdinal(x.Uuid, y.Uuid);
-            return uuid != 0 ? uuid : x.Pid.CompareTo(y.Pid);
+            return x.Priority ? -1 : 1;
         }
+
+        if (x.Exported != y.Exported)
+        {
+            return x.Exported ? -1 : 1;
+        }
+
+        if (x.Memory != y.Memory)
+        {
+            return y.Memory.CompareTo(x.Memory);
+        }
+
+        var uuid = string.CompareOrdinal(x.Uuid, y.Uuid);
+        return uuid != 0 ? uuid : x.Pid.CompareTo(y.Pid);
     }
 }

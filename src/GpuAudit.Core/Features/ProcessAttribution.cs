@@ -328,8 +328,15 @@ internal sealed class ProcessAttribution
             }
         }
 
-        // The SM time is copied beside the pid: comparing looks nothing up, sorting allocates nothing.
-        CollectionsMarshal.AsSpan(_ranked).Sort(default(BySmTime));
+        // The SM time is copied beside the pid: comparing looks nothing up. Slots keep their order
+        // from tick to tick and SM time moves slowly, so the list is usually in order already: one
+        // pass says so. A static comparison sorts without allocating (a struct IComparer is boxed
+        // and wrapped in a delegate by Span.Sort).
+        var ranked = CollectionsMarshal.AsSpan(_ranked);
+        if (!InOrder(ranked))
+        {
+            ranked.Sort(static (x, y) => BySmTime(x, y));
+        }
 
         _residualMembers = _ranked.Count > MaxTerms ? _ranked.Count - Residual : 0;
         _terms = Math.Min(_ranked.Count, MaxTerms);
@@ -491,12 +498,22 @@ internal sealed class ProcessAttribution
     private readonly record struct RankedPid(double ShareSum, int Pid, int Slot);
 
     /// <summary>Most SM time first, then pid: the same choice on every replay.</summary>
-    private readonly struct BySmTime : IComparer<RankedPid>
+    private static int BySmTime(RankedPid x, RankedPid y)
     {
-        public int Compare(RankedPid x, RankedPid y)
+        var c = y.ShareSum.CompareTo(x.ShareSum);
+        return c != 0 ? c : x.Pid.CompareTo(y.Pid);
+    }
+
+    private static bool InOrder(ReadOnlySpan<RankedPid> ranked)
+    {
+        for (var i = 1; i < ranked.Length; i++)
         {
-            var c = y.ShareSum.CompareTo(x.ShareSum);
-            return c != 0 ? c : x.Pid.CompareTo(y.Pid);
+            if (BySmTime(ranked[i - 1], ranked[i]) > 0)
+            {
+                return false;
+            }
         }
+
+        return true;
     }
 }
