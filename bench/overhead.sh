@@ -55,7 +55,8 @@ trap stop_all EXIT
 # Each measured agent runs in a CPU-accounting cgroup of its own when this machine lets us make
 # one (root; cgroup v1 cpuacct, or v2 with the cpu controller): it counts every thread in
 # nanoseconds, including threads the thread pool has retired, where /proc counts 10 ms ticks
-# (83 µs per GPU per poll over 120 s at 8 GPUs) and schedstat misses retired threads.
+# (one tick is 10.4 µs per GPU per poll over 120 s at 8 GPUs, and each of the four readings can
+# be a tick off) and schedstat misses retired threads.
 cgroup_root=""
 if [[ -w /sys/fs/cgroup/cpuacct && -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]]; then
   cgroup_root=/sys/fs/cgroup/cpuacct
