@@ -26,14 +26,14 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     // Withheld by the cap (counted as dropped once), with the last poll each was withheld at.
     private readonly Dictionary<(string Uuid, int Pid), long> _withheld = new(GpuProcessKeyComparer.Instance);
     private readonly List<(string Uuid, int Pid)> _gone = [];
-    private readonly HashSet<(string Uuid, int Pid)> _exported = new(GpuProcessKeyComparer.Instance);
     private readonly HashSet<(string Uuid, int Pid)> _violating = new(GpuProcessKeyComparer.Instance);
     private IReadOnlyList<Core.Policy.Violation>? _violatingFrom;
-    private Candidate[] _candidates = [];
 
-    // The processes (in the analysis's order) and their priority when _exported was chosen.
-    private Candidate[] _chosenFrom = [];
-    private int _chosenCount = -1;
+    // By the process's index in this poll's analysis, while a capped poll is published: its
+    // competing entry, its series (null: none yet) and whether it is exported.
+    private Candidate[] _candidates = [];
+    private ProcessSeries?[] _seriesAt = [];
+    private bool[] _exportedAt = [];
     private readonly PrometheusExporterOptions _options;
     private readonly TimeProvider _time;
     private readonly double _pollInterval;
@@ -88,14 +88,21 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 
     private void PublishProcesses(TickAnalysis analysis)
     {
-        var exported = ExportedProcesses(analysis);
+        var capped = ChooseExported(analysis);
         var processes = analysis.Processes;
         for (var i = 0; i < processes.Count; i++)
         {
             var view = processes[i];
             CountFindings(view);
             var key = (view.Uuid, view.Pid);
-            if (exported is not null && !exported.Contains(key))
+            ProcessSeries? series = null;
+            if (capped)
+            {
+                series = _seriesAt[i];
+                _seriesAt[i] = null;
+            }
+
+            if (capped && !_exportedAt[i])
             {
                 ref var withheldAt = ref CollectionsMarshal.GetValueRefOrAddDefault(_withheld, key, out var known);
                 withheldAt = _poll;
@@ -107,7 +114,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
                 continue;
             }
 
-            if (!_processes.TryGetValue(key, out var series))
+            if (series is null && !_processes.TryGetValue(key, out series))
             {
                 series = new ProcessSeries(_m, view.Uuid, view.Pid, view.Identity?.Comm ?? string.Empty, _options.ProcessMetrics);
                 _processes[key] = series;
@@ -157,64 +164,93 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     }
 
     /// <summary>
-    /// The processes whose series fit the budget this poll, or null when all fit. Over the cap,
-    /// the ones a reader most needs come first: processes with an open violation, hash-class
-    /// processes and processes with findings (a miner cannot hide behind a crowd of decoy
-    /// processes), then those already exported (series do not flap), then the largest by GPU
-    /// memory.
+    /// Whether this poll is over the series budget; when it is, which processes' series fit it
+    /// (<see cref="_exportedAt"/>, by index; none with per-process series off). Over the cap, the
+    /// ones a reader most needs come first: processes with an open violation, hash-class processes
+    /// and processes with findings (a miner cannot hide behind a crowd of decoy processes), then
+    /// those already exported (series do not flap), then the largest by GPU memory.
     /// </summary>
-    private HashSet<(string Uuid, int Pid)>? ExportedProcesses(TickAnalysis analysis)
+    private bool ChooseExported(TickAnalysis analysis)
     {
         var processes = analysis.Processes;
+        var count = processes.Count;
         var capacity = _options.MaxProcessSeries / _options.SeriesPerProcess;
-        if (_options.ProcessMetrics == ProcessMetricsMode.Off || processes.Count <= capacity)
+        if (_options.ProcessMetrics != ProcessMetricsMode.Off && count <= capacity)
         {
-            _chosenCount = -1;
-            _exported.Clear();
-            return _options.ProcessMetrics == ProcessMetricsMode.Off ? _exported : null;
+            return false;
+        }
+
+        if (_exportedAt.Length < count)
+        {
+            var length = Math.Max(count, 2 * _exportedAt.Length);
+            _candidates = new Candidate[length];
+            _seriesAt = new ProcessSeries?[length];
+            _exportedAt = new bool[length];
+        }
+
+        var exportedAt = _exportedAt.AsSpan(0, count);
+        if (_options.ProcessMetrics == ProcessMetricsMode.Off)
+        {
+            exportedAt.Clear();
+            return true;
         }
 
         var violating = Violating(analysis.Policy.Active);
-        if (_candidates.Length < processes.Count)
-        {
-            _candidates = new Candidate[processes.Count];
-            _chosenFrom = new Candidate[processes.Count];
-            _chosenCount = -1;
-        }
-
-        // The same processes with the same priority as when the budget was last chosen: the choice
-        // is the same (the exported ones outrank the rest), so it is kept without sorting again.
-        var same = processes.Count == _chosenCount;
-        for (var i = 0; i < processes.Count; i++)
+        var exported = 0;
+        for (var i = 0; i < count; i++)
         {
             var v = processes[i];
             var priority = (violating.Count > 0 && violating.Contains((v.Uuid, v.Pid))) || v.Verdict?.Class == WorkloadClass.Hash || v.Insight is { Findings.Count: > 0 };
-            same = same && _chosenFrom[i].Pid == v.Pid && _chosenFrom[i].Priority == priority && _chosenFrom[i].Uuid == v.Uuid;
-            _candidates[i] = new Candidate(v.Uuid, v.Pid, priority, false, v.Usage.UsedMemBytes ?? 0);
+            var series = _processes.GetValueOrDefault((v.Uuid, v.Pid));
+            _seriesAt[i] = series;
+            _candidates[i] = new Candidate(v.Uuid, v.Pid, priority, series is not null, v.Usage.UsedMemBytes ?? 0, i);
+            exported += series is not null ? 1 : 0;
         }
 
-        if (same)
+        var candidates = _candidates.AsSpan(0, count);
+        if (exported == capacity && ExportedLead(candidates))
         {
-            return _exported;
+            // The processes exported last poll still come first: the budget's choice is theirs
+            // again, found in one pass instead of a sort (most polls).
+            for (var i = 0; i < count; i++)
+            {
+                exportedAt[i] = candidates[i].Exported;
+            }
         }
-
-        _exported.Clear();
-        var candidates = _candidates.AsSpan(0, processes.Count);
-        candidates.CopyTo(_chosenFrom);
-        _chosenCount = processes.Count;
-        for (var i = 0; i < candidates.Length; i++)
+        else
         {
-            candidates[i] = candidates[i] with { Exported = _processes.ContainsKey((candidates[i].Uuid, candidates[i].Pid)) };
-        }
-
-        candidates.Sort(static (x, y) => CandidateOrder(x, y));
-        for (var i = 0; i < capacity; i++)
-        {
-            _exported.Add((candidates[i].Uuid, candidates[i].Pid));
+            candidates.Sort(static (x, y) => CandidateOrder(x, y));
+            exportedAt.Clear();
+            for (var i = 0; i < capacity; i++)
+            {
+                exportedAt[candidates[i].Index] = true;
+            }
         }
 
         candidates.Clear();
-        return _exported;
+        return true;
+    }
+
+    /// <summary>True when every exported candidate comes before every other in the budget's order.</summary>
+    private static bool ExportedLead(ReadOnlySpan<Candidate> candidates)
+    {
+        int lastExported = -1, firstOther = -1;
+        for (var i = 0; i < candidates.Length; i++)
+        {
+            if (candidates[i].Exported)
+            {
+                if (lastExported < 0 || CandidateOrder(candidates[i], candidates[lastExported]) > 0)
+                {
+                    lastExported = i;
+                }
+            }
+            else if (firstOther < 0 || CandidateOrder(candidates[i], candidates[firstOther]) < 0)
+            {
+                firstOther = i;
+            }
+        }
+
+        return lastExported >= 0 && (firstOther < 0 || CandidateOrder(candidates[lastExported], candidates[firstOther]) < 0);
     }
 
     /// <summary>The (uuid, pid) of each open violation that is not allowed: rebuilt only when the policy's active list is a new one.</summary>
@@ -309,7 +345,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     }
 
     /// <summary>One process competing for the series budget.</summary>
-    private readonly record struct Candidate(string Uuid, int Pid, bool Priority, bool Exported, long Memory);
+    private readonly record struct Candidate(string Uuid, int Pid, bool Priority, bool Exported, long Memory, int Index);
 
     /// <summary>
     /// The budget's order: processes with an open violation, hash-class processes and processes with

@@ -207,8 +207,8 @@ public sealed class GpuWindow
 
     private void ReadShares(GpuSample sample, int slot, double deviceSm)
     {
-        var procs = sample.Procs;
-        var n = Math.Min(procs.Count, MaxProcessesPerReading);
+        var procs = sample.ProcSpan;
+        var n = Math.Min(procs.Length, MaxProcessesPerReading);
         if (_procs[slot].Length < n)
         {
             _procs[slot] = _spareProcs.TryPop(out var spare) && spare.Length >= n ? spare : new ProcessShare[Math.Max(n, 2 * _procs[slot].Length)];
@@ -217,7 +217,6 @@ public sealed class GpuWindow
         _procCount[slot] = n;
         var into = _procs[slot];
 
-        // Indexed loops: foreach over IReadOnlyList would allocate an enumerator per sample.
         var anyShare = false;
         for (var i = 0; i < n; i++)
         {

@@ -77,7 +77,7 @@ public sealed class LowDutyWindow
         row.CopyTo(_signals.AsSpan(slot * Signal.Count, Signal.Count));
         _power[slot] = sample.PowerMw is { } mw ? mw / 1000.0 : double.NaN;
         _memUsed[slot] = sample.MemUsedBytes is { } b ? b / 1048576.0 : double.NaN;
-        KeepLargestPids(sample.Procs, _pids.AsSpan(slot * PidsPerReading, PidsPerReading));
+        KeepLargestPids(sample.ProcSpan, _pids.AsSpan(slot * PidsPerReading, PidsPerReading));
     }
 
     public void Clear()
@@ -165,12 +165,12 @@ public sealed class LowDutyWindow
         }
     }
 
-    private static void KeepLargestPids(IReadOnlyList<ProcessUsage> procs, Span<int> into)
+    private static void KeepLargestPids(ReadOnlySpan<ProcessUsage> procs, Span<int> into)
     {
         into.Clear();
         Span<int> shares = stackalloc int[PidsPerReading];
         shares.Fill(-1);
-        for (var i = 0; i < procs.Count && i < GpuWindow.MaxProcessesPerReading; i++)
+        for (var i = 0; i < procs.Length && i < GpuWindow.MaxProcessesPerReading; i++)
         {
             var share = procs[i].SmPct ?? 0;
             for (var k = 0; k < into.Length; k++)

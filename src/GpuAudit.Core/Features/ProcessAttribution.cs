@@ -361,6 +361,7 @@ internal sealed class ProcessAttribution
         Array.Clear(_gram);
         Array.Clear(_cross);
         Span<double> terms = stackalloc double[MaxTerms];
+        Span<double> row = stackalloc double[Signal.Count];
         var at = 0;
         for (var i = 0; i < window.Count; i++)
         {
@@ -389,7 +390,13 @@ internal sealed class ProcessAttribution
                 continue;
             }
 
-            var row = window.Row(i);
+            // A missing counter counts as 0, read once per reading rather than once per term.
+            var readings = window.Row(i);
+            for (var f = 0; f < row.Length; f++)
+            {
+                row[f] = double.IsNaN(readings[f]) ? 0 : readings[f];
+            }
+
             for (var a = 0; a < _terms; a++)
             {
                 var ta = terms[a];
@@ -398,15 +405,16 @@ internal sealed class ProcessAttribution
                     continue;
                 }
 
-                for (var b = 0; b < _terms; b++)
+                var gram = _gram.AsSpan(a * MaxTerms, _terms);
+                for (var b = 0; b < gram.Length; b++)
                 {
-                    _gram[(a * MaxTerms) + b] += ta * terms[b];
+                    gram[b] += ta * terms[b];
                 }
 
-                for (var f = 0; f < Signal.Count; f++)
+                var cross = _cross.AsSpan(a * Signal.Count, Signal.Count);
+                for (var f = 0; f < cross.Length; f++)
                 {
-                    var m = row[f];
-                    _cross[(a * Signal.Count) + f] += ta * (double.IsNaN(m) ? 0 : m);
+                    cross[f] += ta * row[f];
                 }
             }
         }

@@ -98,9 +98,9 @@ public sealed class AuditPipeline
             return;
         }
 
-        var procs = sample.Procs;
-        gpu.Resize(procs.Count);
-        for (var i = 0; i < procs.Count; i++)
+        var procs = sample.ProcSpan;
+        gpu.Resize(procs.Length);
+        for (var i = 0; i < procs.Length; i++)
         {
             var pid = procs[i].Pid;
             _lastSeenTick[pid] = _tickNumber;
@@ -168,9 +168,9 @@ public sealed class AuditPipeline
             var first = next;
             if (sample is not null)
             {
-                var procs = sample.Procs;
+                var procs = sample.ProcSpan;
                 var verdicts = VerdictSpan(gpu.Verdicts?.Processes);
-                for (var i = 0; i < procs.Count; i++)
+                for (var i = 0; i < procs.Length; i++)
                 {
                     var usage = procs[i];
                     var observed = i < gpu.Insights.Length;

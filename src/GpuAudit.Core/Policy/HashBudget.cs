@@ -9,7 +9,7 @@ namespace GpuAudit.Core.Policy;
 internal sealed class HashBudget(double horizonSeconds)
 {
     private readonly Dictionary<string, double> _lastTotal = [];
-    private readonly Dictionary<(string Uuid, string? Job), Queue<(double Time, double Seconds)>> _ledgers = [];
+    private readonly Dictionary<(string Uuid, string? Job), Ledger> _ledgers = [];
     private readonly List<(string Uuid, string? Job)> _stale = [];
 
     /// <summary>Hash-seconds the GPU's total grew by since the last call for this GPU (a restarted classifier starts again from 0).</summary>
@@ -30,27 +30,17 @@ internal sealed class HashBudget(double horizonSeconds)
                 return (0, time);
             }
 
-            ledger = new Queue<(double, double)>();
+            ledger = new Ledger();
             _ledgers[(uuid, job)] = ledger;
         }
 
         if (seconds > 0)
         {
-            ledger.Enqueue((time, seconds));
+            ledger.Add(time, seconds);
         }
 
-        while (ledger.TryPeek(out var oldest) && oldest.Time <= time - horizonSeconds)
-        {
-            ledger.Dequeue();
-        }
-
-        var sum = 0.0;
-        foreach (var (_, s) in ledger)
-        {
-            sum += s;
-        }
-
-        return (sum, ledger.TryPeek(out var first) ? first.Time : time);
+        ledger.DropUntil(time - horizonSeconds);
+        return (ledger.Sum(), ledger.Count > 0 ? ledger.OldestTime : time);
     }
 
     /// <summary>Forgets GPU/job pairs with nothing left in the horizon.</summary>
@@ -70,5 +60,75 @@ internal sealed class HashBudget(double horizonSeconds)
         }
 
         _stale.Clear();
+    }
+
+    /// <summary>
+    /// One GPU and job's entries over the horizon, oldest first, in a ring of two arrays: summed
+    /// every poll (up to one entry a second for the horizon) by index, oldest to newest, the order
+    /// a queue's enumerator gave, so the sum rounds as it did.
+    /// </summary>
+    private sealed class Ledger
+    {
+        private double[] _times = new double[16];
+        private double[] _seconds = new double[16];
+        private int _head;
+
+        public int Count { get; private set; }
+
+        public double OldestTime => _times[_head];
+
+        public void Add(double time, double seconds)
+        {
+            if (Count == _times.Length)
+            {
+                Grow();
+            }
+
+            var at = (_head + Count) % _times.Length;
+            _times[at] = time;
+            _seconds[at] = seconds;
+            Count++;
+        }
+
+        /// <summary>Drops the entries at or before <paramref name="cutoff"/>.</summary>
+        public void DropUntil(double cutoff)
+        {
+            while (Count > 0 && _times[_head] <= cutoff)
+            {
+                _head = (_head + 1) % _times.Length;
+                Count--;
+            }
+        }
+
+        public double Sum()
+        {
+            var sum = 0.0;
+            var first = Math.Min(Count, _times.Length - _head);
+            foreach (var s in _seconds.AsSpan(_head, first))
+            {
+                sum += s;
+            }
+
+            foreach (var s in _seconds.AsSpan(0, Count - first))
+            {
+                sum += s;
+            }
+
+            return sum;
+        }
+
+        private void Grow()
+        {
+            var times = new double[2 * _times.Length];
+            var seconds = new double[2 * _seconds.Length];
+            var first = _times.Length - _head;
+            _times.AsSpan(_head, first).CopyTo(times);
+            _times.AsSpan(0, _head).CopyTo(times.AsSpan(first));
+            _seconds.AsSpan(_head, first).CopyTo(seconds);
+            _seconds.AsSpan(0, _head).CopyTo(seconds.AsSpan(first));
+            _times = times;
+            _seconds = seconds;
+            _head = 0;
+        }
     }
 }

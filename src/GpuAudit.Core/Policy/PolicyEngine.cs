@@ -417,7 +417,7 @@ public sealed class PolicyEngine
     /// <summary>A process's share of the GPU's SM time at this tick (1 when alone; split evenly without per-process shares).</summary>
     private static double ShareOf(ProcessView process, GpuView gpu, int smTotal)
     {
-        var count = gpu.Sample?.Procs.Count ?? 0;
+        var count = gpu.Sample is { } sample ? sample.ProcSpan.Length : 0;
         return smTotal > 0 ? (process.Usage.SmPct ?? 0) / (double)smTotal : count > 0 ? 1.0 / count : 1;
     }
 
@@ -427,10 +427,9 @@ public sealed class PolicyEngine
         var total = 0;
         if (gpu.Sample is { } sample)
         {
-            var procs = sample.Procs;
-            for (var i = 0; i < procs.Count; i++)
+            foreach (var usage in sample.ProcSpan)
             {
-                total += procs[i].SmPct ?? 0;
+                total += usage.SmPct ?? 0;
             }
         }
 

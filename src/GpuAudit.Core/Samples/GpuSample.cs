@@ -40,7 +40,20 @@ public sealed record GpuSample
     /// <summary>Seconds covered by <see cref="Gpm"/>.</summary>
     public double? GpmIntervalS { get; init; }
 
-    public IReadOnlyList<ProcessUsage> Procs { get; init; } = [];
+    private readonly ProcessUsage[] _procs = [];
+
+    /// <summary>
+    /// The processes on the GPU at this tick. Kept as an array (any other list is copied into one
+    /// when the sample is made) so that the per-tick stages read it through <see cref="ProcSpan"/>.
+    /// </summary>
+    public IReadOnlyList<ProcessUsage> Procs
+    {
+        get => _procs;
+        init => _procs = value as ProcessUsage[] ?? [.. value];
+    }
+
+    /// <summary><see cref="Procs"/> as a span: no interface call per process on the per-tick path.</summary>
+    public ReadOnlySpan<ProcessUsage> ProcSpan => _procs;
 
     /// <summary>Evaluation-only ground truth; see <see cref="Samples.Truth"/>.</summary>
     public Truth? Truth { get; init; }
