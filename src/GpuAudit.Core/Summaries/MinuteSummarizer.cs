@@ -23,6 +23,10 @@ public sealed class MinuteSummarizer(string node)
     private readonly Dictionary<(string Uuid, int Pid, double Minute), ProcessAccumulator> _processes = new(ProcessMinuteKeyComparer.Instance);
     private readonly Dictionary<(string Job, string Uuid, double Minute), JobAccumulator> _jobs = new(JobMinuteKeyComparer.Instance);
 
+    // Each GPU's process accumulators of the current minute by the process's place in the GPU's
+    // list: the same pid at the same place as last tick (most ticks) skips the dictionary.
+    private readonly Dictionary<string, AccumulatorHints> _hints = new(GpuUuidComparer.Instance);
+
     // The earliest minute still accumulating: a tick in a later minute hands it out. Keeps the
     // per-tick path from scanning the accumulators when nothing is due (almost every tick).
     private double _earliestMinute = double.PositiveInfinity;
@@ -105,13 +109,24 @@ public sealed class MinuteSummarizer(string node)
         // The GPU's time belongs to its allocated job, or else to the one job its processes name.
         var job = gpu.AllocatedJob;
         var named = job is null ? OnlyNamedJob(processes) : null;
+        if (!_hints.TryGetValue(uuid, out var hints))
+        {
+            _hints[uuid] = hints = new AccumulatorHints();
+        }
+
+        hints.Begin(minute, processes.Count);
         for (var i = 0; i < processes.Count; i++)
         {
             var p = processes[i];
             var share = smTotal > 0 ? (p.Usage.SmPct ?? 0) / (double)smTotal : 1.0 / processes.Count;
-            if (!_processes.TryGetValue((uuid, p.Pid, minute), out var acc))
+            if (hints.At(i, p.Pid) is not { } acc)
             {
-                _processes.Add((uuid, p.Pid, minute), acc = new ProcessAccumulator(gpu.Device.Index));
+                if (!_processes.TryGetValue((uuid, p.Pid, minute), out acc))
+                {
+                    _processes.Add((uuid, p.Pid, minute), acc = new ProcessAccumulator(gpu.Device.Index));
+                }
+
+                hints.Set(i, p.Pid, acc);
             }
 
             acc.Job ??= p.Attribution.Job?.Id;
@@ -174,6 +189,8 @@ public sealed class MinuteSummarizer(string node)
     /// <summary>Hands out (and forgets) every minute that starts before <paramref name="before"/>.</summary>
     private MinuteBatch Collect(double before)
     {
+        // The accumulators handed out leave the dictionary: no hint may lead back to one.
+        _hints.Clear();
         var gpus = new List<GpuMinute>();
         var processes = new List<ProcessMinute>();
         var jobs = new List<JobMinute>();
@@ -246,6 +263,41 @@ public sealed class MinuteSummarizer(string node)
         }
 
         public MinuteTotals Totals() => new(_first, _last, _seconds, _energy, _utilSeconds > 0 ? _utilSum / _utilSeconds : null, _utilSeconds);
+    }
+
+    /// <summary>
+    /// One GPU's process accumulators of one minute by the process's place in the GPU's list, for
+    /// the next tick to find without a lookup when the same pid is at the same place.
+    /// </summary>
+    private sealed class AccumulatorHints
+    {
+        private double _minute = double.NaN;
+        private int[] _pids = [];
+        private ProcessAccumulator?[] _accumulators = [];
+
+        /// <summary>Starts a tick of <paramref name="minute"/> with <paramref name="count"/> processes; a new minute forgets the last one's.</summary>
+        public void Begin(double minute, int count)
+        {
+            if (_minute != minute)
+            {
+                Array.Clear(_accumulators);
+                _minute = minute;
+            }
+
+            if (_pids.Length < count)
+            {
+                Array.Resize(ref _pids, Math.Max(count, 2 * _pids.Length));
+                Array.Resize(ref _accumulators, _pids.Length);
+            }
+        }
+
+        public ProcessAccumulator? At(int index, int pid) => _pids[index] == pid ? _accumulators[index] : null;
+
+        public void Set(int index, int pid, ProcessAccumulator accumulator)
+        {
+            _pids[index] = pid;
+            _accumulators[index] = accumulator;
+        }
     }
 
     private sealed class ProcessAccumulator(int gpu) : Accumulator(gpu)

@@ -49,6 +49,49 @@ public sealed class MinuteSummarizerTests
     }
 
     [Fact]
+    public void Flushes_between_the_ticks_of_a_minute_lose_none_of_its_process_seconds()
+    {
+        // A flushed minute's accumulators leave the summarizer; the ticks after the flush (the
+        // journal merges a minute written twice) must start new ones, not add to the handed-out
+        // ones. Each batch is read when it is handed out, as the journal writes it.
+        var ticks = TruthTicks.From(RecordedTrace.Load(RepoPaths.Trace("mixed")), new JobRef("4242", "gpu-map", "alice")).ToList();
+        var whole = new MinuteSummarizer("n");
+        var once = new Dictionary<int, double>();
+        foreach (var tick in ticks)
+        {
+            Written(whole.Add(tick), once);
+        }
+
+        Written(whole.Flush(), once);
+        var split = new MinuteSummarizer("n");
+        var often = new Dictionary<int, double>();
+        for (var i = 0; i < ticks.Count; i++)
+        {
+            Written(split.Add(ticks[i]), often);
+            if (i % 7 == 3)
+            {
+                Written(split.Flush(), often);
+            }
+        }
+
+        Written(split.Flush(), often);
+
+        // 775 is on the GPU for 22 s and 776 for 13.7 s of the trace's 25 s, across two minutes.
+        Assert.Equal(22, once[775], 6);
+        Assert.Equal(13.727, once[776], 3);
+        Assert.Equal(once.Keys.Order(), often.Keys.Order());
+        Assert.All(once, e => Assert.Equal(e.Value, often[e.Key], 6));
+
+        static void Written(MinuteBatch batch, Dictionary<int, double> seconds)
+        {
+            foreach (var row in batch.Processes)
+            {
+                seconds[row.Pid] = seconds.GetValueOrDefault(row.Pid) + row.Totals.ClassSeconds.Total;
+            }
+        }
+    }
+
+    [Fact]
     public void A_minute_is_handed_out_once_the_ticks_move_past_it()
     {
         var trace = RecordedTrace.Load(RepoPaths.Trace("idle"));
