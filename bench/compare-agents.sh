@@ -12,8 +12,8 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-mkdir -p "$work/map"
-for gpu in 0 1 2 3 4 5 6 7; do echo "$((9000 + gpu)) 0" > "$work/map/$gpu"; done
+source "$(dirname "$0")/common.sh"
+write_job_map "$work/map"
 "$a" replay --simulate-gpus 8 --simulate-procs 32 --job-map "$work/map" --journal "$work/a" 2>/dev/null & pids+=($!)
 "$b" replay --simulate-gpus 8 --simulate-procs 32 --job-map "$work/map" --journal "$work/b" 2>/dev/null & pids+=($!)
 # Start-up (loading the traces) is not per-poll work.

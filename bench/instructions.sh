@@ -27,16 +27,13 @@ fi
 
 aot_dir="${GPUAUDIT_AOT_DIR:-artifacts/aot}"
 binary="$aot_dir/gpuaudit"
-if [[ ! -x "$binary" || -n "$(find src \( -name '*.cs' -o -name '*.csproj' \) -not -path '*/obj/*' -not -path '*/bin/*' -newer "$binary" -print -quit)" ]]; then
-  echo "instructions: publishing the NativeAOT binary to $aot_dir (several minutes on 2 cores)..." >&2
-  dotnet publish src/GpuAudit.Cli -c Release -r linux-x64 -p:PublishAot=true -o "$aot_dir" >&2
-fi
+source bench/common.sh
+ensure_aot_binary instructions "$aot_dir"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 jobmap="$work/jobs"
-mkdir "$jobmap"
-for gpu in 0 1 2 3 4 5 6 7; do echo "$((9000 + gpu)) 0" > "$jobmap/$gpu"; done
+write_job_map "$jobmap"
 
 # Instructions of one replay of $2 ticks by the binary copied into $1 (copied without its .dbg:
 # valgrind 3.19 cannot read the DWARF 5 that NativeAOT writes there).

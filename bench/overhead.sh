@@ -32,11 +32,8 @@ agent_port="${GPUAUDIT_BENCH_PORT:-19477}"
 idle_port=$((agent_port + 1))
 large_port=$((agent_port + 2))
 
-# Published again when missing or older than any source file, so a stale binary is never measured.
-if [[ ! -x "$binary" || -n "$(find src \( -name '*.cs' -o -name '*.csproj' \) -not -path '*/obj/*' -not -path '*/bin/*' -newer "$binary" -print -quit)" ]]; then
-  echo "overhead: publishing the NativeAOT binary to $aot_dir (several minutes on 2 cores)..." >&2
-  dotnet publish src/GpuAudit.Cli -c Release -r linux-x64 -p:PublishAot=true -o "$aot_dir" >&2
-fi
+source bench/common.sh
+ensure_aot_binary overhead "$aot_dir"
 
 pids=()
 groups=()
@@ -81,10 +78,8 @@ group_ns() {
   if [[ -f "$1/cpuacct.usage" ]]; then cat "$1/cpuacct.usage"; else awk '/^usage_usec/ { printf "%.0f", $2 * 1000 }' "$1/cpu.stat"; fi
 }
 
-# A node under a scheduler: every GPU allocated to a job (as a Slurm prolog would write it), so
-# the 256 processes are attributed; without it each would open an unattributed-process violation.
 jobmap=$(mktemp -d)
-for gpu in 0 1 2 3 4 5 6 7; do echo "$((9000 + gpu)) 0" > "$jobmap/$gpu"; done
+write_job_map "$jobmap"
 start_measured "$binary" replay --simulate-gpus 8 --simulate-procs 32 --job-map "$jobmap" --listen "127.0.0.1:$agent_port"
 agent=$started
 agent_group=$started_group
