@@ -328,10 +328,11 @@ internal sealed class ProcessAttribution
             }
         }
 
-        // The SM time is copied beside the pid: comparing looks nothing up. Slots keep their order
-        // from tick to tick and SM time moves slowly, so the list is usually in order already: one
-        // pass says so. A static comparison sorts without allocating (a struct IComparer is boxed
-        // and wrapped in a delegate by Span.Sort).
+        // The SM time is copied beside the pid: comparing looks nothing up. On a steady GPU the
+        // slots keep their order and the list is often in order already, which one pass (stopping
+        // at the first pair out of order) says; on the simulated node it rarely is, and the sort
+        // runs. A static comparison sorts without allocating (a struct IComparer is boxed and
+        // wrapped in a delegate by Span.Sort).
         var ranked = CollectionsMarshal.AsSpan(_ranked);
         if (!InOrder(ranked))
         {

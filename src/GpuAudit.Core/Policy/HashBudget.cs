@@ -63,39 +63,41 @@ internal sealed class HashBudget(double horizonSeconds)
     }
 
     /// <summary>
-    /// One GPU and job's entries over the horizon, oldest first, in a ring of two arrays: summed
+    /// One GPU and job's entries over the horizon, oldest first, in a ring: summed
     /// every poll (up to one entry a second for the horizon) by index, oldest to newest, the order
     /// a queue's enumerator gave, so the sum rounds as it did.
     /// </summary>
     private sealed class Ledger
     {
-        private double[] _times = new double[16];
-        private double[] _seconds = new double[16];
+        private (double Time, double Seconds)[] _entries = new (double, double)[16];
         private int _head;
 
         public int Count { get; private set; }
 
-        public double OldestTime => _times[_head];
+        public double OldestTime => _entries[_head].Time;
 
         public void Add(double time, double seconds)
         {
-            if (Count == _times.Length)
+            if (Count == _entries.Length)
             {
-                Grow();
+                // Doubled, oldest first at index 0.
+                var entries = new (double, double)[2 * _entries.Length];
+                _entries.AsSpan(_head).CopyTo(entries);
+                _entries.AsSpan(0, _head).CopyTo(entries.AsSpan(_entries.Length - _head));
+                _entries = entries;
+                _head = 0;
             }
 
-            var at = (_head + Count) % _times.Length;
-            _times[at] = time;
-            _seconds[at] = seconds;
+            _entries[(_head + Count) % _entries.Length] = (time, seconds);
             Count++;
         }
 
         /// <summary>Drops the entries at or before <paramref name="cutoff"/>.</summary>
         public void DropUntil(double cutoff)
         {
-            while (Count > 0 && _times[_head] <= cutoff)
+            while (Count > 0 && _entries[_head].Time <= cutoff)
             {
-                _head = (_head + 1) % _times.Length;
+                _head = (_head + 1) % _entries.Length;
                 Count--;
             }
         }
@@ -103,32 +105,18 @@ internal sealed class HashBudget(double horizonSeconds)
         public double Sum()
         {
             var sum = 0.0;
-            var first = Math.Min(Count, _times.Length - _head);
-            foreach (var s in _seconds.AsSpan(_head, first))
+            var first = Math.Min(Count, _entries.Length - _head);
+            foreach (var (_, seconds) in _entries.AsSpan(_head, first))
             {
-                sum += s;
+                sum += seconds;
             }
 
-            foreach (var s in _seconds.AsSpan(0, Count - first))
+            foreach (var (_, seconds) in _entries.AsSpan(0, Count - first))
             {
-                sum += s;
+                sum += seconds;
             }
 
             return sum;
-        }
-
-        private void Grow()
-        {
-            var times = new double[2 * _times.Length];
-            var seconds = new double[2 * _seconds.Length];
-            var first = _times.Length - _head;
-            _times.AsSpan(_head, first).CopyTo(times);
-            _times.AsSpan(0, _head).CopyTo(times.AsSpan(first));
-            _seconds.AsSpan(_head, first).CopyTo(seconds);
-            _seconds.AsSpan(0, _head).CopyTo(seconds.AsSpan(first));
-            _times = times;
-            _seconds = seconds;
-            _head = 0;
         }
     }
 }

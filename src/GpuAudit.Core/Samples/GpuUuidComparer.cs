@@ -17,15 +17,10 @@ public sealed class GpuUuidComparer : IEqualityComparer<string>
 
     public int GetHashCode(string uuid) => Tail(uuid);
 
-    /// <summary>The hash of <paramref name="uuid"/>'s last four characters (its length when shorter), for keys that hold a uuid.</summary>
-    public static int Tail(string uuid)
-    {
-        if (uuid.Length < 4)
-        {
-            return uuid.Length.GetHashCode() ^ (uuid.Length > 0 ? uuid[^1] << 8 : 0);
-        }
-
-        // The four UTF-16 characters read as one 64-bit value: one load instead of a loop.
-        return MemoryMarshal.Read<long>(MemoryMarshal.AsBytes(uuid.AsSpan(uuid.Length - 4))).GetHashCode();
-    }
+    /// <summary>The hash of <paramref name="uuid"/>'s last four characters (the whole string when shorter), for keys that hold a uuid.</summary>
+    public static int Tail(string uuid) =>
+        uuid.Length < 4
+            ? string.GetHashCode(uuid, StringComparison.Ordinal)
+            // The four UTF-16 characters read as one 64-bit value: one load instead of a loop.
+            : MemoryMarshal.Read<long>(MemoryMarshal.AsBytes(uuid.AsSpan(uuid.Length - 4))).GetHashCode();
 }
