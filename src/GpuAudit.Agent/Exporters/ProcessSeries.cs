@@ -34,8 +34,6 @@ internal sealed class ProcessSeries
         _full = mode == ProcessMetricsMode.Full;
     }
 
-    public long LastSeenPoll { get; set; }
-
     public void Publish(ProcessView view, string job)
     {
         if (_full && view.Usage.UsedMemBytes is { } mem)

@@ -18,21 +18,24 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 {
     private readonly GpuAuditMetrics _m;
     private readonly Dictionary<int, GpuSeries> _gpus = [];
-    private readonly Dictionary<(string Uuid, int Pid), ProcessSeries> _processes = new(GpuProcessKeyComparer.Instance);
     private readonly Dictionary<string, (JobRef Job, Gauge.Child Series)> _jobInfo = new(StringComparer.Ordinal);
     private readonly HashSet<(int Pid, FindingKind Kind, string Detail)> _countedFindings = [];
     private readonly Dictionary<int, ProcessInsight> _countedInsights = [];
 
-    // Withheld by the cap (counted as dropped once), with the last poll each was withheld at.
-    private readonly Dictionary<(string Uuid, int Pid), long> _withheld = new(GpuProcessKeyComparer.Instance);
-    private readonly List<(string Uuid, int Pid)> _gone = [];
+    // Every (GPU, process) of the last poll, exported or withheld by the cap, and by its index in
+    // that poll's analysis: a process usually sits at the same index from poll to poll, so most
+    // are found there without hashing their key (one lookup per process per poll was most of what
+    // the exporter spent on a capped node).
+    private readonly Dictionary<(string Uuid, int Pid), ProcessEntry> _entries = new(GpuProcessKeyComparer.Instance);
+    private ProcessEntry?[] _entryAt = [];
+    private readonly List<ProcessEntry> _gone = [];
     private readonly HashSet<(string Uuid, int Pid)> _violating = new(GpuProcessKeyComparer.Instance);
     private IReadOnlyList<Core.Policy.Violation>? _violatingFrom;
+    private long _violatingGeneration;
 
     // By the process's index in this poll's analysis, while a capped poll is published: its
-    // competing entry, its series (null: none yet) and whether it is exported.
+    // competing entry and whether it is exported.
     private Candidate[] _candidates = [];
-    private ProcessSeries?[] _seriesAt = [];
     private bool[] _exportedAt = [];
     private readonly PrometheusExporterOptions _options;
     private readonly TimeProvider _time;
@@ -88,79 +91,95 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 
     private void PublishProcesses(TickAnalysis analysis)
     {
+        var seen = FindEntries(analysis.Processes);
         var capped = ChooseExported(analysis);
         var processes = analysis.Processes;
         for (var i = 0; i < processes.Count; i++)
         {
             var view = processes[i];
             CountFindings(view);
-            var key = (view.Uuid, view.Pid);
-            ProcessSeries? series = null;
-            if (capped)
-            {
-                series = _seriesAt[i];
-                _seriesAt[i] = null;
-            }
-
+            var entry = _entryAt[i]!;
             if (capped && !_exportedAt[i])
             {
-                ref var withheldAt = ref CollectionsMarshal.GetValueRefOrAddDefault(_withheld, key, out var known);
-                withheldAt = _poll;
-                if (!known)
+                entry.Series?.Remove();
+                entry.Series = null;
+                if (!entry.Withheld)
                 {
+                    // Counted once while the process stays, however often it is withheld.
+                    entry.Withheld = true;
                     _m.ProcessSeriesDropped.Inc(_options.SeriesPerProcess);
                 }
 
                 continue;
             }
 
-            if (series is null && !_processes.TryGetValue(key, out series))
-            {
-                series = new ProcessSeries(_m, view.Uuid, view.Pid, view.Identity?.Comm ?? string.Empty, _options.ProcessMetrics);
-                _processes[key] = series;
-            }
-
-            series.LastSeenPoll = _poll;
-            series.Publish(view, view.Attribution.Job?.Id ?? string.Empty);
+            entry.Series ??= new ProcessSeries(_m, view.Uuid, view.Pid, view.Identity?.Comm ?? string.Empty, _options.ProcessMetrics);
+            entry.Series.Publish(view, view.Attribution.Job?.Id ?? string.Empty);
         }
 
+        if (seen < _entries.Count)
+        {
+            ForgetGone(processes);
+        }
+    }
+
+    /// <summary>
+    /// Each process's entry, at its index in <see cref="_entryAt"/>: the one at the same index last
+    /// poll when it is the same (GPU, process), else the one its key finds, else a new one. Returns
+    /// how many distinct entries this poll saw.
+    /// </summary>
+    private int FindEntries(IReadOnlyList<ProcessView> processes)
+    {
+        var count = processes.Count;
+        if (_entryAt.Length < count)
+        {
+            Array.Resize(ref _entryAt, Math.Max(count, 2 * _entryAt.Length));
+        }
+
+        var seen = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var view = processes[i];
+            var entry = _entryAt[i];
+            if (entry is null || !entry.Live || entry.Pid != view.Pid || !ReferenceEquals(entry.Uuid, view.Uuid))
+            {
+                ref var found = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, (view.Uuid, view.Pid), out _);
+                entry = found ??= new ProcessEntry(view.Uuid, view.Pid);
+                _entryAt[i] = entry;
+            }
+
+            if (entry.SeenPoll != _poll)
+            {
+                entry.SeenPoll = _poll;
+                seen++;
+            }
+        }
+
+        return seen;
+    }
+
+    /// <summary>Removes the series and entries of the processes this poll did not list, and the findings counted for their pids.</summary>
+    private void ForgetGone(IReadOnlyList<ProcessView> processes)
+    {
         var gone = _gone;
         gone.Clear();
-        foreach (var (key, series) in _processes)
+        foreach (var entry in _entries.Values)
         {
-            if (series.LastSeenPoll != _poll)
+            if (entry.SeenPoll != _poll)
             {
-                series.Remove();
-                gone.Add(key);
+                gone.Add(entry);
             }
         }
 
-        foreach (var key in gone)
+        foreach (var entry in gone)
         {
-            _processes.Remove(key);
+            entry.Series?.Remove();
+            entry.Live = false;
+            _entries.Remove((entry.Uuid, entry.Pid));
         }
 
-        var left = gone.Count > 0;
         gone.Clear();
-        foreach (var (key, withheldAt) in _withheld)
-        {
-            // Neither withheld nor exported at this poll: the process left.
-            if (withheldAt != _poll && !(_processes.TryGetValue(key, out var series) && series.LastSeenPoll == _poll))
-            {
-                gone.Add(key);
-            }
-        }
-
-        foreach (var key in gone)
-        {
-            _withheld.Remove(key);
-        }
-
-        // Only when a process left: the findings counted for pids that are gone.
-        if (left || gone.Count > 0)
-        {
-            ForgetGoneFindings(analysis.Processes);
-        }
+        ForgetGoneFindings(processes);
     }
 
     /// <summary>
@@ -184,7 +203,6 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
         {
             var length = Math.Max(count, 2 * _exportedAt.Length);
             _candidates = new Candidate[length];
-            _seriesAt = new ProcessSeries?[length];
             _exportedAt = new bool[length];
         }
 
@@ -200,11 +218,11 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
         for (var i = 0; i < count; i++)
         {
             var v = processes[i];
-            var priority = (violating.Count > 0 && violating.Contains((v.Uuid, v.Pid))) || v.Verdict?.Class == WorkloadClass.Hash || v.Insight is { Findings.Count: > 0 };
-            var series = _processes.GetValueOrDefault((v.Uuid, v.Pid));
-            _seriesAt[i] = series;
-            _candidates[i] = new Candidate(v.Uuid, v.Pid, priority, series is not null, v.Usage.UsedMemBytes ?? 0, i);
-            exported += series is not null ? 1 : 0;
+            var entry = _entryAt[i]!;
+            var priority = IsViolating(entry, violating) || v.Verdict?.Class == WorkloadClass.Hash || v.Insight is { Findings.Count: > 0 };
+            var isExported = entry.Series is not null;
+            _candidates[i] = new Candidate(v.Uuid, v.Pid, priority, isExported, v.Usage.UsedMemBytes ?? 0, i);
+            exported += isExported ? 1 : 0;
         }
 
         var candidates = _candidates.AsSpan(0, count);
@@ -229,6 +247,18 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 
         candidates.Clear();
         return true;
+    }
+
+    /// <summary>Whether the entry's process has an open violation: looked up once per change of the policy's active list, not once per poll.</summary>
+    private bool IsViolating(ProcessEntry entry, HashSet<(string Uuid, int Pid)> violating)
+    {
+        if (entry.ViolatingGeneration != _violatingGeneration)
+        {
+            entry.Violating = violating.Count > 0 && violating.Contains((entry.Uuid, entry.Pid));
+            entry.ViolatingGeneration = _violatingGeneration;
+        }
+
+        return entry.Violating;
     }
 
     /// <summary>True when every exported candidate comes before every other in the budget's order.</summary>
@@ -268,6 +298,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
             }
 
             _violatingFrom = active;
+            _violatingGeneration++;
         }
 
         return _violating;
@@ -342,6 +373,29 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
                 _jobInfo[uuid] = (job, child);
             }
         }
+    }
+
+    /// <summary>One (GPU, process) listed at the last poll: its series while exported, whether its withholding was counted.</summary>
+    private sealed class ProcessEntry(string uuid, int pid)
+    {
+        public string Uuid { get; } = uuid;
+
+        public int Pid { get; } = pid;
+
+        /// <summary>Null while withheld by the cap.</summary>
+        public ProcessSeries? Series { get; set; }
+
+        /// <summary>Counted in <c>gpuaudit_process_series_dropped_total</c> (once while the process stays).</summary>
+        public bool Withheld { get; set; }
+
+        public long SeenPoll { get; set; }
+
+        /// <summary>False once removed, so a stale index hint is not taken for the live entry.</summary>
+        public bool Live { get; set; } = true;
+
+        public long ViolatingGeneration { get; set; } = -1;
+
+        public bool Violating { get; set; }
     }
 
     /// <summary>One process competing for the series budget.</summary>

@@ -86,7 +86,7 @@ public sealed class WorkloadClassifier
         _window.FitProcesses();
         _window.ProcessPids(_pids);
 
-        var residual = ResidualPids();
+        var residual = _window.ResidualPids();
         var residualNote = ResidualNote(residual.Count);
         var processes = new List<Verdict>(_pids.Count);
         var deviceIdentity = ProcessIdentity.Unknown;
@@ -98,9 +98,8 @@ public sealed class WorkloadClassifier
                 deviceIdentity = identity;
             }
 
-            if (_window.ProcessFeatures(pid, device) is { } features)
+            if (_window.TryProcessFeatures(pid, device, out var features, out var isResidual))
             {
-                var isResidual = _window.IsResidual(pid);
                 var d = SignatureRules.Classify(features, identity, _options, isResidual ? residualNote : null);
                 processes.Add(new Verdict(time, _gpu, pid, d.Class, d.Confidence, d.Evidence) { Candidates = isResidual ? residual : [] });
             }
@@ -118,25 +117,6 @@ public sealed class WorkloadClassifier
         _hashSeconds += HashSecondsSinceLastVerdict(verdict, processes);
         _lastVerdict = time;
         return new GpuVerdicts(verdict with { HashSecondsTotal = _hashSeconds }, processes);
-    }
-
-    private List<int> ResidualPids()
-    {
-        if (_window.ResidualMembers == 0)
-        {
-            return [];
-        }
-
-        var residual = new List<int>(_window.ResidualMembers);
-        foreach (var pid in _pids)
-        {
-            if (_window.IsResidual(pid))
-            {
-                residual.Add(pid);
-            }
-        }
-
-        return residual;
     }
 
     /// <summary>The note on every residual process's evidence: formatted again only when the group's size changes (not per process per verdict).</summary>

@@ -38,6 +38,7 @@ public sealed class GpuWindow
     private readonly double[] _seconds;
     private readonly ProcessShare[][] _procs;
     private readonly int[] _procCount;
+    private readonly ReadingShares[] _shares;
 
     // Process arrays of evicted readings, for the next readings to fill. The ring has room for
     // 128 readings but a 10 s window at 1 Hz holds about 10: without handing arrays on, each of
@@ -70,6 +71,7 @@ public sealed class GpuWindow
         _seconds = new double[capacity];
         _procs = new ProcessShare[capacity][];
         _procCount = new int[capacity];
+        _shares = new ReadingShares[capacity];
         for (var i = 0; i < capacity; i++)
         {
             _procs[i] = [];
@@ -153,21 +155,22 @@ public sealed class GpuWindow
     /// <summary>
     /// Fits every process's signature on the current window (least squares of the device counters on
     /// the processes' SM shares); call once per verdict, before <see cref="ProcessPids"/> and
-    /// <see cref="ProcessFeatures"/>.
+    /// <see cref="TryProcessFeatures"/>.
     /// </summary>
     public void FitProcesses() => _attribution.Fit(this, _sums.Signal, _sums.BusyGpm);
 
     /// <summary>Pids of the processes seen in the window at the last fit, most SM time first.</summary>
     public int ProcessPids(List<int> into) => _attribution.Pids(into);
 
-    /// <summary>Processes the last fit folded into its residual term (too many to fit one by one).</summary>
-    public int ResidualMembers => _attribution.ResidualMembers;
+    /// <summary>The processes the last fit folded into its residual term (too many to fit one by one), most SM time first.</summary>
+    public List<int> ResidualPids() => _attribution.ResidualPids();
 
-    /// <summary>True when the last fit folded <paramref name="pid"/> into the residual term.</summary>
-    public bool IsResidual(int pid) => _attribution.IsResidual(pid);
-
-    /// <summary>One process's features from the last <see cref="FitProcesses"/>; null when the pid is not in the window.</summary>
-    public WindowFeatures? ProcessFeatures(int pid, in WindowFeatures device) => _attribution.Features(pid, device);
+    /// <summary>
+    /// One process's features from the last <see cref="FitProcesses"/>, and whether the fit folded it
+    /// into the residual term; false when the pid is not in the window.
+    /// </summary>
+    public bool TryProcessFeatures(int pid, in WindowFeatures device, out WindowFeatures features, out bool residual) =>
+        _attribution.TryFeatures(pid, device, out features, out residual);
 
     /// <summary>Longest time one reading stands for (a stalled poller does not invent minutes of work).</summary>
     internal const double MaxReadingSeconds = 5;
@@ -188,6 +191,9 @@ public sealed class GpuWindow
         var slot = Index(i);
         return _procs[slot].AsSpan(0, _procCount[slot]);
     }
+
+    /// <summary>How many of reading i's processes have a known share, and which one ran alone in it.</summary>
+    internal ReadingShares SharesAt(int i) => _shares[Index(i)];
 
     /// <summary>SM activity of reading i in percent: GPM where usable, else NVML utilization.</summary>
     internal double ActivityPctAt(int i)
@@ -235,6 +241,8 @@ public sealed class GpuWindow
                 MemMiB = p.UsedMemBytes is { } b ? b / 1048576.0 : double.NaN,
             };
         }
+
+        _shares[slot] = ReadingShares.Of(into.AsSpan(0, n));
     }
 
     private void Evict()

@@ -22,8 +22,6 @@ internal sealed class ProcessAttribution
     /// <summary>Unknowns of the least-squares fit: seven own terms and one residual.</summary>
     public const int MaxTerms = 8;
 
-    // A process "takes part" in a reading from this SM share.
-    private const double ActiveShare = 0.02;
     private const int Residual = MaxTerms - 1;
 
     private readonly double _ridge;
@@ -40,14 +38,16 @@ internal sealed class ProcessAttribution
     // once (usually not even that: the same pid sits at the same place in the reading before),
     // its second pass and Accumulate read it from here.
     private int[] _slotAt = new int[256];
-    private readonly Dictionary<int, double[]> _estimates = [];
+    // Each slot's estimate of what its process does to the pipes at full share (null until a fit gave
+    // it a term of its own): the ridge's prior at the next fit.
+    private double[]?[] _estimateAt = new double[16][];
     private readonly List<RankedPid> _ranked = [];
     private readonly double[] _gram = new double[MaxTerms * MaxTerms];
     private readonly double[] _cross = new double[MaxTerms * Signal.Count];
     private readonly double[] _matrix = new double[MaxTerms * MaxTerms];
     private readonly double[] _rhs = new double[MaxTerms];
     private readonly double[] _residualEstimate = new double[Signal.Count];
-    private readonly int[] _termPid = new int[MaxTerms];
+    private readonly int[] _termSlot = new int[MaxTerms];
     private readonly double[]?[] _priors = new double[MaxTerms][];
     private bool _hasResidualEstimate;
     private int _terms;
@@ -58,9 +58,6 @@ internal sealed class ProcessAttribution
     {
         _ridge = ridge;
     }
-
-    /// <summary>Processes folded into the residual term by the last fit (0 when every process has its own term).</summary>
-    public int ResidualMembers => _residualMembers;
 
     /// <summary>Pids listed in any reading of the window at the last fit, by SM time (most first), then pid.</summary>
     public int Pids(List<int> into)
@@ -82,12 +79,26 @@ internal sealed class ProcessAttribution
         return into.Count;
     }
 
-    /// <summary>True when the last fit folded <paramref name="pid"/> into the residual term.</summary>
-    public bool IsResidual(int pid) => _slotOf.TryGetValue(pid, out var slot) && _slots[slot].Term == Residual && _residualMembers > 0;
+    /// <summary>The processes the last fit folded into the residual term, most SM time first (empty when none was).</summary>
+    public List<int> ResidualPids()
+    {
+        if (_residualMembers == 0)
+        {
+            return [];
+        }
+
+        var residual = new List<int>(_residualMembers);
+        for (var r = Residual; r < _ranked.Count; r++)
+        {
+            residual.Add(_ranked[r].Pid);
+        }
+
+        return residual;
+    }
 
     /// <summary>
     /// Gathers every process's statistics over the window's readings and fits the terms; call once
-    /// per verdict, before <see cref="Features"/>.
+    /// per verdict, before <see cref="TryFeatures"/>.
     /// </summary>
     public void Fit(GpuWindow window, ReadOnlySpan<double> deviceSignalSums, int deviceBusyReadings)
     {
@@ -102,32 +113,41 @@ internal sealed class ProcessAttribution
         Solve(deviceSignalSums, deviceBusyReadings);
     }
 
-    /// <summary>One process's features from the last <see cref="Fit"/>; null when the pid is not in the window.</summary>
-    public WindowFeatures? Features(int pid, in WindowFeatures device)
+    /// <summary>
+    /// One process's features from the last <see cref="Fit"/>, and whether the fit folded it into the
+    /// residual term; false when the pid is not in the window. Written straight into the caller's
+    /// <paramref name="features"/>: a verdict reads this for every process, and building a copy of
+    /// the device's features first, then a nullable copy of that, moved 500 bytes per process.
+    /// </summary>
+    public bool TryFeatures(int pid, in WindowFeatures device, out WindowFeatures features, out bool residual)
     {
         if (!_slotOf.TryGetValue(pid, out var slot))
         {
-            return null;
+            features = default;
+            residual = false;
+            return false;
         }
 
-        var st = _slots[slot];
-
+        ref readonly var st = ref _slots[slot];
+        residual = st.Term == Residual && _residualMembers > 0;
         var growth = st.LastMem - st.FirstMem;
         var x = st.Term switch
         {
             NoTerm => null,
             Residual when _residualMembers > 0 => _residualEstimate,
-            _ => _estimates.GetValueOrDefault(pid),
+            _ => _estimateAt[slot],
         };
         if (x is null || st.ShareSum <= 1e-9 || _readings <= 0)
         {
-            return device with
+            features = new WindowFeatures
             {
+                Readings = device.Readings,
+                GpmReadings = device.GpmReadings,
                 BusyReadings = 0,
                 BusyGpmReadings = 0,
-                FootprintGrowthMiB = growth,
-                SoloShare = 0,
+                SmActivityPct = 0,
                 IntegerShare = double.NaN,
+                IntegerShareMedian = double.NaN,
                 TensorShare = double.NaN,
                 ImmaShare = double.NaN,
                 FpShare = double.NaN,
@@ -135,49 +155,62 @@ internal sealed class ProcessAttribution
                 DramShare = double.NaN,
                 OccupancyPct = double.NaN,
                 PcieMiBps = double.NaN,
-                SmActivityPct = 0,
                 ActivityCv = double.NaN,
-                IntegerShareMedian = double.NaN,
+                PowerW = device.PowerW,
+                PowerCv = device.PowerCv,
+                UtilGpuPct = device.UtilGpuPct,
+                UtilMemPct = device.UtilMemPct,
+                FootprintGrowthMiB = growth,
+                SoloShare = 0,
             };
+            return true;
         }
 
         var sm = x[Signal.Sm];
-        double Share(double v) => sm > 0 ? v / sm : double.NaN;
         var meanShare = st.ShareSum / _readings;
         var variance = Math.Max(0, (st.Squares / _readings) - (meanShare * meanShare));
         var own = st.Term != Residual || _residualMembers == 0;
-        return device with
+        features = new WindowFeatures
         {
+            Readings = device.Readings,
+            GpmReadings = device.GpmReadings,
             BusyReadings = st.Busy,
             BusyGpmReadings = st.Busy,
             SmActivityPct = 100 * meanShare,
-            IntegerShare = Share(x[Signal.Integer]),
-            TensorShare = Share(x[Signal.Tensor]),
-            ImmaShare = Share(x[Signal.Imma]),
-            FpShare = Share(x[Signal.Fp16] + x[Signal.Fp32]),
-            Fp64Share = Share(x[Signal.Fp64] + x[Signal.Dfma]),
-            DramShare = Share(x[Signal.Dram]),
+            IntegerShare = Share(x[Signal.Integer], sm),
+            IntegerShareMedian = st.Shared > 0 ? double.NaN : device.IntegerShareMedian,
+            TensorShare = Share(x[Signal.Tensor], sm),
+            ImmaShare = Share(x[Signal.Imma], sm),
+            FpShare = Share(x[Signal.Fp16] + x[Signal.Fp32], sm),
+            Fp64Share = Share(x[Signal.Fp64] + x[Signal.Dfma], sm),
+            DramShare = Share(x[Signal.Dram], sm),
             OccupancyPct = sm > 0 ? Math.Min(100, 100 * x[Signal.Occupancy] / sm) : double.NaN,
             // NVML has no per-process PCIe counter: the device's traffic is this process's when it was alone
             // on the GPU; with neighbours resident, the split's estimate of what it moves at full share (the
             // traffic splits with the shares like every other counter: a process that moves no data gets
             // none of it). No device counter: unknown.
             PcieMiBps = st.Shared == 0 ? device.PcieMiBps : double.IsNaN(device.PcieMiBps) ? double.NaN : x[Signal.Pcie],
-            IntegerShareMedian = st.Shared > 0 ? double.NaN : device.IntegerShareMedian,
             ActivityCv = meanShare > 0 ? Math.Sqrt(variance) / meanShare : double.NaN,
+            PowerW = device.PowerW,
+            PowerCv = device.PowerCv,
+            UtilGpuPct = device.UtilGpuPct,
+            UtilMemPct = device.UtilMemPct,
             FootprintGrowthMiB = growth,
             // A residual member's numbers are the group's, never its own.
             SoloShare = own ? st.Solo / st.ShareSum : 0,
         };
+        return true;
     }
+
+    private static double Share(double v, double sm) => sm > 0 ? v / sm : double.NaN;
 
     public void Clear()
     {
         _slotOf.Clear();
         _freeSlots.Clear();
         Array.Clear(_slots, 0, _slotCount);
+        Array.Clear(_estimateAt, 0, _slotCount);
         _slotCount = 0;
-        _estimates.Clear();
         _ranked.Clear();
         _hasResidualEstimate = false;
         _terms = 0;
@@ -199,6 +232,8 @@ internal sealed class ProcessAttribution
             }
         }
 
+        // One pass per reading: each process's slot (usually where the reading before had it), its
+        // first and last footprint, and, on a reading with GPM and a known share, its share's sums.
         _readings = 0;
         var at = 0;
         int previousAt = 0, previousLength = 0;
@@ -216,9 +251,9 @@ internal sealed class ProcessAttribution
             }
 
             var busy = window.IsBusy(i);
-            var busyGpm = busy && window.IsGpm(i);
-            var known = 0;
-            var solo = -1;
+            var shares = window.SharesAt(i);
+            var counted = busy && window.IsGpm(i) && shares.Known > 0;
+            _readings += counted ? 1 : 0;
             for (var p = 0; p < procs.Length; p++)
             {
                 var slot = p < previousLength && _slots[_slotAt[previousAt + p]].Pid == procs[p].Pid
@@ -243,40 +278,19 @@ internal sealed class ProcessAttribution
                 }
 
                 var share = procs[p].Share;
-                if (!double.IsNaN(share))
+                if (counted && !double.IsNaN(share))
                 {
-                    known++;
-                    if (share >= ActiveShare)
-                    {
-                        solo = solo == -1 ? p : -2;
-                    }
+                    st.ShareSum += share;
+                    st.Squares += share * share;
+                    st.Busy += share >= ReadingShares.ActiveShare ? 1 : 0;
+                    st.Shared += shares.Known > 1 ? 1 : 0;
+                    st.Solo += p == shares.Solo ? share : 0;
                 }
             }
 
             previousAt = at;
             previousLength = procs.Length;
             at += procs.Length;
-            if (!busyGpm || known == 0)
-            {
-                continue;
-            }
-
-            _readings++;
-            for (var p = 0; p < procs.Length; p++)
-            {
-                var share = procs[p].Share;
-                if (double.IsNaN(share))
-                {
-                    continue;
-                }
-
-                ref var st = ref _slots[_slotAt[previousAt + p]];
-                st.ShareSum += share;
-                st.Squares += share * share;
-                st.Busy += share >= ActiveShare ? 1 : 0;
-                st.Shared += known > 1 ? 1 : 0;
-                st.Solo += p == solo ? share : 0;
-            }
         }
 
         for (var slot = 0; slot < _slotCount; slot++)
@@ -285,7 +299,7 @@ internal sealed class ProcessAttribution
             if (st.InUse && !st.Present)
             {
                 _slotOf.Remove(st.Pid);
-                _estimates.Remove(st.Pid);
+                _estimateAt[slot] = null;
                 st = default;
                 _freeSlots.Push(slot);
             }
@@ -306,6 +320,7 @@ internal sealed class ProcessAttribution
             if (_slotCount == _slots.Length)
             {
                 Array.Resize(ref _slots, 2 * _slots.Length);
+                Array.Resize(ref _estimateAt, _slots.Length);
             }
 
             slot = _slotCount++;
@@ -347,7 +362,7 @@ internal sealed class ProcessAttribution
             st.Term = _residualMembers > 0 && r >= Residual ? Residual : r;
             if (r < MaxTerms)
             {
-                _termPid[st.Term] = _ranked[r].Pid;
+                _termSlot[st.Term] = _ranked[r].Slot;
             }
         }
 
@@ -451,7 +466,7 @@ internal sealed class ProcessAttribution
         {
             priors[a] = a == Residual && _residualMembers > 0
                 ? (_hasResidualEstimate ? _residualEstimate : null)
-                : _estimates.GetValueOrDefault(_termPid[a]);
+                : _estimateAt[_termSlot[a]];
         }
 
         Span<double> solution = stackalloc double[MaxTerms * Signal.Count];
@@ -479,10 +494,9 @@ internal sealed class ProcessAttribution
                 target = _residualEstimate;
                 _hasResidualEstimate = true;
             }
-            else if (!_estimates.TryGetValue(_termPid[a], out target!))
+            else
             {
-                target = new double[Signal.Count];
-                _estimates[_termPid[a]] = target;
+                target = _estimateAt[_termSlot[a]] ??= new double[Signal.Count];
             }
 
             solution.Slice(a * Signal.Count, Signal.Count).CopyTo(target);

@@ -54,6 +54,28 @@ public partial class ProcessBudgetTests
         Assert.Contains($"gpuaudit_process_series_dropped_total {205 * 5}\n", text, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_process_that_leaves_and_comes_back_at_the_same_place_is_exported_again()
+    {
+        // The exporter finds a process at its index of the last poll before it hashes the key. Pid 3
+        // sits third, leaves (a poll of two), and comes back third: the entry the hint still points
+        // at was removed with its series, and must not be taken for the live one.
+        var device = new GpuDevice(0, "GPU-x", "H100", "580", 1, true);
+        var metrics = new GpuAuditMetrics(Metrics.NewCustomRegistry());
+        var exporter = new PrometheusExporter(metrics, [device], TimeSpan.FromSeconds(1), new FakeTimeProvider(), new PrometheusExporterOptions { MaxProcessSeries = 15 });
+        var pipeline = new AuditPipeline([device], new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default));
+        int[][] polls = [[1, 2, 3], [1, 2], [1, 2, 3]];
+        for (var t = 0; t < polls.Length; t++)
+        {
+            var sample = new GpuSample { Time = t, Gpu = 0, UtilGpuPct = 50, Procs = [.. polls[t].Select(pid => new ProcessUsage(pid, 1 << 30, 10, 0))] };
+            exporter.OnTick(pipeline.Process(new Tick(t, [sample], [], [new CollectorStatus(0, true)])), TimeSpan.Zero);
+            var text = await AgentFixtures.ExpositionAsync(metrics.Registry);
+            var memory = ProcessSeries(text).Where(s => s.StartsWith("gpuaudit_process_memory_used_bytes{", StringComparison.Ordinal)).ToList();
+            Assert.Equal(polls[t].Length, memory.Count);
+            Assert.Equal(polls[t].Contains(3), memory.Any(s => s.Contains("pid=\"3\"", StringComparison.Ordinal)));
+        }
+    }
+
     private static List<string> ProcessSeries(string exposition) =>
         [.. exposition.Split('\n').Where(l => PerProcess().IsMatch(l))];
 

@@ -106,8 +106,9 @@ public class FeatureTests
 
         var device = w.DeviceFeatures();
         w.FitProcesses();
-        var trainer = w.ProcessFeatures(1, device)!.Value;
-        var miner = w.ProcessFeatures(2, device)!.Value;
+        Assert.True(w.TryProcessFeatures(1, device, out var trainer, out var trainerResidual));
+        Assert.True(w.TryProcessFeatures(2, device, out var miner, out var minerResidual));
+        Assert.False(trainerResidual || minerResidual); // two processes: a term each
         Assert.InRange(miner.IntegerShare, 0.9, 1.1);
         Assert.InRange(miner.TensorShare, 0, 0.03);
         Assert.InRange(trainer.IntegerShare, 0.1, 0.3);
@@ -129,7 +130,8 @@ public class FeatureTests
 
         var device = w.DeviceFeatures();
         w.FitProcesses();
-        var p = w.ProcessFeatures(7, device)!.Value;
+        Assert.True(w.TryProcessFeatures(7, device, out var p, out _));
+        Assert.False(w.TryProcessFeatures(8, device, out _, out _)); // not in the window
         Assert.Equal(4, p.BusyReadings);
         Assert.Equal(1, p.SoloShare, 6);
         Assert.Equal(device.IntegerShare, p.IntegerShare, 2);
