@@ -21,6 +21,8 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     private readonly Dictionary<string, (JobRef Job, Gauge.Child Series)> _jobInfo = new(StringComparer.Ordinal);
     private readonly HashSet<(int Pid, FindingKind Kind, string Detail)> _countedFindings = [];
     private readonly Dictionary<int, ProcessInsight> _countedInsights = [];
+    private readonly HashSet<int> _presentPids = [];
+    private readonly List<(int Pid, FindingKind Kind, string Detail)> _goneFindings = [];
 
     // Every (GPU, process) of the last poll, exported or withheld by the cap, and by its index in
     // that poll's analysis: a process usually sits at the same index from poll to poll, so most
@@ -67,7 +69,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     {
         _poll++;
         var wall = _time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0;
-        foreach (var gpu in analysis.Gpus)
+        foreach (var gpu in analysis.GpuSpan)
         {
             if (_gpus.TryGetValue(gpu.Device.Index, out var series))
             {
@@ -91,10 +93,10 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 
     private void PublishProcesses(TickAnalysis analysis)
     {
-        var seen = FindEntries(analysis.Processes);
+        var processes = analysis.ProcessSpan;
+        var seen = FindEntries(processes);
         var capped = ChooseExported(analysis);
-        var processes = analysis.Processes;
-        for (var i = 0; i < processes.Count; i++)
+        for (var i = 0; i < processes.Length; i++)
         {
             var view = processes[i];
             CountFindings(view);
@@ -128,9 +130,9 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     /// poll when it is the same (GPU, process), else the one its key finds, else a new one. Returns
     /// how many distinct entries this poll saw.
     /// </summary>
-    private int FindEntries(IReadOnlyList<ProcessView> processes)
+    private int FindEntries(ReadOnlySpan<ProcessView> processes)
     {
-        var count = processes.Count;
+        var count = processes.Length;
         if (_entryAt.Length < count)
         {
             Array.Resize(ref _entryAt, Math.Max(count, 2 * _entryAt.Length));
@@ -159,7 +161,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     }
 
     /// <summary>Removes the series and entries of the processes this poll did not list, and the findings counted for their pids.</summary>
-    private void ForgetGone(IReadOnlyList<ProcessView> processes)
+    private void ForgetGone(ReadOnlySpan<ProcessView> processes)
     {
         var gone = _gone;
         gone.Clear();
@@ -191,8 +193,8 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     /// </summary>
     private bool ChooseExported(TickAnalysis analysis)
     {
-        var processes = analysis.Processes;
-        var count = processes.Count;
+        var processes = analysis.ProcessSpan;
+        var count = processes.Length;
         var capacity = _options.MaxProcessSeries / _options.SeriesPerProcess;
         if (_options.ProcessMetrics != ProcessMetricsMode.Off && count <= capacity)
         {
@@ -305,15 +307,32 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
     }
 
     /// <summary>Drops the findings counted for processes that left every GPU.</summary>
-    private void ForgetGoneFindings(IReadOnlyList<ProcessView> processes)
+    private void ForgetGoneFindings(ReadOnlySpan<ProcessView> processes)
     {
-        var pids = new HashSet<int>(processes.Count);
+        // Buffers kept between calls: under pid churn this runs every poll.
+        var pids = _presentPids;
+        pids.Clear();
         foreach (var view in processes)
         {
             pids.Add(view.Pid);
         }
 
-        _countedFindings.RemoveWhere(f => !pids.Contains(f.Pid));
+        var goneFindings = _goneFindings;
+        goneFindings.Clear();
+        foreach (var finding in _countedFindings)
+        {
+            if (!pids.Contains(finding.Pid))
+            {
+                goneFindings.Add(finding);
+            }
+        }
+
+        foreach (var finding in goneFindings)
+        {
+            _countedFindings.Remove(finding);
+        }
+
+        goneFindings.Clear();
         foreach (var pid in _countedInsights.Keys)
         {
             if (!pids.Contains(pid))
@@ -351,7 +370,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
 
     private void PublishJobs(TickAnalysis analysis)
     {
-        foreach (var gpu in analysis.Gpus)
+        foreach (var gpu in analysis.GpuSpan)
         {
             var uuid = gpu.Device.Uuid;
             var job = gpu.AllocatedJob;

@@ -17,12 +17,17 @@ public sealed class KernelJournalSink(AuditJournal journal, string node) : IAnal
     private const double EverySeconds = 60;
 
     private readonly Dictionary<int, Pending> _pending = [];
+
+    // Buffers kept between ticks: this runs every tick, for every GPU process.
+    private readonly HashSet<int> _present = [];
+    private readonly List<int> _left = [];
     private double _lastWrite = double.MinValue;
 
     public void OnTick(TickAnalysis analysis, TimeSpan pollDuration)
     {
-        var present = new HashSet<int>();
-        foreach (var process in analysis.Processes)
+        var present = _present;
+        present.Clear();
+        foreach (var process in analysis.ProcessSpan)
         {
             if (!present.Add(process.Pid) || process.Insight?.Kernels is not { Kernels.Count: > 0 } kernels)
             {
@@ -36,7 +41,16 @@ public sealed class KernelJournalSink(AuditJournal journal, string node) : IAnal
             }
         }
 
-        var left = _pending.Keys.Where(pid => !present.Contains(pid)).ToList();
+        var left = _left;
+        left.Clear();
+        foreach (var pid in _pending.Keys)
+        {
+            if (!present.Contains(pid))
+            {
+                left.Add(pid);
+            }
+        }
+
         if (analysis.Time - _lastWrite >= EverySeconds)
         {
             journal.RecordKernels([.. _pending.Values.SelectMany(p => p.Rows)]);

@@ -30,7 +30,7 @@ public sealed class ViolationMetrics : IAnalysisSink
 
     public void OnTick(TickAnalysis analysis, TimeSpan pollDuration)
     {
-        foreach (var gpu in analysis.Gpus)
+        foreach (var gpu in analysis.GpuSpan)
         {
             StartDivertedSeries(gpu.Device.Uuid, gpu.AllocatedJob?.Id);
         }

@@ -11,7 +11,14 @@ namespace GpuAudit.Core.Pipeline;
 /// insight, job attribution and verdict; and what the policy opened, closed and holds open.
 /// Immutable: exporters, the journal and the console summary all read the same object.
 /// </summary>
-public sealed record TickAnalysis(double Time, IReadOnlyList<GpuView> Gpus, IReadOnlyList<ProcessView> Processes, PolicyResult Policy);
+public sealed record TickAnalysis(double Time, IReadOnlyList<GpuView> Gpus, IReadOnlyList<ProcessView> Processes, PolicyResult Policy)
+{
+    /// <summary><see cref="Gpus"/> as a span: the per-tick loops read it without an interface call (or an enumerator) per GPU.</summary>
+    public ReadOnlySpan<GpuView> GpuSpan => Gpus as GpuView[] ?? [.. Gpus];
+
+    /// <summary><see cref="Processes"/> as a span: the per-tick loops read it without an interface call per process.</summary>
+    public ReadOnlySpan<ProcessView> ProcessSpan => Processes as ProcessView[] ?? [.. Processes];
+}
 
 /// <summary>
 /// One GPU at one tick. <see cref="Sample"/> is null when its collector failed.
@@ -28,7 +35,23 @@ public sealed record GpuView(
     Verdict? Verdict,
     JobRef? AllocatedJob,
     IReadOnlyList<ProcessView> Processes,
-    GpuVerdicts? NewVerdicts = null);
+    GpuVerdicts? NewVerdicts = null)
+{
+    /// <summary><see cref="Processes"/> as a span (the pipeline hands each GPU a slice of one array): no interface call per process.</summary>
+    public ReadOnlySpan<ProcessView> ProcessSpan
+    {
+        get
+        {
+            if (Processes is ArraySegment<ProcessView> slice)
+            {
+                return slice;
+            }
+
+            ProcessView[] all = Processes as ProcessView[] ?? [.. Processes];
+            return all;
+        }
+    }
+}
 
 /// <summary>
 /// One process on one GPU at one tick. <see cref="Attribution"/> is the job it is accounted to

@@ -40,7 +40,7 @@ public sealed class DivertedTime
     /// The share (0-1) of a GPU's time at this tick that is diverted from a job with
     /// <paramref name="purpose"/>, given its latest verdicts.
     /// </summary>
-    public static double ShareOf(Verdict? gpuVerdict, IReadOnlyList<ProcessView> processes, JobPurpose purpose)
+    public static double ShareOf(Verdict? gpuVerdict, ReadOnlySpan<ProcessView> processes, JobPurpose purpose)
     {
         if (gpuVerdict is null)
         {

@@ -165,23 +165,23 @@ public sealed class PolicyEngine
     private void Observe(TickAnalysis tick, double seconds, Dictionary<string, (int Gpu, JobRef? Job, double Share)> gpuJobs)
     {
         var time = tick.Time;
-        var gpus = tick.Gpus;
-        for (var g = 0; g < gpus.Count; g++)
+        var gpus = tick.GpuSpan;
+        for (var g = 0; g < gpus.Length; g++)
         {
             var gpu = gpus[g];
             var uuid = gpu.Device.Uuid;
-            var processes = gpu.Processes;
+            var processes = gpu.ProcessSpan;
             var smTotal = SmTotal(gpu);
             var processHash = false;
-            for (var i = 0; i < processes.Count; i++)
+            for (var i = 0; i < processes.Length; i++)
             {
                 processHash |= ObserveProcess(gpu, processes[i], smTotal, time);
             }
 
-            var job = gpu.AllocatedJob ?? RecentJob(uuid, CommonJob(processes), processes.Count, time);
+            var job = gpu.AllocatedJob ?? RecentJob(uuid, CommonJob(processes), processes.Length, time);
             ObserveGpuHash(gpu, processes, job, processHash, time, seconds);
 
-            if (gpu.AllocatedJob is { } allocated && IsIdle(gpu, processes.Count))
+            if (gpu.AllocatedJob is { } allocated && IsIdle(gpu, processes.Length))
             {
                 Record(GpuObservation(PolicyRule.IdleAllocation, gpu, allocated, [], 1, new IdleAllocationEvidence(allocated, gpu.Verdict)), time);
             }
@@ -191,8 +191,8 @@ public sealed class PolicyEngine
             gpuJobs[uuid] = (gpu.Device.Index, job, share);
             if (job is not null && purpose != JobPurpose.Any && share > 0 && gpu.Verdict is { } verdict)
             {
-                var diverted = GpuObservation(PolicyRule.DivertedCompute, gpu, job, BusyPids(processes), share, new DivertedEvidence(job, purpose, from, processes, share, verdict));
-                Record(diverted with { Hash = DivertedEvidence.IncludesHash(verdict, processes, purpose) }, time);
+                var diverted = GpuObservation(PolicyRule.DivertedCompute, gpu, job, BusyPids(processes), share, new DivertedEvidence(job, purpose, from, gpu.Processes, share, verdict));
+                Record(diverted with { Hash = DivertedEvidence.IncludesHash(verdict, gpu.Processes, purpose) }, time);
             }
         }
     }
@@ -251,7 +251,7 @@ public sealed class PolicyEngine
     /// Hash-like work on the GPU that no process's own verdict shows (any number of processes, pids
     /// that change faster than a verdict forms, no visible process), and the evidence budget.
     /// </summary>
-    private void ObserveGpuHash(GpuView gpu, IReadOnlyList<ProcessView> processes, JobRef? job, bool processHash, double time, double seconds)
+    private void ObserveGpuHash(GpuView gpu, ReadOnlySpan<ProcessView> processes, JobRef? job, bool processHash, double time, double seconds)
     {
         var uuid = gpu.Device.Uuid;
         var verdict = gpu.Verdict;
@@ -259,7 +259,7 @@ public sealed class PolicyEngine
         var unexplained = verdict is { Class: WorkloadClass.Hash } || verdict is { Class: WorkloadClass.Mixed, Candidates.Count: > 0 };
         if (unexplained && !processHash)
         {
-            var gpuLevel = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, 1, new UnexplainedHashEvidence(verdict!, processes.Count), CommonExecutable(processes, candidates));
+            var gpuLevel = GpuObservation(PolicyRule.HashCompute, gpu, job, candidates, 1, new UnexplainedHashEvidence(verdict!, processes.Length), CommonExecutable(processes, candidates));
             Record(gpuLevel with { Hash = true, Context = ContextOf(processes, candidates) }, time);
         }
 
@@ -341,7 +341,7 @@ public sealed class PolicyEngine
     }
 
     /// <summary>The trusted job every attributed process of the GPU names, when they name exactly one.</summary>
-    private static JobRef? CommonJob(IReadOnlyList<ProcessView> processes)
+    private static JobRef? CommonJob(ReadOnlySpan<ProcessView> processes)
     {
         JobRef? only = null;
         foreach (var p in processes)
@@ -366,11 +366,11 @@ public sealed class PolicyEngine
     /// The distinct run-context entries of the candidate processes (GPU-level evidence names no single
     /// process), in a buffer the next call reuses: the observation it goes with is recorded before.
     /// </summary>
-    private List<string> ContextOf(IReadOnlyList<ProcessView> processes, IReadOnlyList<int> candidates)
+    private List<string> ContextOf(ReadOnlySpan<ProcessView> processes, IReadOnlyList<int> candidates)
     {
         var context = _context;
         context.Clear();
-        for (var i = 0; i < processes.Count; i++)
+        for (var i = 0; i < processes.Length; i++)
         {
             if (processes[i].Insight is not { Context.Count: > 0 } insight || !Contains(candidates, processes[i].Pid))
             {
@@ -391,10 +391,10 @@ public sealed class PolicyEngine
     }
 
     /// <summary>The executable all candidate processes share (an executable allowance may then match), else null.</summary>
-    private static string? CommonExecutable(IReadOnlyList<ProcessView> processes, IReadOnlyList<int> candidates)
+    private static string? CommonExecutable(ReadOnlySpan<ProcessView> processes, IReadOnlyList<int> candidates)
     {
         string? common = null;
-        for (var i = 0; i < processes.Count; i++)
+        for (var i = 0; i < processes.Length; i++)
         {
             var p = processes[i];
             if (!Contains(candidates, p.Pid))
@@ -450,11 +450,11 @@ public sealed class PolicyEngine
     }
 
     /// <summary>The pids doing work, in a buffer the next call reuses: the observation it goes with is recorded before.</summary>
-    private List<int> BusyPids(IReadOnlyList<ProcessView> processes)
+    private List<int> BusyPids(ReadOnlySpan<ProcessView> processes)
     {
         var pids = _busyPids;
         pids.Clear();
-        for (var i = 0; i < processes.Count; i++)
+        for (var i = 0; i < processes.Length; i++)
         {
             if (processes[i].Verdict is { Class: not WorkloadClass.Idle })
             {

@@ -99,9 +99,9 @@ public sealed class MinuteSummarizer(string node)
 
         gpuAcc.Add(time, seconds, gpuClass, energy, utilization);
 
-        var processes = gpu.Processes;
+        var processes = gpu.ProcessSpan;
         var smTotal = 0;
-        for (var i = 0; i < processes.Count; i++)
+        for (var i = 0; i < processes.Length; i++)
         {
             smTotal += processes[i].Usage.SmPct ?? 0;
         }
@@ -114,11 +114,11 @@ public sealed class MinuteSummarizer(string node)
             _hints[uuid] = hints = new AccumulatorHints();
         }
 
-        hints.Begin(minute, processes.Count);
-        for (var i = 0; i < processes.Count; i++)
+        hints.Begin(minute, processes.Length);
+        for (var i = 0; i < processes.Length; i++)
         {
             var p = processes[i];
-            var share = smTotal > 0 ? (p.Usage.SmPct ?? 0) / (double)smTotal : 1.0 / processes.Count;
+            var share = smTotal > 0 ? (p.Usage.SmPct ?? 0) / (double)smTotal : 1.0 / processes.Length;
             if (hints.At(i, p.Pid) is not { } acc)
             {
                 if (!_processes.TryGetValue((uuid, p.Pid, minute), out acc))
@@ -150,10 +150,10 @@ public sealed class MinuteSummarizer(string node)
     }
 
     /// <summary>The job the processes' attributions name, when they name exactly one (by id); else null.</summary>
-    private static JobRef? OnlyNamedJob(IReadOnlyList<ProcessView> processes)
+    private static JobRef? OnlyNamedJob(ReadOnlySpan<ProcessView> processes)
     {
         JobRef? only = null;
-        for (var i = 0; i < processes.Count; i++)
+        for (var i = 0; i < processes.Length; i++)
         {
             if (processes[i].Attribution.Job is not { } job)
             {
@@ -173,9 +173,9 @@ public sealed class MinuteSummarizer(string node)
         return only;
     }
 
-    private static string? FirstUser(IReadOnlyList<ProcessView> processes)
+    private static string? FirstUser(ReadOnlySpan<ProcessView> processes)
     {
-        for (var i = 0; i < processes.Count; i++)
+        for (var i = 0; i < processes.Length; i++)
         {
             if (processes[i].Insight?.User is { } user)
             {
