@@ -346,12 +346,12 @@ internal sealed class ProcessAttribution
         // The SM time is copied beside the pid: comparing looks nothing up. On a steady GPU the
         // slots keep their order and the list is often in order already, which one pass (stopping
         // at the first pair out of order) says; on the simulated node it rarely is, and the sort
-        // runs. A static comparison sorts without allocating (a struct IComparer is boxed and
-        // wrapped in a delegate by Span.Sort).
+        // runs. The order is the element's own (IComparable), which the sort calls directly,
+        // without a delegate per comparison or a boxed comparer.
         var ranked = CollectionsMarshal.AsSpan(_ranked);
         if (!InOrder(ranked))
         {
-            ranked.Sort(static (x, y) => BySmTime(x, y));
+            ranked.Sort();
         }
 
         _residualMembers = _ranked.Count > MaxTerms ? _ranked.Count - Residual : 0;
@@ -518,20 +518,21 @@ internal sealed class ProcessAttribution
         public double LastMem;
     }
 
-    private readonly record struct RankedPid(double ShareSum, int Pid, int Slot);
-
-    /// <summary>Most SM time first, then pid: the same choice on every replay.</summary>
-    private static int BySmTime(RankedPid x, RankedPid y)
+    /// <summary>A process in the ranking; ordered by most SM time first, then pid: the same choice on every replay.</summary>
+    private readonly record struct RankedPid(double ShareSum, int Pid, int Slot) : IComparable<RankedPid>
     {
-        var c = y.ShareSum.CompareTo(x.ShareSum);
-        return c != 0 ? c : x.Pid.CompareTo(y.Pid);
+        public int CompareTo(RankedPid other)
+        {
+            var c = other.ShareSum.CompareTo(ShareSum);
+            return c != 0 ? c : Pid.CompareTo(other.Pid);
+        }
     }
 
     private static bool InOrder(ReadOnlySpan<RankedPid> ranked)
     {
         for (var i = 1; i < ranked.Length; i++)
         {
-            if (BySmTime(ranked[i - 1], ranked[i]) > 0)
+            if (ranked[i - 1].CompareTo(ranked[i]) > 0)
             {
                 return false;
             }
