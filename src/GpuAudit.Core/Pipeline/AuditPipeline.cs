@@ -17,8 +17,7 @@ public sealed class AuditPipeline
 {
     private readonly GpuState[] _gpus;
     private readonly Dictionary<int, GpuState> _byIndex = [];
-    private readonly Dictionary<int, ProcessRecord> _identities = [];
-    private readonly Dictionary<int, long> _lastSeenTick = [];
+    private readonly Dictionary<int, PidState> _pids = [];
     private readonly IProcessInsightProvider _insights;
     private readonly IGpuJobMap _jobMap;
     private readonly PolicyEngine _policy;
@@ -57,7 +56,7 @@ public sealed class AuditPipeline
         var newProcesses = tick.NewProcesses;
         for (var i = 0; i < newProcesses.Count; i++)
         {
-            _identities[newProcesses[i].Pid] = newProcesses[i];
+            StateOf(newProcesses[i].Pid).Identity = newProcesses[i];
         }
 
         var collectors = tick.Collectors;
@@ -103,9 +102,16 @@ public sealed class AuditPipeline
         for (var i = 0; i < procs.Length; i++)
         {
             var pid = procs[i].Pid;
-            _lastSeenTick[pid] = _tickNumber;
+            var state = gpu.States[i];
+            if (state is null || !state.Live || state.Pid != pid)
+            {
+                // Not the process at this place last tick: found by pid (usually it is, and this is skipped).
+                gpu.States[i] = state = StateOf(pid);
+            }
+
+            state.LastSeenTick = _tickNumber;
             _insights.ObserveUsage(procs[i]);
-            var identity = _identities.GetValueOrDefault(pid);
+            var identity = state.Identity;
             var insight = _insights.GetInsight(pid, identity);
             gpu.Identities[i] = identity;
             gpu.Insights[i] = insight;
@@ -179,7 +185,7 @@ public sealed class AuditPipeline
                         device.Index,
                         device.Uuid,
                         usage,
-                        insight?.Identity ?? (observed ? gpu.Identities[i] : _identities.GetValueOrDefault(usage.Pid)),
+                        insight?.Identity ?? (observed ? gpu.Identities[i] : _pids.GetValueOrDefault(usage.Pid)?.Identity),
                         insight,
                         gpu.Attribution(_jobMap.ProcessJob(insight?.Job), allocated),
                         observed ? gpu.FindVerdict(verdicts, i, usage.Pid) : FindVerdict(verdicts, usage.Pid));
@@ -229,16 +235,36 @@ public sealed class AuditPipeline
             return;
         }
 
-        // Removing while enumerating is allowed for Dictionary since .NET Core 3.0.
-        foreach (var (pid, last) in _lastSeenTick)
+        // Removing while enumerating is allowed for Dictionary since .NET Core 3.0. A process
+        // announced but never sampled on a GPU is kept: its identity waits for it.
+        foreach (var (pid, state) in _pids)
         {
-            if (_tickNumber - last > ForgetAfterTicks)
+            if (state.LastSeenTick is { } last && _tickNumber - last > ForgetAfterTicks)
             {
-                _lastSeenTick.Remove(pid);
-                _identities.Remove(pid);
+                _pids.Remove(pid);
+                state.Live = false;
                 _insights.Forget(pid);
             }
         }
+    }
+
+    private PidState StateOf(int pid)
+    {
+        ref var state = ref CollectionsMarshal.GetValueRefOrAddDefault(_pids, pid, out _);
+        return state ??= new PidState(pid);
+    }
+
+    /// <summary>One pid the pipeline knows: its announced identity, and the tick it was last sampled at (null: not yet).</summary>
+    private sealed class PidState(int pid)
+    {
+        public int Pid { get; } = pid;
+
+        public ProcessRecord? Identity { get; set; }
+
+        public long? LastSeenTick { get; set; }
+
+        /// <summary>False once forgotten, so a GPU's stale hint is not taken for the pid's new state.</summary>
+        public bool Live { get; set; } = true;
     }
 
     private sealed class GpuState(GpuDevice device, WorkloadClassifier classifier)
@@ -257,6 +283,9 @@ public sealed class AuditPipeline
         /// <summary>The announced identity of each process of <see cref="LastSample"/>, in its order (one lookup per process per tick, not two).</summary>
         public ProcessRecord?[] Identities { get; private set; } = [];
 
+        /// <summary>The pid state of each process of <see cref="LastSample"/>, in its order: next tick's first guess for the process at that place.</summary>
+        public PidState?[] States { get; private set; } = [];
+
         // Where each process of the sample found its verdict last time: the classifier's order (by SM
         // time) changes little from one verdict to the next, so the search starts there and almost
         // always ends at once, instead of scanning the GPU's verdicts for every process (quadratic
@@ -269,6 +298,7 @@ public sealed class AuditPipeline
             {
                 Insights = new ProcessInsight?[processes];
                 Identities = new ProcessRecord?[processes];
+                States = new PidState?[processes];
                 _verdictHints = new int[processes];
             }
         }

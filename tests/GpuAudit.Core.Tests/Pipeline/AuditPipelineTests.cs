@@ -64,6 +64,28 @@ public sealed class AuditPipelineTests
         Assert.Equal([20], analysis.Processes.Select(p => p.Pid));
     }
 
+    [Fact]
+    public void A_pid_forgotten_while_its_gpu_was_unread_comes_back_with_its_new_identity()
+    {
+        // GPU 0's reader is down long enough for pid 10 to be forgotten; the kernel reuses the pid
+        // for another program, announced while GPU 0 is still unread. When GPU 0 is read again
+        // with pid 10 at the same place, the new program's identity is the one on the analysis,
+        // not the one GPU 0 last saw there.
+        var pipeline = new AuditPipeline(Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "n")) { ForgetAfterTicks = 4 };
+        var up = new[] { new CollectorStatus(0, true), new CollectorStatus(1, true) };
+        var gpu0Down = new[] { new CollectorStatus(0, false, "GPU is lost"), new CollectorStatus(1, true) };
+        pipeline.Process(new Tick(100, [Sample(0, 10), Sample(1, 20)], [new ProcessRecord { Pid = 10, Comm = "trainer" }], up));
+        for (var t = 101; t < 140; t++)
+        {
+            ProcessRecord[] announced = t == 130 ? [new ProcessRecord { Pid = 10, Comm = "reused" }] : [];
+            pipeline.Process(new Tick(t, [Sample(1, 20)], announced, gpu0Down));
+        }
+
+        var back = pipeline.Process(new Tick(140, [Sample(0, 10), Sample(1, 20)], [], up));
+
+        Assert.Equal("reused", Assert.Single(back.Gpus[0].Processes).Identity?.Comm);
+    }
+
     private static GpuSample Sample(int gpu, params int[] pids) => new()
     {
         Time = 100,
