@@ -38,6 +38,11 @@ public sealed class PolicyEngine
     // The result of a tick that opened, closed and diverted nothing, while the active list is the
     // same: most ticks, which then share it instead of allocating one each.
     private PolicyResult? _quiet;
+
+    // The tracker the last observation went to: the processes of one GPU under one rule and job
+    // share it, so most observations find it without hashing their key. Dropped at each tick's
+    // start, before any tracker can have been removed.
+    private ViolationTracker? _lastTracker;
     private double _previousTime = double.NaN;
 
     public PolicyEngine(AuditPolicy policy, string? node = null)
@@ -62,6 +67,7 @@ public sealed class PolicyEngine
 
         var gpuJobs = _gpuJobs;
         gpuJobs.Clear();
+        _lastTracker = null;
         Observe(tick, seconds, gpuJobs);
 
         var opened = _opened;
@@ -132,10 +138,15 @@ public sealed class PolicyEngine
 
         var allowance = FindAllowance(observation);
         var key = new ViolationKey(observation.Rule, observation.Uuid, observation.Job?.Id, allowance is null ? -1 : IndexOf(allowance));
-        if (!_trackers.TryGetValue(key, out var tracker))
+        if (_lastTracker is not { } tracker || key != _lastTracker.Key)
         {
-            tracker = new ViolationTracker(key, observation.Gpu, allowance, time);
-            _trackers.Add(key, tracker);
+            if (!_trackers.TryGetValue(key, out tracker))
+            {
+                tracker = new ViolationTracker(key, observation.Gpu, allowance, time);
+                _trackers.Add(key, tracker);
+            }
+
+            _lastTracker = tracker;
         }
 
         tracker.Observe(observation);

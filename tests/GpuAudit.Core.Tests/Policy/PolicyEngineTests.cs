@@ -35,6 +35,25 @@ public sealed class PolicyEngineTests
     }
 
     [Fact]
+    public void A_closed_violation_opens_again_when_the_same_work_comes_back()
+    {
+        // The same process, GPU, job and rule: the same key as the closed violation's. Its new
+        // evidence must reach a new tracker, not the closed one (the engine remembers the tracker
+        // its last observation went to).
+        var engine = new PolicyEngine(AuditPolicy.Default, "node-a");
+        var hashing = Process(776, WorkloadClass.Hash);
+        var first = Enumerable.Range(100, 6).SelectMany(t => engine.Evaluate(At(t, Job, WorkloadClass.Hash, hashing)).Opened).Single();
+        // Nothing observed in between (no allocation, so no idle-allocation evidence either).
+        Assert.Equal(first.Id, Assert.Single(engine.Evaluate(At(140, null, WorkloadClass.Idle)).Closed).Id);
+
+        var again = Enumerable.Range(141, 6).SelectMany(t => engine.Evaluate(At(t, Job, WorkloadClass.Hash, hashing)).Opened).ToList();
+
+        var reopened = Assert.Single(again);
+        Assert.Equal((PolicyRule.HashCompute, 776, 141.0), (reopened.Rule, reopened.Pid, reopened.Start));
+        Assert.NotEqual(first.Id, reopened.Id);
+    }
+
+    [Fact]
     public void A_duty_cycled_miner_still_opens_because_short_gaps_do_not_reset_the_evidence()
     {
         var engine = new PolicyEngine(AuditPolicy.Default);
