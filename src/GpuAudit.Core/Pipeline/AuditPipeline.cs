@@ -111,9 +111,7 @@ public sealed class AuditPipeline
 
             state.LastSeenTick = _tickNumber;
             _insights.ObserveUsage(procs[i]);
-            var identity = state.Identity;
-            var insight = _insights.GetInsight(pid, identity);
-            gpu.Identities[i] = identity;
+            var insight = _insights.GetInsight(pid, state.Identity);
             gpu.Insights[i] = insight;
             if (insight is not null)
             {
@@ -185,7 +183,7 @@ public sealed class AuditPipeline
                         device.Index,
                         device.Uuid,
                         usage,
-                        insight?.Identity ?? (observed ? gpu.Identities[i] : _pids.GetValueOrDefault(usage.Pid)?.Identity),
+                        insight?.Identity ?? (observed ? gpu.States[i]!.Identity : _pids.GetValueOrDefault(usage.Pid)?.Identity),
                         insight,
                         gpu.Attribution(_jobMap.ProcessJob(insight?.Job), allocated),
                         observed ? gpu.FindVerdict(verdicts, i, usage.Pid) : FindVerdict(verdicts, usage.Pid));
@@ -280,10 +278,11 @@ public sealed class AuditPipeline
         /// <summary>The insight of each process of <see cref="LastSample"/>, in its order.</summary>
         public ProcessInsight?[] Insights { get; private set; } = [];
 
-        /// <summary>The announced identity of each process of <see cref="LastSample"/>, in its order (one lookup per process per tick, not two).</summary>
-        public ProcessRecord?[] Identities { get; private set; } = [];
-
-        /// <summary>The pid state of each process of <see cref="LastSample"/>, in its order: next tick's first guess for the process at that place.</summary>
+        /// <summary>
+        /// The pid state (announced identity) of each process of <see cref="LastSample"/>, in its
+        /// order: read by the snapshot without a lookup, and next tick's first guess for the
+        /// process at that place.
+        /// </summary>
         public PidState?[] States { get; private set; } = [];
 
         // Where each process of the sample found its verdict last time: the classifier's order (by SM
@@ -297,7 +296,6 @@ public sealed class AuditPipeline
             if (Insights.Length != processes)
             {
                 Insights = new ProcessInsight?[processes];
-                Identities = new ProcessRecord?[processes];
                 States = new PidState?[processes];
                 _verdictHints = new int[processes];
             }
