@@ -135,11 +135,16 @@ public sealed class NvmlStubTests(NvmlStubLibrary stub) : IClassFixture<NvmlStub
     [ToolFact("gcc")]
     public async Task A_gpu_failing_at_start_up_is_exported_down_then_audited_when_it_answers_and_a_999_loses_one_field()
     {
-        using var agent = StartAgent(new() { ["NVML_STUB_GPUS"] = "2", ["NVML_STUB_FAULTS"] = "gpu1_handle_fails=3,energy_unknown" });
+        // GPU 1 stays lost until the test has seen it exported down: a fixed number of failed
+        // lookups let a start-up slowed by load serve its first scrape after the GPU was back.
+        var lost = Path.Combine(_dir, "gpu1-lost");
+        File.WriteAllText(lost, string.Empty);
+        using var agent = StartAgent(new() { ["NVML_STUB_GPUS"] = "2", ["NVML_STUB_FAULTS"] = "energy_unknown", ["NVML_STUB_GPU1_LOST"] = lost });
 
         // Polled at least once (the series start at 0 before the first poll), GPU 1 still failing.
         await Scrape(agent, body => body.Contains("gpuaudit_collector_up{uuid=\"unavailable-gpu-1\"} 0", StringComparison.Ordinal)
             && body.Contains("gpuaudit_collector_up{uuid=\"GPU-stub-0001\"} 1", StringComparison.Ordinal));
+        File.Delete(lost);
 
         var back = await Scrape(agent, body => body.Contains("gpuaudit_collector_up{uuid=\"GPU-stub-0002\"} 1", StringComparison.Ordinal));
         Assert.DoesNotContain("unavailable-gpu-1", back, StringComparison.Ordinal);

@@ -22,8 +22,9 @@
  *   NVML_STUB_FAULTS=a,b    fault injection: driver_not_loaded, procs_no_permission,
  *                           procs_count=N (always INSUFFICIENT_SIZE with count N), procs_grow
  *                           (INSUFFICIENT_SIZE asking one more than any buffer), energy_unknown,
- *                           procutil_unknown, gpm_unknown, power_unknown, gpu1_handle_fails=N
- *                           (GPU 1's handle fails GPU_IS_LOST for its first N lookups).
+ *                           procutil_unknown, gpm_unknown, power_unknown.
+ *   NVML_STUB_GPU1_LOST=path  GPU 1's handle lookups fail GPU_IS_LOST while this file exists (the
+ *                           test says when the GPU comes back, so a slow start cannot miss it down).
  *   NVML_STUB_LOG=path      appends one line per process-list, utilization and GPM-metrics call
  *                           with the arguments it got (tests check the buffers the caller passed).
  *   NVML_STUB_PROCESSES=path  GPU 0 (no MIG) runs the live processes listed in the file, one
@@ -42,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef int nvmlReturn_t;
 enum
@@ -87,9 +89,9 @@ static stub_device gpus[MAX_GPUS];
 static char gpuUuids[MAX_GPUS][32];
 static stub_device migDevices[2] = { { 0, 1, 0, "MIG-stub-gi1-ci0" }, { 0, 2, 0, "MIG-stub-gi2-ci0" } };
 static int initialized, gpuCount = 1, migMode, driverNotLoaded, procsNoPermission, procsGrow, energyUnknown;
-static int procUtilUnknown, gpmUnknown, powerUnknown, gpu1HandleFailures;
+static int procUtilUnknown, gpmUnknown, powerUnknown;
 static long long procsCount = -1;
-static const char *logPath, *processesPath;
+static const char *logPath, *processesPath, *gpu1LostPath;
 
 #define MAX_LISTED 4096
 typedef struct { unsigned pid; char kind[8]; } listed_process;
@@ -167,6 +169,7 @@ nvmlReturn_t nvmlInit_v2(void)
     migMode = getenv("NVML_STUB_MIG") && strcmp(getenv("NVML_STUB_MIG"), "1") == 0;
     logPath = getenv("NVML_STUB_LOG");
     processesPath = getenv("NVML_STUB_PROCESSES");
+    gpu1LostPath = getenv("NVML_STUB_GPU1_LOST");
     driverNotLoaded = has_fault(faults, "driver_not_loaded", NULL);
     procsNoPermission = has_fault(faults, "procs_no_permission", NULL);
     procsGrow = has_fault(faults, "procs_grow", NULL);
@@ -175,7 +178,6 @@ nvmlReturn_t nvmlInit_v2(void)
     gpmUnknown = has_fault(faults, "gpm_unknown", NULL);
     powerUnknown = has_fault(faults, "power_unknown", NULL);
     if (has_fault(faults, "procs_count", &v)) procsCount = v;
-    if (has_fault(faults, "gpu1_handle_fails", &v)) gpu1HandleFailures = (int)v;
     for (int i = 0; i < MAX_GPUS; i++)
     {
         snprintf(gpuUuids[i], sizeof gpuUuids[i], "GPU-stub-%04d", i + 1);
@@ -199,7 +201,7 @@ nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned i, void **d)
 {
     REQUIRE_INIT();
     if (i >= (unsigned)gpuCount) return NVML_ERROR_INVALID_ARGUMENT;
-    if (i == 1 && gpu1HandleFailures > 0) { gpu1HandleFailures--; return NVML_ERROR_GPU_IS_LOST; }
+    if (i == 1 && gpu1LostPath && access(gpu1LostPath, F_OK) == 0) return NVML_ERROR_GPU_IS_LOST;
     *d = &gpus[i];
     return NVML_SUCCESS;
 }
