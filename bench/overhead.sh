@@ -49,35 +49,6 @@ stop_all() {
 }
 trap stop_all EXIT
 
-# Each measured agent runs in a CPU-accounting cgroup of its own when this machine lets us make
-# one (root; cgroup v1 cpuacct, or v2 with the cpu controller): it counts every thread in
-# nanoseconds, including threads the thread pool has retired, where /proc counts 10 ms ticks
-# (one tick is 10.4 µs per GPU per poll over 120 s at 8 GPUs, and each of the four readings can
-# be a tick off) and schedstat misses retired threads.
-cgroup_root=""
-if [[ -w /sys/fs/cgroup/cpuacct && -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]]; then
-  cgroup_root=/sys/fs/cgroup/cpuacct
-elif [[ -w /sys/fs/cgroup && -f /sys/fs/cgroup/cgroup.controllers ]] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
-  cgroup_root=/sys/fs/cgroup
-fi
-# Starts "$@" in a new cgroup (when there is a root) and leaves its pid in started, its group in started_group.
-start_measured() {
-  started_group=""
-  if [[ -n "$cgroup_root" ]] && mkdir "$cgroup_root/gpuaudit-bench-$$-${#groups[@]}" 2>/dev/null; then
-    started_group="$cgroup_root/gpuaudit-bench-$$-${#groups[@]}"
-    groups+=("$started_group")
-    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$started_group" "$@" 2>/dev/null &
-  else
-    "$@" 2>/dev/null &
-  fi
-  started=$!
-}
-# CPU nanoseconds the group's threads have used (empty without a group).
-group_ns() {
-  if [[ -z "$1" ]]; then return; fi
-  if [[ -f "$1/cpuacct.usage" ]]; then cat "$1/cpuacct.usage"; else awk '/^usage_usec/ { printf "%.0f", $2 * 1000 }' "$1/cpu.stat"; fi
-}
-
 jobmap=$(mktemp -d)
 write_job_map "$jobmap"
 start_measured "$binary" replay --simulate-gpus 8 --simulate-procs 32 --job-map "$jobmap" --listen "127.0.0.1:$agent_port"
