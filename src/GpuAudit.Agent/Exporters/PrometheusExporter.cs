@@ -239,7 +239,7 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
         }
         else
         {
-            candidates.Sort(static (x, y) => CandidateOrder(x, y));
+            candidates.Sort();
             exportedAt.Clear();
             for (var i = 0; i < capacity; i++)
             {
@@ -271,18 +271,18 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
         {
             if (candidates[i].Exported)
             {
-                if (lastExported < 0 || CandidateOrder(candidates[i], candidates[lastExported]) > 0)
+                if (lastExported < 0 || candidates[i].CompareTo(candidates[lastExported]) > 0)
                 {
                     lastExported = i;
                 }
             }
-            else if (firstOther < 0 || CandidateOrder(candidates[i], candidates[firstOther]) < 0)
+            else if (firstOther < 0 || candidates[i].CompareTo(candidates[firstOther]) < 0)
             {
                 firstOther = i;
             }
         }
 
-        return lastExported >= 0 && (firstOther < 0 || CandidateOrder(candidates[lastExported], candidates[firstOther]) < 0);
+        return lastExported >= 0 && (firstOther < 0 || candidates[lastExported].CompareTo(candidates[firstOther]) < 0);
     }
 
     /// <summary>The (uuid, pid) of each open violation that is not allowed: rebuilt only when the policy's active list is a new one.</summary>
@@ -417,33 +417,34 @@ public sealed class PrometheusExporter : Core.Pipeline.IAnalysisSink
         public bool Violating { get; set; }
     }
 
-    /// <summary>One process competing for the series budget.</summary>
-    private readonly record struct Candidate(string Uuid, int Pid, bool Priority, bool Exported, long Memory, int Index);
-
     /// <summary>
-    /// The budget's order: processes with an open violation, hash-class processes and processes with
-    /// findings first, then those already exported (series do not flap), then the largest by GPU
-    /// memory; uuid and pid break ties. Sorted through a static comparison, which allocates nothing
-    /// (a struct IComparer is boxed and wrapped in a delegate by Span.Sort).
+    /// One process competing for the series budget, in the budget's order: processes with an open
+    /// violation, hash-class processes and processes with findings first, then those already
+    /// exported (series do not flap), then the largest by GPU memory; uuid and pid break ties. The
+    /// order is the element's own (<see cref="IComparable{T}"/>), which the sort calls directly,
+    /// without a delegate per comparison or a boxed comparer.
     /// </summary>
-    private static int CandidateOrder(Candidate x, Candidate y)
+    private readonly record struct Candidate(string Uuid, int Pid, bool Priority, bool Exported, long Memory, int Index) : IComparable<Candidate>
     {
-        if (x.Priority != y.Priority)
+        public int CompareTo(Candidate other)
         {
-            return x.Priority ? -1 : 1;
-        }
+            if (Priority != other.Priority)
+            {
+                return Priority ? -1 : 1;
+            }
 
-        if (x.Exported != y.Exported)
-        {
-            return x.Exported ? -1 : 1;
-        }
+            if (Exported != other.Exported)
+            {
+                return Exported ? -1 : 1;
+            }
 
-        if (x.Memory != y.Memory)
-        {
-            return y.Memory.CompareTo(x.Memory);
-        }
+            if (Memory != other.Memory)
+            {
+                return other.Memory.CompareTo(Memory);
+            }
 
-        var uuid = string.CompareOrdinal(x.Uuid, y.Uuid);
-        return uuid != 0 ? uuid : x.Pid.CompareTo(y.Pid);
+            var uuid = string.CompareOrdinal(Uuid, other.Uuid);
+            return uuid != 0 ? uuid : Pid.CompareTo(other.Pid);
+        }
     }
 }
