@@ -75,8 +75,16 @@ first=${1#unscraped:}
 start_agent "$first" 1 --simulate-gpus 1 --simulate-procs 0 data/traces/idle.jsonl
 idle=$((${#pids[@]} - 1))
 
-for p in "${ports[@]}"; do
-  for _ in $(seq 100); do curl -fs -o /dev/null "http://127.0.0.1:$p/metrics" && break; sleep 0.1; done
+for i in "${!ports[@]}"; do
+  up=0
+  for _ in $(seq 100); do
+    if curl -fs -o /dev/null "http://127.0.0.1:${ports[$i]}/metrics"; then up=1; break; fi
+    sleep 0.1
+  done
+  if (( ! up )); then
+    echo "side-by-side: nothing answers on 127.0.0.1:${ports[$i]}/metrics (port taken? set GPUAUDIT_BENCH_PORT)" >&2
+    exit 1
+  fi
 done
 # Scrapes the scraped ones every $scrape_every s for $1 seconds.
 scrape_for() {
