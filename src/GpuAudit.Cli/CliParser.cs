@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+using System.Globalization;
 
 namespace GpuAudit.Cli;
 
@@ -35,12 +37,44 @@ internal static class CliParser
             {
                 if (error.Message.Contains(token, StringComparison.Ordinal))
                 {
-                    return error.Message;
+                    return Plain(error);
                 }
             }
         }
 
-        return parse.Errors[0].Message;
+        return Plain(parse.Errors[0]);
+    }
+
+    /// <summary>
+    /// The error in a user's words. A value that is not a number gets "--interval takes a number,
+    /// not 'abc'": System.CommandLine names the .NET type it wanted ('System.Nullable`1[System.Int32]').
+    /// </summary>
+    private static string Plain(ParseError error)
+    {
+        var option = error.SymbolResult as OptionResult ?? (error.SymbolResult as ArgumentResult)?.Parent as OptionResult;
+        if (option is { Tokens: [.., var token] } && NumberKind(option.Option.ValueType, token.Value) is { } kind)
+        {
+            return $"{option.Option.Name} takes {kind}, not '{token.Value}'";
+        }
+
+        return error.Message;
+    }
+
+    /// <summary>"a whole number" or "a number" when <paramref name="type"/> is one and <paramref name="value"/> does not read as it; else null.</summary>
+    private static string? NumberKind(Type type, string value)
+    {
+        var underlying = Nullable.GetUnderlyingType(type) ?? type;
+        if (underlying == typeof(int))
+        {
+            return int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) ? null : "a whole number";
+        }
+
+        if (underlying == typeof(double))
+        {
+            return double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _) ? null : "a number";
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -36,6 +36,20 @@ public sealed class ParseErrorTests
         AssertOneLine(stderr, args[^1]);
     }
 
+    [Theory]
+    [InlineData("--simulate-gpus", "x", "--simulate-gpus takes a whole number, not 'x'")]
+    [InlineData("--simulate-procs", "1.5", "--simulate-procs takes a whole number, not '1.5'")]
+    [InlineData("--seed", "-", "--seed takes a whole number, not '-'")]
+    public async Task A_value_that_is_not_a_number_is_named_in_words_not_as_a_dotnet_type(string flag, string value, string expected)
+    {
+        var (code, _, stderr) = await GpuAuditProcess.RunAsync(Environment.CurrentDirectory, "replay", flag, value);
+
+        Assert.Equal(2, code);
+        AssertOneLine(stderr, flag);
+        Assert.Contains(expected, stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Help_is_still_help_and_exits_0()
     {
