@@ -58,6 +58,19 @@ public sealed class ReplayCommandTests : IDisposable
         Assert.Contains("(line skipped)", stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("replay")]
+    [InlineData("classify")]
+    public async Task A_directory_given_as_a_trace_is_one_clear_line_naming_it(string command)
+    {
+        var traces = Directory.CreateDirectory(Path.Combine(_dir, "traces")).FullName;
+
+        var (code, _, stderr) = await GpuAuditProcess.RunAsync(_dir, command, traces);
+
+        Assert.Equal(2, code);
+        Assert.Equal($"gpuaudit: {traces}: is a directory, not a trace file; pass the trace files in it, e.g. {traces}/*.jsonl", stderr.Trim());
+    }
+
     [Fact]
     public async Task A_missing_trace_file_is_one_clear_line()
     {

@@ -4,6 +4,7 @@ using GpuAudit.Core.Classification;
 using GpuAudit.Core.Classification.Evaluation;
 using GpuAudit.Core.Pipeline;
 using GpuAudit.Core.Replay;
+using GpuAudit.Core.Trace;
 
 namespace GpuAudit.Cli.Commands;
 
@@ -44,7 +45,9 @@ internal static class ClassifyCommand
         {
             if (!File.Exists(path))
             {
-                throw new UserInputException($"{path}: no such trace file; pass paths of trace files (format v1, JSON Lines), e.g. data/traces/mixed.jsonl");
+                throw new UserInputException(Directory.Exists(path)
+                    ? TraceReader.IsDirectory(path)
+                    : $"{path}: no such trace file; pass paths of trace files (format v1, JSON Lines), e.g. data/traces/mixed.jsonl");
             }
 
             var name = Path.GetFileName(path);

@@ -50,7 +50,8 @@ public sealed class TraceReader : IDisposable
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new TraceFormatException($"{path}: cannot open trace: {e.Message}");
+            // Opening a directory fails as "access denied", which sends a user after permissions.
+            throw new TraceFormatException(Directory.Exists(path) ? IsDirectory(path) : $"{path}: cannot open trace: {e.Message}");
         }
 
         try
@@ -63,6 +64,10 @@ public sealed class TraceReader : IDisposable
             throw;
         }
     }
+
+    /// <summary>The message for a directory given where a trace file belongs.</summary>
+    public static string IsDirectory(string path) =>
+        $"{path}: is a directory, not a trace file; pass the trace files in it, e.g. {Path.Combine(path, "*.jsonl")}";
 
     public bool TryReadNext(out TraceEntry entry)
     {

@@ -124,6 +124,23 @@ public class TraceReaderTests
     }
 
     [Fact]
+    public void A_directory_is_named_as_one_not_as_a_permission_problem()
+    {
+        var directory = Directory.CreateTempSubdirectory("gpuaudit-traces-").FullName;
+        try
+        {
+            var e = Assert.Throws<TraceFormatException>(() => TraceReader.Open(directory));
+
+            Assert.StartsWith($"{directory}: is a directory, not a trace file; pass the trace files in it, e.g. {directory}/*.jsonl", e.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("denied", e.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(directory);
+        }
+    }
+
+    [Fact]
     public void Lines_longer_than_the_read_buffer_are_read_whole()
     {
         var longCmdline = new string('x', 200_000);
