@@ -46,7 +46,7 @@ internal static class ClassifyCommand
             if (!File.Exists(path))
             {
                 throw new UserInputException(Directory.Exists(path)
-                    ? TraceReader.IsDirectory(path)
+                    ? TraceReader.DirectoryGivenAsTrace(path)
                     : $"{path}: no such trace file; pass paths of trace files (format v1, JSON Lines), e.g. data/traces/mixed.jsonl");
             }
 

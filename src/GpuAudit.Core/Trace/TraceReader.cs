@@ -51,7 +51,7 @@ public sealed class TraceReader : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Opening a directory fails as "access denied", which sends a user after permissions.
-            throw new TraceFormatException(Directory.Exists(path) ? IsDirectory(path) : $"{path}: cannot open trace: {e.Message}");
+            throw new TraceFormatException(Directory.Exists(path) ? DirectoryGivenAsTrace(path) : $"{path}: cannot open trace: {e.Message}");
         }
 
         try
@@ -66,7 +66,7 @@ public sealed class TraceReader : IDisposable
     }
 
     /// <summary>The message for a directory given where a trace file belongs.</summary>
-    public static string IsDirectory(string path) =>
+    public static string DirectoryGivenAsTrace(string path) =>
         $"{path}: is a directory, not a trace file; pass the trace files in it, e.g. {Path.Combine(path, "*.jsonl")}";
 
     public bool TryReadNext(out TraceEntry entry)
