@@ -36,29 +36,53 @@ internal static class Cholesky
         return true;
     }
 
-    /// <summary>Solves L Lᵀ x = b in place in <paramref name="b"/>.</summary>
-    public static void Solve(ReadOnlySpan<double> l, int n, Span<double> b)
+    /// <summary>
+    /// Solves L Lᵀ X = B in place in <paramref name="b"/> (n×columns, row-major: one right-hand
+    /// side per column). Each column sees the same operations in the same order as a solve of its
+    /// own, so the results are bit for bit those of solving the columns one by one; walking the
+    /// columns in the inner loop gives the processor independent chains to overlap, where one
+    /// column at a time is a single chain of dependent subtractions and divisions.
+    /// </summary>
+    public static void Solve(ReadOnlySpan<double> l, int n, Span<double> b, int columns)
     {
         for (var i = 0; i < n; i++)
         {
-            var v = b[i];
+            var row = b.Slice(i * columns, columns);
             for (var k = 0; k < i; k++)
             {
-                v -= l[(i * n) + k] * b[k];
+                var lik = l[(i * n) + k];
+                var known = b.Slice(k * columns, columns);
+                for (var c = 0; c < row.Length; c++)
+                {
+                    row[c] -= lik * known[c];
+                }
             }
 
-            b[i] = v / l[(i * n) + i];
+            var d = l[(i * n) + i];
+            for (var c = 0; c < row.Length; c++)
+            {
+                row[c] /= d;
+            }
         }
 
         for (var i = n - 1; i >= 0; i--)
         {
-            var v = b[i];
+            var row = b.Slice(i * columns, columns);
             for (var k = i + 1; k < n; k++)
             {
-                v -= l[(k * n) + i] * b[k];
+                var lki = l[(k * n) + i];
+                var known = b.Slice(k * columns, columns);
+                for (var c = 0; c < row.Length; c++)
+                {
+                    row[c] -= lki * known[c];
+                }
             }
 
-            b[i] = v / l[(i * n) + i];
+            var d = l[(i * n) + i];
+            for (var c = 0; c < row.Length; c++)
+            {
+                row[c] /= d;
+            }
         }
     }
 }

@@ -45,7 +45,7 @@ internal sealed class ProcessAttribution
     private readonly double[] _gram = new double[MaxTerms * MaxTerms];
     private readonly double[] _cross = new double[MaxTerms * Signal.Count];
     private readonly double[] _matrix = new double[MaxTerms * MaxTerms];
-    private readonly double[] _rhs = new double[MaxTerms];
+    private readonly double[] _solution = new double[MaxTerms * Signal.Count];
     private readonly double[] _residualEstimate = new double[Signal.Count];
     private readonly int[] _termSlot = new int[MaxTerms];
     private readonly double[]?[] _priors = new double[MaxTerms][];
@@ -346,12 +346,11 @@ internal sealed class ProcessAttribution
         // The SM time is copied beside the pid: comparing looks nothing up. On a steady GPU the
         // slots keep their order and the list is often in order already, which one pass (stopping
         // at the first pair out of order) says; on the simulated node it rarely is, and the sort
-        // runs. The order is the element's own (IComparable), which the sort calls directly,
-        // without a delegate per comparison or a boxed comparer.
+        // runs. The order is total (pids are unique), so every correct sort gives the same list.
         var ranked = CollectionsMarshal.AsSpan(_ranked);
         if (!InOrder(ranked))
         {
-            ranked.Sort();
+            Sort(ranked);
         }
 
         _residualMembers = _ranked.Count > MaxTerms ? _ranked.Count - Residual : 0;
@@ -469,21 +468,22 @@ internal sealed class ProcessAttribution
                 : _estimateAt[_termSlot[a]];
         }
 
-        Span<double> solution = stackalloc double[MaxTerms * Signal.Count];
-        var rhs = _rhs.AsSpan(0, n);
-        for (var f = 0; f < Signal.Count; f++)
+        // One right-hand side per signal, all solved in one pass: row a is term a, column f signal f.
+        var solution = _solution.AsSpan(0, n * Signal.Count);
+        for (var a = 0; a < n; a++)
         {
-            var deviceMean = deviceBusyReadings > 0 ? deviceSignalSums[f] / deviceBusyReadings : 0;
-            for (var a = 0; a < n; a++)
+            var prior = priors[a];
+            for (var f = 0; f < Signal.Count; f++)
             {
-                rhs[a] = _cross[(a * Signal.Count) + f] + (lambda * (priors[a]?[f] ?? deviceMean));
+                var deviceMean = deviceBusyReadings > 0 ? deviceSignalSums[f] / deviceBusyReadings : 0;
+                solution[(a * Signal.Count) + f] = _cross[(a * Signal.Count) + f] + (lambda * (prior?[f] ?? deviceMean));
             }
+        }
 
-            Cholesky.Solve(matrix, n, rhs);
-            for (var a = 0; a < n; a++)
-            {
-                solution[(a * Signal.Count) + f] = Math.Max(0, rhs[a]);
-            }
+        Cholesky.Solve(matrix, n, solution, Signal.Count);
+        for (var i = 0; i < solution.Length; i++)
+        {
+            solution[i] = Math.Max(0, solution[i]);
         }
 
         for (var a = 0; a < n; a++)
@@ -525,6 +525,32 @@ internal sealed class ProcessAttribution
         {
             var c = other.ShareSum.CompareTo(ShareSum);
             return c != 0 ? c : Pid.CompareTo(other.Pid);
+        }
+    }
+
+    // Up to this many processes an insertion sort with the comparison inlined beats the library's
+    // sort, which compares through an interface call (NativeAOT's shared sort helper) on every step.
+    private const int InsertionSortMax = 64;
+
+    private static void Sort(Span<RankedPid> ranked)
+    {
+        if (ranked.Length > InsertionSortMax)
+        {
+            ranked.Sort();
+            return;
+        }
+
+        for (var i = 1; i < ranked.Length; i++)
+        {
+            var item = ranked[i];
+            var j = i - 1;
+            while (j >= 0 && ranked[j].CompareTo(item) > 0)
+            {
+                ranked[j + 1] = ranked[j];
+                j--;
+            }
+
+            ranked[j + 1] = item;
         }
     }
 
