@@ -253,20 +253,37 @@ internal sealed class ProcessAttribution
             var busy = window.IsBusy(i);
             var shares = window.SharesAt(i);
             var counted = busy && window.IsGpm(i) && shares.Known > 0;
+            var shared = shares.Known > 1 ? 1 : 0;
             _readings += counted ? 1 : 0;
+
+            // The arrays in locals (SlotOf may grow _slots: read again after it), the reading before's
+            // slots and this one's as spans: the loop runs for every process of every reading of the
+            // window at every verdict.
+            var slots = _slots;
+            var before = _slotAt.AsSpan(previousAt, previousLength);
+            var slotAt = _slotAt.AsSpan(at, procs.Length);
             for (var p = 0; p < procs.Length; p++)
             {
-                var slot = p < previousLength && _slots[_slotAt[previousAt + p]].Pid == procs[p].Pid
-                    ? _slotAt[previousAt + p]
-                    : SlotOf(procs[p].Pid);
-                _slotAt[at + p] = slot;
-                ref var st = ref _slots[slot];
+                ref readonly var proc = ref procs[p];
+                int slot;
+                if (p < before.Length && slots[before[p]].Pid == proc.Pid)
+                {
+                    slot = before[p];
+                }
+                else
+                {
+                    slot = SlotOf(proc.Pid);
+                    slots = _slots;
+                }
+
+                slotAt[p] = slot;
+                ref var st = ref slots[slot];
                 if (!st.Present)
                 {
                     st = new PidStats { Pid = st.Pid, InUse = true, Present = true, Term = NoTerm, FirstMem = double.NaN, LastMem = double.NaN };
                 }
 
-                var mem = procs[p].MemMiB;
+                var mem = proc.MemMiB;
                 if (busy && !double.IsNaN(mem))
                 {
                     if (double.IsNaN(st.FirstMem))
@@ -277,13 +294,13 @@ internal sealed class ProcessAttribution
                     st.LastMem = mem;
                 }
 
-                var share = procs[p].Share;
+                var share = proc.Share;
                 if (counted && !double.IsNaN(share))
                 {
                     st.ShareSum += share;
                     st.Squares += share * share;
                     st.Busy += share >= ReadingShares.ActiveShare ? 1 : 0;
-                    st.Shared += shares.Known > 1 ? 1 : 0;
+                    st.Shared += shared;
                     st.Solo += p == shares.Solo ? share : 0;
                 }
             }
@@ -377,6 +394,7 @@ internal sealed class ProcessAttribution
         Array.Clear(_cross);
         Span<double> terms = stackalloc double[MaxTerms];
         Span<double> row = stackalloc double[Signal.Count];
+        var slots = _slots;
         var at = 0;
         for (var i = 0; i < window.Count; i++)
         {
@@ -390,10 +408,11 @@ internal sealed class ProcessAttribution
 
             terms.Clear();
             var any = false;
+            var slotAt = _slotAt.AsSpan(first, procs.Length);
             for (var p = 0; p < procs.Length; p++)
             {
                 var share = procs[p].Share;
-                if (!double.IsNaN(share) && _slots[_slotAt[first + p]].Term is var term and >= 0)
+                if (!double.IsNaN(share) && slots[slotAt[p]].Term is var term and >= 0)
                 {
                     terms[term] += share;
                     any = true;
