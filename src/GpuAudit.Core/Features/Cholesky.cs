@@ -45,44 +45,44 @@ internal static class Cholesky
     /// </summary>
     public static void Solve(ReadOnlySpan<double> l, int n, Span<double> b, int columns)
     {
+        // L Y = B, top row first.
         for (var i = 0; i < n; i++)
         {
             var row = b.Slice(i * columns, columns);
             for (var k = 0; k < i; k++)
             {
-                var lik = l[(i * n) + k];
-                var known = b.Slice(k * columns, columns);
-                for (var c = 0; c < row.Length; c++)
-                {
-                    row[c] -= lik * known[c];
-                }
+                SubtractScaled(row, l[(i * n) + k], b.Slice(k * columns, columns));
             }
 
-            var d = l[(i * n) + i];
-            for (var c = 0; c < row.Length; c++)
-            {
-                row[c] /= d;
-            }
+            Divide(row, l[(i * n) + i]);
         }
 
+        // Lᵀ X = Y, bottom row first.
         for (var i = n - 1; i >= 0; i--)
         {
             var row = b.Slice(i * columns, columns);
             for (var k = i + 1; k < n; k++)
             {
-                var lki = l[(k * n) + i];
-                var known = b.Slice(k * columns, columns);
-                for (var c = 0; c < row.Length; c++)
-                {
-                    row[c] -= lki * known[c];
-                }
+                SubtractScaled(row, l[(k * n) + i], b.Slice(k * columns, columns));
             }
 
-            var d = l[(i * n) + i];
-            for (var c = 0; c < row.Length; c++)
-            {
-                row[c] /= d;
-            }
+            Divide(row, l[(i * n) + i]);
+        }
+    }
+
+    private static void SubtractScaled(Span<double> row, double factor, ReadOnlySpan<double> known)
+    {
+        for (var c = 0; c < row.Length; c++)
+        {
+            row[c] -= factor * known[c];
+        }
+    }
+
+    private static void Divide(Span<double> row, double divisor)
+    {
+        for (var c = 0; c < row.Length; c++)
+        {
+            row[c] /= divisor;
         }
     }
 }
