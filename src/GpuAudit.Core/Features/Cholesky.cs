@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace GpuAudit.Core.Features;
 
 /// <summary>In-place Cholesky factorization and solve for the small symmetric positive-definite systems of the per-process fit.</summary>
@@ -70,6 +72,9 @@ internal static class Cholesky
         }
     }
 
+    // Inlined: called once per pair of rows (56 times per solve at eight terms), where a call
+    // cost more than the eleven multiply-subtracts it makes (bench/instructions.sh --functions).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void SubtractScaled(Span<double> row, double factor, ReadOnlySpan<double> known)
     {
         for (var c = 0; c < row.Length; c++)
@@ -78,6 +83,7 @@ internal static class Cholesky
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Divide(Span<double> row, double divisor)
     {
         for (var c = 0; c < row.Length; c++)
