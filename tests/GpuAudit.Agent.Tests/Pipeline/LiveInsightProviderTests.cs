@@ -18,7 +18,10 @@ public sealed class LiveInsightProviderTests : IDisposable
     public async Task The_first_ask_returns_the_identity_s_evidence_at_once_and_the_inspection_arrives_from_the_background()
     {
         _tree.Process(Pid, "xmrig", startTicks: 3000).File(Pid, "cmdline", "xmrig\0-o\0stratum+tcp://pool.example:3333\0");
-        var (provider, _) = Start();
+        // The background workers start after the first asks: otherwise an inspection that finishes
+        // between two asks (a fast machine, or a slow one descheduling the test) replaces the first
+        // answer, and the assertions on it race the worker.
+        var (provider, inspections) = Start(run: false);
         var identity = new ProcessRecord { Pid = Pid, StartTicks = 3000, Comm = "xmrig" };
 
         var first = provider.GetInsight(Pid, identity);
@@ -28,6 +31,7 @@ public sealed class LiveInsightProviderTests : IDisposable
         Assert.Contains(first.Findings, f => f.Kind == FindingKind.MinerExecutable);
         Assert.Same(first, provider.GetInsight(Pid, identity));
 
+        _ = inspections.RunAsync(_stop.Token);
         var inspected = await Poll.UntilAsync(() => provider.GetInsight(Pid, identity) is { Uid: not null } now ? now : null, "insight");
         Assert.Equal(1000, inspected.Uid);
         Assert.Contains(inspected.Findings, f => f.Kind == FindingKind.MinerCommandLine);
@@ -96,10 +100,15 @@ public sealed class LiveInsightProviderTests : IDisposable
         _tree.Dispose();
     }
 
-    private (LiveInsightProvider Provider, BackgroundInspector Inspections) Start()
+    /// <param name="run">Start the background workers now (false: the caller starts them; asks queue meanwhile).</param>
+    private (LiveInsightProvider Provider, BackgroundInspector Inspections) Start(bool run = true)
     {
         var inspections = new BackgroundInspector(new ProcessInspector(_tree.Root));
-        _ = inspections.RunAsync(_stop.Token);
+        if (run)
+        {
+            _ = inspections.RunAsync(_stop.Token);
+        }
+
         return (new LiveInsightProvider(inspections, null, TimeProvider.System, TimeSpan.FromMinutes(5)), inspections);
     }
 }
