@@ -12,11 +12,16 @@
 # 16x larger load took CPU and cache from the two measured ones. Peak RSS (VmHWM) is read just
 # before each is stopped.
 #
+# The agents run with the agent's default --analysis-interval (10 s: sampled every second,
+# analysed in batches); a third agent analyses one poll at a time (--analysis-interval 0) in the
+# same window, for the figure without batches.
+#
 # usage: bench/overhead.sh [--quick]     (warm-up 60 s, measured 120 s; --quick: 5 s and 15 s)
 # env:   GPUAUDIT_AOT_DIR    where the NativeAOT binary is (published here if missing or stale; default artifacts/aot)
 #        GPUAUDIT_BENCH_PORT first of two local ports to listen on (default 19477)
 #        GPUAUDIT_BENCH_TABLE append the markdown rows to this file too (bench/run.sh sets it)
 #        GPUAUDIT_BENCH_WARMUP, GPUAUDIT_BENCH_SECONDS override the warm-up and the measured window
+#        GPUAUDIT_BENCH_ANALYSIS  --analysis-interval of the measured agent and the baseline (default 10, the agent's)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +36,8 @@ binary="$aot_dir/gpuaudit"
 agent_port="${GPUAUDIT_BENCH_PORT:-19477}"
 idle_port=$((agent_port + 1))
 large_port=$((agent_port + 2))
+per_poll_port=$((agent_port + 3))
+analysis="${GPUAUDIT_BENCH_ANALYSIS:-10}"
 
 source bench/common.sh
 ensure_aot_binary overhead "$aot_dir"
@@ -51,14 +58,18 @@ trap stop_all EXIT
 
 jobmap=$(mktemp -d)
 write_job_map "$jobmap"
-start_measured "$binary" replay --simulate-gpus 8 --simulate-procs 32 --job-map "$jobmap" --listen "127.0.0.1:$agent_port"
+start_measured "$binary" replay --simulate-gpus 8 --simulate-procs 32 --job-map "$jobmap" --analysis-interval "$analysis" --listen "127.0.0.1:$agent_port"
 agent=$started
 agent_group=$started_group
 pids+=("$agent")
-start_measured "$binary" replay --simulate-gpus 1 --simulate-procs 0 data/traces/idle.jsonl --job-map "$jobmap" --listen "127.0.0.1:$idle_port"
+start_measured "$binary" replay --simulate-gpus 1 --simulate-procs 0 data/traces/idle.jsonl --job-map "$jobmap" --analysis-interval "$analysis" --listen "127.0.0.1:$idle_port"
 idle=$started
 idle_group=$started_group
 pids+=("$idle")
+start_measured "$binary" replay --simulate-gpus 8 --simulate-procs 32 --job-map "$jobmap" --analysis-interval 0 --listen "127.0.0.1:$per_poll_port"
+per_poll=$started
+per_poll_group=$started_group
+pids+=("$per_poll")
 
 wait_up() {
   for _ in $(seq 100); do
@@ -70,6 +81,7 @@ wait_up() {
 }
 wait_up "$agent_port"
 wait_up "$idle_port"
+wait_up "$per_poll_port"
 
 ticks=$(getconf CLK_TCK)
 # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that closes the command name.
@@ -107,16 +119,19 @@ scrape_for() {
 # Both serve /metrics: start-up (loading the traces) is over. The warm-up's CPU is kept apart.
 up_agent_cpu=$(cpu_seconds "$agent"); up_idle_cpu=$(cpu_seconds "$idle")
 up_agent_ns=$(precise_ns "$agent" "$agent_group"); up_idle_ns=$(precise_ns "$idle" "$idle_group")
-if (( warmup > 0 )); then scrape_for "$warmup" "$agent_port" "$idle_port"; fi
+if (( warmup > 0 )); then scrape_for "$warmup" "$agent_port" "$idle_port" "$per_poll_port"; fi
 agent_cpu0=$(cpu_seconds "$agent"); idle_cpu0=$(cpu_seconds "$idle")
 agent_ns0=$(precise_ns "$agent" "$agent_group"); idle_ns0=$(precise_ns "$idle" "$idle_group")
+per_poll_ns0=$(precise_ns "$per_poll" "$per_poll_group")
 warmup_precise_us=$(awk -v a1="$agent_ns0" -v a0="$up_agent_ns" -v i1="$idle_ns0" -v i0="$up_idle_ns" -v d="$warmup" \
   'BEGIN { if (d > 0) printf "%.1f", ((a1 - a0) - (i1 - i0)) / 1000 / (d * 8); else print "n/a" }')
-scrape_for "$duration" "$agent_port" "$idle_port"
+scrape_for "$duration" "$agent_port" "$idle_port" "$per_poll_port"
 
 agent_cpu=$(awk -v a="$(cpu_seconds "$agent")" -v b="$agent_cpu0" 'BEGIN { printf "%.2f", a - b }')
 idle_cpu=$(awk -v a="$(cpu_seconds "$idle")" -v b="$idle_cpu0" 'BEGIN { printf "%.2f", a - b }')
 precise_us=$(awk -v a1="$(precise_ns "$agent" "$agent_group")" -v a0="$agent_ns0" -v i1="$(precise_ns "$idle" "$idle_group")" -v i0="$idle_ns0" -v d="$duration" \
+  'BEGIN { printf "%.1f", ((a1 - a0) - (i1 - i0)) / 1000 / (d * 8) }')
+per_poll_us=$(awk -v a1="$(precise_ns "$per_poll" "$per_poll_group")" -v a0="$per_poll_ns0" -v i1="$(precise_ns "$idle" "$idle_group")" -v i0="$idle_ns0" -v d="$duration" \
   'BEGIN { printf "%.1f", ((a1 - a0) - (i1 - i0)) / 1000 / (d * 8) }')
 agent_rss=$(peak_rss_mb "$agent"); idle_rss=$(peak_rss_mb "$idle")
 agent_scrape_bytes=$scrape_bytes
@@ -126,7 +141,7 @@ stop_agents
 # Peak memory at 8 x 512, on its own: the peak comes in the first seconds, as the 4,096 processes
 # are announced, inspected and classified, and the agent then keeps running at that scale.
 large_seconds=$(( duration < 30 ? duration : 30 ))
-"$binary" replay --simulate-gpus 8 --simulate-procs 512 --job-map "$jobmap" --listen "127.0.0.1:$large_port" 2>/dev/null &
+"$binary" replay --simulate-gpus 8 --simulate-procs 512 --job-map "$jobmap" --analysis-interval "$analysis" --listen "127.0.0.1:$large_port" 2>/dev/null &
 large=$!
 pids+=("$large")
 wait_up "$large_port"
@@ -146,7 +161,8 @@ cpu_verdict=$(awk -v x="$per_gpu_poll_us" 'BEGIN { if (x <= 50) print "met"; els
 rss_verdict() { awk -v x="$1" 'BEGIN { if (x <= 60) printf "met (%.1fx under)\n", 60 / x; else printf "missed by %.1f MB\n", x - 60 }'; }
 
 rows=(
-  "| Agent CPU, NativeAOT, 8x32 simulated, 1 Hz, ${duration} s after a ${warmup} s warm-up, scrape every ${scrape_every} s | ≤ 50 µs per GPU per poll above idle | **${per_gpu_poll_us} µs** per GPU per poll (${precise_source}: ${precise_us} µs; /proc: ${agent_cpu} s CPU, ${core_pct}% of a core, idle baseline ${idle_cpu} s → ${proc_us} µs ± ${resolution_us} µs; in the warm-up: ${warmup_precise_us} µs) | ${cpu_verdict} |"
+  "| Agent CPU, NativeAOT, 8x32 simulated, 1 Hz, analysed every ${analysis} s, ${duration} s after a ${warmup} s warm-up, scrape every ${scrape_every} s | ≤ 50 µs per GPU per poll above idle | **${per_gpu_poll_us} µs** per GPU per poll (${precise_source}: ${precise_us} µs; /proc: ${agent_cpu} s CPU, ${core_pct}% of a core, idle baseline ${idle_cpu} s → ${proc_us} µs ± ${resolution_us} µs; in the warm-up: ${warmup_precise_us} µs) | ${cpu_verdict} |"
+  "| The same, analysed one poll at a time (\`--analysis-interval 0\`), in the same window | for comparison | ${per_poll_us} µs per GPU per poll (${precise_source}) | — |"
   "| Agent peak RSS (VmHWM), NativeAOT, 8x32 | ≤ 60 MB | ${agent_rss} MB (idle baseline ${idle_rss} MB; last scrape ${agent_scrape_bytes} bytes, ${agent_scrapes} scrapes) | $(rss_verdict "$agent_rss") |"
   "| Agent peak RSS (VmHWM), NativeAOT, 8x512, ${large_seconds} s on its own | ≤ 60 MB | ${large_rss} MB (last scrape ${large_bytes} bytes) | $(rss_verdict "$large_rss") |"
 )

@@ -49,7 +49,9 @@ public sealed class HostileProcessTests(NvmlStubLibrary stub, ITestOutputHelper 
         using var hostile = LiveProcess.Start(["worker", UrlShaped(), UrlShaped(), UrlShaped(), UrlShaped()]);
         using var other = LiveProcess.Start(["sleeper"]);
         var environment = GpuProcesses(hostile.Pid, other.Pid);
-        var (agent, port) = await StartAgentAsync(environment, "--journal", Path.Combine(_dir, "journal"), "--job-map", Path.Combine(_dir, "jobmap"), "--interval", "1");
+        // Analysed every 2 s, not the default 10: the poll count on /metrics moves a batch at a
+        // time, and an 8 s window must see several (the new pids are still asked about on arrival).
+        var (agent, port) = await StartAgentAsync(environment, "--journal", Path.Combine(_dir, "journal"), "--job-map", Path.Combine(_dir, "jobmap"), "--interval", "1", "--analysis-interval", "2");
         using var running = agent;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
 

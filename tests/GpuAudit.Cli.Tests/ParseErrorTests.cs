@@ -50,6 +50,19 @@ public sealed class ParseErrorTests
         Assert.DoesNotContain("System.", stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("NaN")]
+    [InlineData("3601")]
+    public async Task An_analysis_interval_out_of_range_exits_2_saying_the_range(string value)
+    {
+        var (code, stdout, stderr) = await GpuAuditProcess.RunAsync(Environment.CurrentDirectory, "replay", RepoPaths.Trace("mixed"), "--fast", "--analysis-interval", value);
+
+        Assert.Equal(2, code);
+        AssertOneLine(stderr, "--analysis-interval must be between 0 and 3600 seconds");
+        Assert.Equal(string.Empty, stdout);
+    }
+
     [Fact]
     public async Task Help_is_still_help_and_exits_0()
     {

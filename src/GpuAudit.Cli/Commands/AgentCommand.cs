@@ -34,7 +34,8 @@ internal static class AgentCommand
         var policy = SessionOptions.PolicyOption();
         var journal = SessionOptions.JournalOption("/var/lib/gpuaudit");
         var retention = SessionOptions.RetentionOption();
-        var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, noLedger, contextEnv, jobMap, policy, journal, retention };
+        var analysisInterval = SessionOptions.AnalysisIntervalOption(SessionOptions.AgentAnalysisIntervalSeconds);
+        var command = new Command("agent", "Watch this node's GPUs: poll NVML, inspect GPU processes, classify, export /metrics.") { interval, listen, library, summary, procRoot, allowNet, noScan, noLedger, contextEnv, jobMap, policy, journal, retention, analysisInterval };
         var metricsOptions = SessionOptions.MetricsOptions();
         var kubernetes = KubernetesOptions.Create();
         foreach (var option in metricsOptions.All.Concat(kubernetes.All))
@@ -125,6 +126,7 @@ internal static class AgentCommand
                     PolicyPath = parse.GetValue(policy),
                     JournalDirectory = parse.GetValue(journal),
                     JournalRetention = SessionOptions.Retention(parse.GetValue(retention)),
+                    AnalysisInterval = SessionOptions.AnalysisIntervalOf(parse.GetValue(analysisInterval)),
                     KernelLedger = ledger,
                     KernelLedgerOff = ledgerOff,
                     Exporter = metricsOptions.Exporter(parse),

@@ -28,7 +28,8 @@ internal static class ReplayCommand
         var policy = SessionOptions.PolicyOption();
         var journal = SessionOptions.JournalOption(null);
         var retention = SessionOptions.RetentionOption();
-        var command = new Command("replay", "Run the full audit pipeline on recorded traces (or a simulated fleet made from them).") { traces, fast, until, loop, dump, listen, skip, summary, simGpus, simProcs, seed, jobMap, policy, journal, retention };
+        var analysisInterval = SessionOptions.AnalysisIntervalOption(0);
+        var command = new Command("replay", "Run the full audit pipeline on recorded traces (or a simulated fleet made from them).") { traces, fast, until, loop, dump, listen, skip, summary, simGpus, simProcs, seed, jobMap, policy, journal, retention, analysisInterval };
         var metricsOptions = SessionOptions.MetricsOptions();
         foreach (var option in metricsOptions.All)
         {
@@ -64,6 +65,7 @@ internal static class ReplayCommand
                     PolicyPath = parse.GetValue(policy),
                     JournalDirectory = parse.GetValue(journal),
                     JournalRetention = SessionOptions.Retention(parse.GetValue(retention)),
+                    AnalysisInterval = SessionOptions.AnalysisIntervalOf(parse.GetValue(analysisInterval)),
                     Exporter = metricsOptions.Exporter(parse),
                     WebConfigPath = parse.GetValue(metricsOptions.WebConfig),
                 },

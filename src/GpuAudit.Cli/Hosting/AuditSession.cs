@@ -88,7 +88,7 @@ internal sealed class AuditSession : IDisposable
             sinks.Add(_summary);
         }
 
-        _runner = new AuditRunner(source, pipeline, sinks, time, Warn);
+        _runner = new AuditRunner(source, pipeline, sinks, time, Warn) { AnalysisInterval = options.AnalysisInterval };
     }
 
     public AuditRunner Runner => _runner;

@@ -18,6 +18,9 @@ public sealed class AuditPipeline
     private readonly GpuState[] _gpus;
     private readonly Dictionary<int, GpuState> _byIndex = [];
     private readonly Dictionary<int, PidState> _pids = [];
+
+    // Pids admitted (AuditRunner's batches) and not analysed yet, with the identity announced for them.
+    private readonly Dictionary<int, ProcessRecord?> _young = [];
     private readonly IProcessInsightProvider _insights;
     private readonly IGpuJobMap _jobMap;
     private readonly PolicyEngine _policy;
@@ -57,6 +60,10 @@ public sealed class AuditPipeline
         for (var i = 0; i < newProcesses.Count; i++)
         {
             StateOf(newProcesses[i].Pid).Identity = newProcesses[i];
+            if (_young.Count > 0)
+            {
+                _young.Remove(newProcesses[i].Pid);
+            }
         }
 
         var collectors = tick.Collectors;
@@ -86,6 +93,53 @@ public sealed class AuditPipeline
         return analysis with { Policy = _policy.Evaluate(analysis) };
     }
 
+    /// <summary>
+    /// When ticks are analysed in batches (<see cref="AuditRunner.AnalysisInterval"/>): what cannot
+    /// wait for the batch, done as <paramref name="tick"/> arrives. A pid not analysed yet has its
+    /// insight asked for now, and on every tick until its first analysis: that starts its /proc
+    /// inspection, memory scan and kernel-ledger watch at first sight, so a process that lives less
+    /// than a batch is still inspected while it runs. A known process costs one comparison with the
+    /// pid at its place the tick before. Changes nothing <see cref="Process"/> reads.
+    /// </summary>
+    public void Admit(Tick tick)
+    {
+        var announced = tick.NewProcesses;
+        for (var i = 0; i < announced.Count; i++)
+        {
+            _young[announced[i].Pid] = announced[i];
+        }
+
+        var samples = tick.Samples;
+        for (var s = 0; s < samples.Count; s++)
+        {
+            if (!_byIndex.TryGetValue(samples[s].Gpu, out var gpu) || gpu.Device.IsMigParent)
+            {
+                continue;
+            }
+
+            var procs = samples[s].ProcSpan;
+            var admitted = gpu.AdmittedPids(procs.Length);
+            for (var i = 0; i < procs.Length; i++)
+            {
+                var pid = procs[i].Pid;
+                if (admitted[i] != pid)
+                {
+                    admitted[i] = pid;
+                    if (!_pids.ContainsKey(pid))
+                    {
+                        _young.TryAdd(pid, null);
+                    }
+                }
+
+                if (_young.Count > 0 && _young.TryGetValue(pid, out var identity))
+                {
+                    _insights.ObserveUsage(procs[i]);
+                    _insights.GetInsight(pid, identity ?? _pids.GetValueOrDefault(pid)?.Identity);
+                }
+            }
+        }
+    }
+
     private void Observe(GpuState gpu, GpuSample sample)
     {
         gpu.LastSample = sample;
@@ -110,6 +164,11 @@ public sealed class AuditPipeline
             }
 
             state.LastSeenTick = _tickNumber;
+            if (_young.Count > 0)
+            {
+                _young.Remove(pid);
+            }
+
             _insights.ObserveUsage(procs[i]);
             var insight = _insights.GetInsight(pid, state.Identity);
             gpu.Insights[i] = insight;
@@ -290,6 +349,19 @@ public sealed class AuditPipeline
         // always ends at once, instead of scanning the GPU's verdicts for every process (quadratic
         // in the processes per GPU: 512 x 512 comparisons per GPU per tick at 8 x 512).
         private int[] _verdictHints = [];
+
+        // The pids of the last tick admitted (AuditPipeline.Admit), in the sample's order.
+        private int[] _admitted = [];
+
+        public int[] AdmittedPids(int processes)
+        {
+            if (_admitted.Length != processes)
+            {
+                _admitted = new int[processes];
+            }
+
+            return _admitted;
+        }
 
         public void Resize(int processes)
         {
