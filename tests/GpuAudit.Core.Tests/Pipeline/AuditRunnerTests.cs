@@ -77,6 +77,25 @@ public sealed class AuditRunnerTests
     }
 
     [Fact]
+    public async Task A_batch_ends_early_once_its_ticks_hold_as_many_process_samples_as_it_may_keep()
+    {
+        var delivered = 0;
+        var seenAtEachAsk = new List<int>();
+        ProcessUsage[] procs = [.. Enumerable.Range(1000, 3000).Select(pid => new ProcessUsage(pid, null, 1, null))];
+        using var source = new TickList(Enumerable.Range(1, 6).Select(t => new Tick(t, [new GpuSample { Time = t, Gpu = 0, Procs = procs }], [], [new CollectorStatus(0, true)])))
+        {
+            OnAsk = () => seenAtEachAsk.Add(delivered),
+        };
+        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "n"));
+
+        await new AuditRunner(source, pipeline, [new DelegateSink(_ => delivered++)], TimeProvider.System) { AnalysisInterval = TimeSpan.FromSeconds(10) }.RunAsync(CancellationToken.None);
+
+        // 3,000 processes a tick: two ticks pass AuditRunner.MaxPendingProcesses, so batches of two, not of ten.
+        Assert.True(2 * procs.Length >= AuditRunner.MaxPendingProcesses && procs.Length < AuditRunner.MaxPendingProcesses);
+        Assert.Equal([0, 0, 2, 2, 4, 4, 6], seenAtEachAsk);
+    }
+
+    [Fact]
     public async Task Ticks_pending_when_the_run_is_cancelled_are_analysed_before_it_returns()
     {
         var delivered = new List<double>();
