@@ -53,6 +53,7 @@ public sealed class GpuAuditMetrics
         CollectorLastSuccess = f.CreateGauge("gpuaudit_collector_last_success_timestamp_seconds", "Wall-clock time of the last successful poll of this GPU; 0 until the first.", new GaugeConfiguration { LabelNames = uuid, SuppressInitialValue = true });
         PollDuration = f.CreateGauge("gpuaudit_poll_duration_seconds", "How long the analysis of the last poll took (classifier, job attribution, policy), NVML reads and exporters excluded.", new GaugeConfiguration { SuppressInitialValue = true });
         PollInterval = f.CreateGauge("gpuaudit_poll_interval_seconds", "Configured poll interval.", new GaugeConfiguration { SuppressInitialValue = true });
+        AnalysisInterval = f.CreateGauge("gpuaudit_analysis_interval_seconds", "Configured analysis interval: polls are analysed and published in batches this many seconds of samples long (absent: one poll at a time).", new GaugeConfiguration { SuppressInitialValue = true });
         Polls = f.CreateCounter("gpuaudit_polls_total", "Polls done.", new CounterConfiguration { SuppressInitialValue = true });
         ProcessSeriesDropped = f.CreateCounter("gpuaudit_process_series_dropped_total", "Per-process series not exported because of --max-process-series (each withheld process counted once, with the series it would have had).", new CounterConfiguration { SuppressInitialValue = true });
         HttpRejected = f.CreateCounter("gpuaudit_http_rejected_total", "Connections and requests to /metrics refused, by reason.", new CounterConfiguration { LabelNames = ["reason"], SuppressInitialValue = true });
@@ -145,6 +146,9 @@ public sealed class GpuAuditMetrics
     public Gauge PollDuration { get; }
 
     public Gauge PollInterval { get; }
+
+    /// <summary>Set only when polls are analysed in batches: the staleness alert allows for the batch.</summary>
+    public Gauge AnalysisInterval { get; }
 
     public Counter Polls { get; }
 

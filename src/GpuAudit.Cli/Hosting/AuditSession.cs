@@ -40,6 +40,12 @@ internal sealed class AuditSession : IDisposable
         // Read before anything starts: a bad file is one line and exit 2, not a half-started agent.
         _webConfig = options.WebConfigPath is { } web ? WebConfigFile.Load(web) : null;
         var metrics = _metrics = new GpuAuditMetrics(_registry);
+        if (options.AnalysisInterval > TimeSpan.Zero)
+        {
+            // Published a batch at a time, a GPU's last success can be a whole batch old at a scrape.
+            metrics.AnalysisInterval.Set(options.AnalysisInterval.TotalSeconds);
+        }
+
         var pipeline = new AuditPipeline(source.Devices, insights, jobMap, new PolicyEngine(PolicyFile.Load(options.PolicyPath), source.Node));
         JournalDirectory = options.JournalDirectory ?? Path.Combine(Path.GetTempPath(), $"gpuaudit-journal-{Environment.ProcessId}");
         _temporaryJournal = options.JournalDirectory is null;
