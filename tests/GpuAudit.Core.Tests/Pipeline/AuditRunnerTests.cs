@@ -64,7 +64,7 @@ public sealed class AuditRunnerTests
         {
             OnAsk = () => seenAtEachAsk.Add(delivered.Count),
         };
-        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "n"));
+        var pipeline = PipelineFor(source);
 
         await new AuditRunner(source, pipeline, [new DelegateSink(a => delivered.Add(a.Time))], TimeProvider.System) { AnalysisInterval = TimeSpan.FromSeconds(10) }.RunAsync(CancellationToken.None);
 
@@ -86,7 +86,7 @@ public sealed class AuditRunnerTests
         {
             OnAsk = () => seenAtEachAsk.Add(delivered),
         };
-        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "n"));
+        var pipeline = PipelineFor(source);
 
         await new AuditRunner(source, pipeline, [new DelegateSink(_ => delivered++)], TimeProvider.System) { AnalysisInterval = TimeSpan.FromSeconds(10) }.RunAsync(CancellationToken.None);
 
@@ -104,7 +104,7 @@ public sealed class AuditRunnerTests
         {
             WhenEmpty = ct => Task.Delay(Timeout.Infinite, ct),
         };
-        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "n"));
+        var pipeline = PipelineFor(source);
         var run = new AuditRunner(source, pipeline, [new DelegateSink(a => delivered.Add(a.Time))], TimeProvider.System) { AnalysisInterval = TimeSpan.FromSeconds(10) }.RunAsync(stop.Token);
         await source.Drained.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Empty(delivered);
@@ -130,7 +130,7 @@ public sealed class AuditRunnerTests
         {
             OnAsk = () => insights.Asks.Add($"ask {delivered}"),
         };
-        var pipeline = new AuditPipeline(source.Devices, insights, NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "n"));
+        var pipeline = PipelineFor(source, insights);
 
         await new AuditRunner(source, pipeline, [new DelegateSink(_ => delivered++)], TimeProvider.System) { AnalysisInterval = TimeSpan.FromSeconds(10) }.RunAsync(CancellationToken.None);
 
@@ -147,7 +147,7 @@ public sealed class AuditRunnerTests
     {
         var signatures = new List<string>();
         using var source = new TraceReplaySource([RepoPaths.Trace("mixed"), RepoPaths.Trace("hash_throttled")], new ReplayOptions { Fast = true, Loop = true, UntilSeconds = 150 }, TimeProvider.System);
-        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "n"));
+        var pipeline = PipelineFor(source);
         var sink = new DelegateSink(a => signatures.Add(Signature(a)));
         await new AuditRunner(source, pipeline, [sink], TimeProvider.System) { AnalysisInterval = analysisInterval }.RunAsync(CancellationToken.None);
         return signatures;
@@ -162,10 +162,13 @@ public sealed class AuditRunnerTests
             .. a.Policy.Active.Select(v => $"{v.Rule} gpu {v.Gpu} pid {v.Pid} from {v.Start:R}"),
         ]);
 
+    private static AuditPipeline PipelineFor(ISampleSource source, IProcessInsightProvider? insights = null) =>
+        new(source.Devices, insights ?? new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "n"));
+
     private static async Task Run(int ticks, IReadOnlyList<IAnalysisSink> sinks, Action<string>? warn)
     {
         using var source = new TickList(Enumerable.Range(1, ticks).Select(t => new Tick(t, [new GpuSample { Time = t, Gpu = 0 }], [], [new CollectorStatus(0, true)])));
-        var pipeline = new AuditPipeline(source.Devices, new RecordedInsightProvider(), NoJobMap.Instance, new PolicyEngine(AuditPolicy.Default, "n"));
+        var pipeline = PipelineFor(source);
         await new AuditRunner(source, pipeline, sinks, TimeProvider.System, warn).RunAsync(CancellationToken.None);
     }
 
