@@ -64,6 +64,16 @@ public sealed class ParseErrorTests
     }
 
     [Fact]
+    public async Task The_agent_refuses_a_bad_analysis_interval_before_it_looks_for_nvml()
+    {
+        var (code, stdout, stderr) = await GpuAuditProcess.RunAsync(Environment.CurrentDirectory, "agent", "--analysis-interval", "-1", "--nvml-library", "/nonexistent/libnvidia-ml.so.1");
+
+        Assert.Equal(2, code);
+        AssertOneLine(stderr, "--analysis-interval must be between 0 and 3600 seconds");
+        Assert.Equal(string.Empty, stdout);
+    }
+
+    [Fact]
     public async Task Help_is_still_help_and_exits_0()
     {
         var (code, stdout, _) = await GpuAuditProcess.RunAsync(Environment.CurrentDirectory, "replay", "--help");

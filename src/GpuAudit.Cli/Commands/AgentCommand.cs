@@ -51,6 +51,9 @@ internal static class AgentCommand
                 throw new UserInputException("--interval must be between 0.1 and 3600 seconds");
             }
 
+            // Checked before NVML opens, like --interval: a bad value is the one line the user sees.
+            var batch = SessionOptions.AnalysisIntervalOf(parse.GetValue(analysisInterval));
+
             InspectorOptions inspectorOptions;
             try
             {
@@ -126,7 +129,7 @@ internal static class AgentCommand
                     PolicyPath = parse.GetValue(policy),
                     JournalDirectory = parse.GetValue(journal),
                     JournalRetention = SessionOptions.Retention(parse.GetValue(retention)),
-                    AnalysisInterval = SessionOptions.AnalysisIntervalOf(parse.GetValue(analysisInterval)),
+                    AnalysisInterval = batch,
                     KernelLedger = ledger,
                     KernelLedgerOff = ledgerOff,
                     Exporter = metricsOptions.Exporter(parse),

@@ -51,6 +51,7 @@ internal static class ReplayCommand
                 throw new Core.UserInputException("--until must be zero or more seconds of trace time");
             }
 
+            var batch = SessionOptions.AnalysisIntervalOf(parse.GetValue(analysisInterval));
             var files = parse.GetValue(traces) ?? [];
             ISampleSource source = parse.GetValue(simGpus) is { } gpus
                 ? SimulatedFleet(files, new FleetShape(gpus, parse.GetValue(simProcs), parse.GetValue(seed)) { Fast = options.Fast, MaxTicks = options.UntilSeconds is { } u ? (long)Math.Floor(u) + 1 : null }, options)
@@ -65,7 +66,7 @@ internal static class ReplayCommand
                     PolicyPath = parse.GetValue(policy),
                     JournalDirectory = parse.GetValue(journal),
                     JournalRetention = SessionOptions.Retention(parse.GetValue(retention)),
-                    AnalysisInterval = SessionOptions.AnalysisIntervalOf(parse.GetValue(analysisInterval)),
+                    AnalysisInterval = batch,
                     Exporter = metricsOptions.Exporter(parse),
                     WebConfigPath = parse.GetValue(metricsOptions.WebConfig),
                 },
